@@ -1,0 +1,370 @@
+//! The local server: every route of the HTTP API on localhost, through the
+//! very handlers the Lambda functions call. Each request is turned into the
+//! API Gateway v2 event a function receives, with the JWT claims where the
+//! authorizer puts them, and parsed by `lambda_http` itself. It also runs
+//! the workers in-process: the notifier (inline) and the timer loop.
+
+pub mod token;
+
+use base64::Engine;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use khamsa_app::http::{self as glue, views};
+use khamsa_app::memory::{MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
+use khamsa_app::ports::{Clock, Store};
+use khamsa_app::usecases::notify::InlineNotifier;
+use khamsa_app::usecases::timers;
+use khamsa_app::{App, AppError};
+use khamsa_domain::Config;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use token::TokenKey;
+use tokio::net::TcpListener;
+
+/// Requests larger than this are refused before they reach a handler
+/// (API Gateway's own limit is 10 MB; nothing here needs more than a few KB).
+const MAX_BODY: usize = 1024 * 1024;
+
+pub struct Local {
+    pub app: App,
+    pub mailer: Arc<MemoryMailer>,
+    pub clock: Arc<OffsetClock>,
+    scheduler: Arc<WakeScheduler>,
+    notifier: Arc<InlineNotifier>,
+    tokens: TokenKey,
+    /// One timer run at a time: the loop and `/dev/clock` never race.
+    timer_lock: tokio::sync::Mutex<()>,
+}
+
+impl Local {
+    /// The embedded default: in-memory store, mailer and clock.
+    pub fn in_memory(public_url: &str, cfg: Config) -> Arc<Local> {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let mailer = Arc::new(MemoryMailer::new());
+        let clock = Arc::new(OffsetClock::new());
+        let scheduler = Arc::new(WakeScheduler::default());
+        let public_url: Arc<str> = Arc::from(public_url);
+        let notifier = Arc::new(InlineNotifier {
+            store: store.clone(),
+            mailer: mailer.clone(),
+            clock: clock.clone(),
+            public_url: public_url.clone(),
+            lock: tokio::sync::Mutex::new(()),
+        });
+        let app = App {
+            store,
+            clock: clock.clone(),
+            mailer: mailer.clone(),
+            notifier: notifier.clone(),
+            scheduler: scheduler.clone(),
+            cfg: Arc::new(cfg),
+            public_url,
+        };
+        Arc::new(Local {
+            app,
+            mailer,
+            clock,
+            scheduler,
+            notifier,
+            tokens: TokenKey::random(),
+            timer_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Fires every timer due now, in due order, and re-sends stray emails.
+    pub async fn run_timers(&self) -> Result<usize, AppError> {
+        let _guard = self.timer_lock.lock().await;
+        let n = timers::fire_due(&self.app, self.clock.now()).await?;
+        self.notifier.resend_unsent().await;
+        Ok(n)
+    }
+
+    /// Timers also fire as real time passes: a tick a second, or at once
+    /// when a use case sets one.
+    async fn timer_loop(self: Arc<Self>) {
+        loop {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), self.scheduler.wake.notified()).await;
+            if let Err(e) = self.run_timers().await {
+                tracing::error!(error = %e, "timer run failed");
+            }
+        }
+    }
+
+    async fn serve_one(&self, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return plain(413, json!({"code": "payload_too_large", "status": 413})),
+        };
+        let path = parts.uri.path().to_owned();
+        let method = parts.method.as_str().to_owned();
+        let query = parts.uri.query().unwrap_or("").to_owned();
+        let local = match (method.as_str(), path.as_str()) {
+            ("GET", "/health") => Some(glue::json(200, json!({"ok": true}))),
+            ("POST", "/dev/token") => Some(self.dev_token(&body)),
+            ("POST", "/dev/clock") => Some(self.dev_clock(&body).await),
+            ("GET", "/dev/emails") => Some(self.dev_emails(&query)),
+            (_, "/health" | "/dev/token" | "/dev/clock" | "/dev/emails") => {
+                Some(glue::error_response(&AppError::MethodNotAllowed))
+            }
+            _ => None,
+        };
+        let response = match local {
+            Some(r) => r,
+            None => match self.to_event(&parts, &body) {
+                Ok(event) => match lambda_http::request::from_str(&event) {
+                    Ok(req) => glue::handle(&self.app, req).await,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot build the API Gateway event");
+                        glue::error_response(&AppError::bad_request(
+                            "malformed_request",
+                            "cannot read the request",
+                        ))
+                    }
+                },
+                Err(e) => glue::error_response(&e),
+            },
+        };
+        let (parts, body) = response.into_parts();
+        let bytes = match body {
+            lambda_http::Body::Text(s) => Bytes::from(s),
+            lambda_http::Body::Binary(b) => Bytes::from(b),
+            _ => Bytes::new(),
+        };
+        hyper::Response::from_parts(parts, Full::new(bytes))
+    }
+
+    /// The API Gateway HTTP API (payload 2.0) event for this request. A
+    /// bearer token is verified here, as the authorizer would; a bad one is
+    /// a 401 before any handler runs.
+    fn to_event(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: &Bytes,
+    ) -> Result<String, AppError> {
+        let mut headers: HashMap<String, String> = HashMap::new();
+        for (k, v) in &parts.headers {
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            headers
+                .entry(k.as_str().to_owned())
+                .and_modify(|e| *e = format!("{e},{v}"))
+                .or_insert(v);
+        }
+        let now = self.clock.now();
+        let claims = match headers.get("authorization") {
+            None => None,
+            Some(h) => {
+                let token = h.strip_prefix("Bearer ").ok_or(AppError::Unauthorized)?;
+                Some(
+                    self.tokens
+                        .verify(token.trim(), now.millis() / 1000)
+                        .map_err(|_| AppError::Unauthorized)?,
+                )
+            }
+        };
+        let raw_query = parts.uri.query().unwrap_or("");
+        let mut query: HashMap<String, String> = HashMap::new();
+        for (k, v) in form_pairs(raw_query) {
+            query
+                .entry(k)
+                .and_modify(|e| *e = format!("{e},{v}"))
+                .or_insert(v);
+        }
+        let (body, b64) = match std::str::from_utf8(body) {
+            Ok(s) => (s.to_owned(), false),
+            Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
+        };
+        let mut ctx = json!({
+            "accountId": "local",
+            "apiId": "khamsa-local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": parts.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent").cloned().unwrap_or_default(),
+            },
+            "requestId": khamsa_app::ids::new_id("req", now),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": views::ts(now),
+            "timeEpoch": now.millis(),
+        });
+        if let Some(claims) = claims {
+            ctx["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
+        }
+        let event = json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": parts.uri.path(),
+            "rawQueryString": raw_query,
+            "headers": headers,
+            "queryStringParameters": if query.is_empty() { Value::Null } else { json!(query) },
+            "requestContext": ctx,
+            "body": if body.is_empty() { Value::Null } else { Value::String(body) },
+            "isBase64Encoded": b64,
+        });
+        Ok(event.to_string())
+    }
+
+    fn dev_token(&self, body: &[u8]) -> lambda_http::Response<lambda_http::Body> {
+        let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(_) => {
+                    return glue::error_response(&AppError::bad_request(
+                        "malformed_body",
+                        "the body is not valid JSON",
+                    ));
+                }
+            }
+        };
+        let user = v["user"].as_str().unwrap_or("").trim();
+        if user.is_empty()
+            || user.len() > 64
+            || !user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return glue::error_response(&AppError::Domain(khamsa_domain::DomainError::invalid(
+                "user",
+                "1 to 64 letters, digits, '-', '_' or '.'",
+            )));
+        }
+        let email = v["email"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{user}@example.com"));
+        if let Err(e) = khamsa_domain::text::EmailAddress::parse("email", &email) {
+            return glue::error_response(&AppError::Domain(e));
+        }
+        let operator = v["operator"].as_bool().unwrap_or(false);
+        let token = self
+            .tokens
+            .sign(user, &email, operator, self.clock.now().millis() / 1000);
+        glue::json(200, json!({ "token": token }))
+    }
+
+    async fn dev_clock(&self, body: &[u8]) -> lambda_http::Response<lambda_http::Body> {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let Some(secs) = v
+            .get("advance_seconds")
+            .and_then(Value::as_i64)
+            .filter(|s| *s >= 0)
+        else {
+            return glue::error_response(&AppError::Domain(khamsa_domain::DomainError::invalid(
+                "advance_seconds",
+                "a whole number of seconds, 0 or more",
+            )));
+        };
+        let now = self.clock.advance_seconds(secs);
+        if let Err(e) = self.run_timers().await {
+            return glue::error_response(&e);
+        }
+        glue::json(200, json!({ "now": views::ts(now) }))
+    }
+
+    fn dev_emails(&self, query: &str) -> lambda_http::Response<lambda_http::Body> {
+        let to = form_pairs(query)
+            .into_iter()
+            .find(|(k, _)| k == "to")
+            .map(|(_, v)| v);
+        let items: Vec<Value> = self
+            .mailer
+            .sent(to.as_deref())
+            .into_iter()
+            .map(|e| json!({ "to": e.to, "subject": e.subject, "html": e.html, "text": e.text, "at": views::ts(e.at) }))
+            .collect();
+        glue::json(200, json!({ "items": items }))
+    }
+}
+
+fn plain(status: u16, body: Value) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/problem+json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+}
+
+/// `application/x-www-form-urlencoded` pairs, percent-decoded.
+fn form_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'+', _) => out.push(b' '),
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 2;
+            }
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A running local server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub local: Arc<Local>,
+}
+
+/// Serves on `listener` until the process ends; spawns the timer loop.
+pub async fn serve(listener: TcpListener, local: Arc<Local>) {
+    tokio::spawn(local.clone().timer_loop());
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let local = local.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let local = local.clone();
+                async move { Ok::<_, std::convert::Infallible>(local.serve_one(req).await) }
+            });
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await
+            {
+                tracing::debug!(error = %e, "connection closed");
+            }
+        });
+    }
+}
+
+/// Binds `127.0.0.1:port` (0 for any free port) and serves in the
+/// background: what the tests use.
+pub async fn spawn(port: u16) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let local = Local::in_memory(&format!("http://{addr}"), Config::default());
+    tokio::spawn(serve(listener, local.clone()));
+    Ok(Running { addr, local })
+}

@@ -1,0 +1,77 @@
+//! The application: the ports wired together, and the one way a unit of
+//! work is committed and announced.
+
+use crate::error::{AppError, AppResult};
+use crate::ports::{Clock, CommitError, Mailer, Notifier, Scheduler, Store, UnitOfWork};
+use khamsa_domain::{Config, DomainError, Timestamp};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Arc<dyn Mailer>,
+    pub notifier: Arc<dyn Notifier>,
+    pub scheduler: Arc<dyn Scheduler>,
+    pub cfg: Arc<Config>,
+    /// Where links in emails point, e.g. `https://khamsa.example`.
+    pub public_url: Arc<str>,
+}
+
+/// What a use case decided, not yet committed: the value to answer with and
+/// the unit of work that makes it true.
+pub struct Outcome<T> {
+    pub value: T,
+    pub uow: UnitOfWork,
+    /// What a failed "never below zero" condition means to the user.
+    pub on_overdraft: Option<DomainError>,
+}
+
+impl<T> Outcome<T> {
+    pub fn new(value: T, uow: UnitOfWork) -> Self {
+        Outcome {
+            value,
+            uow,
+            on_overdraft: None,
+        }
+    }
+
+    pub fn overdraft_means(mut self, e: DomainError) -> Self {
+        self.on_overdraft = Some(e);
+        self
+    }
+}
+
+impl App {
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Commits one unit of work atomically, then tells the notifier and
+    /// scheduler what it wrote. Those two are best-effort by design: the
+    /// outbox and timer rows are already durable, and the sweeper re-sends
+    /// anything they missed.
+    pub async fn commit(
+        &self,
+        uow: UnitOfWork,
+        on_overdraft: Option<DomainError>,
+    ) -> AppResult<()> {
+        let outbox: Vec<_> = uow.outbox.iter().map(|r| r.id.clone()).collect();
+        let timers = uow.timers_set.clone();
+        match self.store.commit(uow).await {
+            Ok(()) => {}
+            Err(CommitError::Overdraft(account)) => {
+                tracing::info!(?account, "commit refused: would overdraw");
+                return Err(on_overdraft.map(AppError::Domain).unwrap_or(AppError::Busy));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if !outbox.is_empty() {
+            self.notifier.outbox_written(&outbox).await;
+        }
+        if !timers.is_empty() {
+            self.scheduler.timers_set(&timers).await;
+        }
+        Ok(())
+    }
+}

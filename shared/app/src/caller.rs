@@ -1,0 +1,12 @@
+//! Who is calling: only ever the authenticated token's subject.
+
+use khamsa_domain::ids::UserId;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub id: UserId,
+    /// The token's `email` claim; the profile's email follows it.
+    pub email: Option<String>,
+    /// Carries the `operators` group.
+    pub operator: bool,
+}

@@ -1,0 +1,65 @@
+//! The application layer's errors. `http::problem` maps them to HTTP in
+//! one place.
+
+use crate::ports::{CommitError, StoreError};
+use khamsa_domain::DomainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("sign in first: a valid bearer token is required")]
+    Unauthorized,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("this route is for operators only")]
+    OperatorsOnly,
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("this Idempotency-Key was used with another request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still running")]
+    IdempotencyInProgress,
+    #[error("the resource changed while we worked on it; try again")]
+    Busy,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("store: {0}")]
+    Store(StoreError),
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::BadCursor => {
+                AppError::bad_request("invalid_cursor", "the cursor is not one we gave out")
+            }
+            other => AppError::Store(other),
+        }
+    }
+}
+
+impl From<CommitError> for AppError {
+    fn from(e: CommitError) -> Self {
+        match e {
+            CommitError::Conflict(_) => AppError::Busy,
+            // The domain checked funds when it decided; a concurrent spend
+            // got there first and the store's condition caught it. The use
+            // case says what that means to the user (see `Outcome`).
+            CommitError::Overdraft(_) => AppError::Busy,
+            CommitError::IdempotencyExists => AppError::IdempotencyInProgress,
+            CommitError::Store(s) => AppError::Store(s),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,18 @@
+//! Khamsa's application layer: use cases over ports, the in-memory
+//! adapters, the emails, and the HTTP glue every Lambda function and the
+//! local server share. Dependencies point inward: this crate uses the
+//! domain; nothing here is imported by it.
+
+pub mod app;
+pub mod caller;
+pub mod emails;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod memory;
+pub mod ports;
+pub mod usecases;
+
+pub use app::{App, Outcome};
+pub use caller::Caller;
+pub use error::{AppError, AppResult};

@@ -1,0 +1,522 @@
+//! The in-memory store: the local server's default. One lock around the
+//! whole state makes every unit of work atomic, and it checks the same
+//! conditions a DynamoDB transaction does (versions, uniqueness, never
+//! below zero), so a use case cannot tell the difference.
+
+use crate::ports::*;
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use khamsa_domain::Timestamp;
+use khamsa_domain::ids::{
+    MessageId, OfferId, OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId,
+    WithdrawalId,
+};
+use khamsa_domain::ledger::{Account, Posting, UserAccount};
+use khamsa_domain::money::Money;
+use khamsa_domain::order::{Order, Timer, TimerKind};
+use khamsa_domain::request::{Offer, Request, RequestStatus};
+use khamsa_domain::review::Review;
+use khamsa_domain::service::{Service, ServiceStats, ServiceStatus};
+use khamsa_domain::withdrawal::{Topup, Withdrawal};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct State {
+    profiles: HashMap<UserId, Profile>,
+    accounts: BTreeMap<Account, Decimal>,
+    services: HashMap<ServiceId, Service>,
+    stats: HashMap<ServiceId, ServiceStats>,
+    orders: HashMap<OrderId, Order>,
+    messages: HashMap<OrderId, Vec<Message>>,
+    message_ids: HashSet<MessageId>,
+    reviews: HashMap<OrderId, Review>,
+    requests: HashMap<RequestId, Request>,
+    offers: HashMap<RequestId, Vec<Offer>>,
+    offer_ids: HashSet<OfferId>,
+    withdrawals: HashMap<WithdrawalId, Withdrawal>,
+    topups: HashMap<TopupId, Topup>,
+    postings: HashMap<PostingId, Posting>,
+    ledger: HashMap<UserId, Vec<LedgerLine>>,
+    timers: BTreeMap<(OrderId, TimerKind), Timestamp>,
+    outbox: BTreeMap<OutboxId, OutboxRow>,
+    idempotency: HashMap<String, IdempotencyRecord>,
+    seq: u64,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied unit of
+        // work (all checks run before any change), so the data is sound.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Cursors are opaque to clients: the sort key of the last item returned.
+fn encode_cursor(key: &(i64, String)) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{}", key.0, key.1))
+}
+
+fn decode_cursor(c: &str) -> StoreResult<(i64, String)> {
+    let raw = URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| StoreError::BadCursor)?;
+    let s = String::from_utf8(raw).map_err(|_| StoreError::BadCursor)?;
+    let (ms, id) = s.split_once('|').ok_or(StoreError::BadCursor)?;
+    Ok((
+        ms.parse().map_err(|_| StoreError::BadCursor)?,
+        id.to_owned(),
+    ))
+}
+
+/// Sorts by key (descending when `newest_first`) and cuts one page.
+fn paginate<T: Clone>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> (i64, String),
+    newest_first: bool,
+    page: &PageReq,
+) -> StoreResult<Page<T>> {
+    items.sort_by_key(&key);
+    if newest_first {
+        items.reverse();
+    }
+    let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut rest: Vec<T> = match after {
+        None => items,
+        Some(c) => items
+            .into_iter()
+            .filter(|t| if newest_first { key(t) < c } else { key(t) > c })
+            .collect(),
+    };
+    let limit = page.limit.max(1);
+    let next_cursor = (rest.len() > limit).then(|| encode_cursor(&key(&rest[limit - 1])));
+    rest.truncate(limit);
+    Ok(Page {
+        items: rest,
+        next_cursor,
+    })
+}
+
+fn money(d: Decimal) -> Money {
+    Money::from_decimal(d.max(Decimal::ZERO))
+}
+
+fn check_version(stored: Option<u64>, given: u64, what: &str) -> Result<(), CommitError> {
+    match (stored, given) {
+        (None, 0) => Ok(()),
+        (Some(v), g) if v == g && g > 0 => Ok(()),
+        _ => Err(CommitError::Conflict(what.to_owned())),
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn profile(&self, id: &UserId) -> StoreResult<Option<Profile>> {
+        Ok(self.lock().profiles.get(id).cloned())
+    }
+
+    async fn balances(&self, id: &UserId) -> StoreResult<Balances> {
+        let s = self.lock();
+        let get = |a| {
+            money(
+                s.accounts
+                    .get(&Account::user(id, a))
+                    .copied()
+                    .unwrap_or_default(),
+            )
+        };
+        Ok(Balances {
+            balance: get(UserAccount::Balance),
+            earnings_pending: get(UserAccount::EarningsPending),
+            earnings_available: get(UserAccount::EarningsAvailable),
+            withdrawals_in_flight: get(UserAccount::WithdrawalsInFlight),
+        })
+    }
+
+    async fn service(&self, id: &ServiceId) -> StoreResult<Option<(Service, ServiceStats)>> {
+        let s = self.lock();
+        Ok(s.services
+            .get(id)
+            .map(|x| (x.clone(), s.stats.get(id).copied().unwrap_or_default())))
+    }
+
+    async fn services(
+        &self,
+        q: &ServiceQuery,
+        page: &PageReq,
+    ) -> StoreResult<Page<(Service, ServiceStats)>> {
+        let s = self.lock();
+        let items = s
+            .services
+            .values()
+            .filter(|x| match q {
+                ServiceQuery::Active { category } => {
+                    x.status == ServiceStatus::Active
+                        && category.as_ref().is_none_or(|c| *c == x.draft.category)
+                }
+                ServiceQuery::BySeller {
+                    seller,
+                    only_active,
+                } => x.seller_id == *seller && (!only_active || x.status == ServiceStatus::Active),
+                ServiceQuery::ByStatus(st) => x.status == *st,
+                ServiceQuery::PendingRevision => x.pending_revision.is_some(),
+            })
+            .map(|x| (x.clone(), s.stats.get(&x.id).copied().unwrap_or_default()))
+            .collect();
+        paginate(
+            items,
+            |(x, _)| (x.created_at.millis(), x.id.to_string()),
+            true,
+            page,
+        )
+    }
+
+    async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>> {
+        Ok(self.lock().orders.get(id).cloned())
+    }
+
+    async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>> {
+        let s = self.lock();
+        let items = s
+            .orders
+            .values()
+            .filter(|o| match q {
+                OrderQuery::Purchases(u, st) => {
+                    o.buyer_id == *u && st.is_none_or(|st| o.status == st)
+                }
+                OrderQuery::Sales(u, st) => o.seller_id == *u && st.is_none_or(|st| o.status == st),
+            })
+            .cloned()
+            .collect();
+        paginate(
+            items,
+            |o| (o.placed_at.millis(), o.id.to_string()),
+            true,
+            page,
+        )
+    }
+
+    async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
+        let items = self.lock().messages.get(order).cloned().unwrap_or_default();
+        paginate(items, |m| (m.at.millis(), m.id.to_string()), false, page)
+    }
+
+    async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
+        Ok(self.lock().reviews.get(order).cloned())
+    }
+
+    async fn reviews(&self, service: &ServiceId, page: &PageReq) -> StoreResult<Page<Review>> {
+        let items = self
+            .lock()
+            .reviews
+            .values()
+            .filter(|r| r.service_id == *service)
+            .cloned()
+            .collect();
+        paginate(
+            items,
+            |r| (r.created_at.millis(), r.order_id.to_string()),
+            true,
+            page,
+        )
+    }
+
+    async fn request(&self, id: &RequestId) -> StoreResult<Option<Request>> {
+        Ok(self.lock().requests.get(id).cloned())
+    }
+
+    async fn open_requests(&self, page: &PageReq) -> StoreResult<Page<Request>> {
+        let items = self
+            .lock()
+            .requests
+            .values()
+            .filter(|r| r.status == RequestStatus::Open)
+            .cloned()
+            .collect();
+        paginate(
+            items,
+            |r| (r.created_at.millis(), r.id.to_string()),
+            true,
+            page,
+        )
+    }
+
+    async fn offers(&self, request: &RequestId) -> StoreResult<Vec<Offer>> {
+        let mut v = self.lock().offers.get(request).cloned().unwrap_or_default();
+        v.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(v)
+    }
+
+    async fn withdrawal(&self, id: &WithdrawalId) -> StoreResult<Option<Withdrawal>> {
+        Ok(self.lock().withdrawals.get(id).cloned())
+    }
+
+    async fn withdrawals(
+        &self,
+        q: &WithdrawalQuery,
+        page: &PageReq,
+    ) -> StoreResult<Page<Withdrawal>> {
+        let items = self
+            .lock()
+            .withdrawals
+            .values()
+            .filter(|w| match q {
+                WithdrawalQuery::ByUser(u) => w.user_id == *u,
+                WithdrawalQuery::ByStatus(st) => w.status == *st,
+            })
+            .cloned()
+            .collect();
+        paginate(
+            items,
+            |w| (w.created_at.millis(), w.id.to_string()),
+            true,
+            page,
+        )
+    }
+
+    async fn ledger(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<LedgerLine>> {
+        let items = self.lock().ledger.get(user).cloned().unwrap_or_default();
+        paginate(
+            items,
+            |l| (l.at.millis(), format!("{:020}", l.seq)),
+            true,
+            page,
+        )
+    }
+
+    async fn due_timers(&self, until: Timestamp, limit: usize) -> StoreResult<Vec<Timer>> {
+        let mut v: Vec<Timer> = self
+            .lock()
+            .timers
+            .iter()
+            .filter(|(_, due)| **due <= until)
+            .map(|((order_id, kind), due)| Timer {
+                order_id: order_id.clone(),
+                kind: *kind,
+                due: *due,
+            })
+            .collect();
+        v.sort_by(|a, b| (a.due, a.kind, &a.order_id).cmp(&(b.due, b.kind, &b.order_id)));
+        v.truncate(limit);
+        Ok(v)
+    }
+
+    async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>> {
+        Ok(self.lock().outbox.get(id).cloned())
+    }
+
+    async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+        Ok(self
+            .lock()
+            .outbox
+            .values()
+            .filter(|r| r.sent_at.is_none())
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()> {
+        if let Some(r) = self.lock().outbox.get_mut(id)
+            && r.sent_at.is_none()
+        {
+            r.sent_at = Some(at);
+        }
+        Ok(())
+    }
+
+    async fn idempotency(
+        &self,
+        scope: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        Ok(self
+            .lock()
+            .idempotency
+            .get(scope)
+            .filter(|r| r.expires_at > now)
+            .cloned())
+    }
+
+    async fn all_balances(&self) -> StoreResult<Vec<(Account, Decimal)>> {
+        Ok(self
+            .lock()
+            .accounts
+            .iter()
+            .map(|(a, d)| (a.clone(), *d))
+            .collect())
+    }
+
+    async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError> {
+        let mut s = self.lock();
+        // Every check first, then every change: all or nothing.
+        if let Some(r) = &uow.idempotency
+            && s.idempotency
+                .get(&r.scope)
+                .is_some_and(|old| old.expires_at > r.created_at)
+        {
+            return Err(CommitError::IdempotencyExists);
+        }
+        for w in &uow.writes {
+            match w {
+                Write::Profile(p) => check_version(
+                    s.profiles.get(&p.id).map(|x| x.version),
+                    p.version,
+                    "profile",
+                )?,
+                Write::Service(x) => check_version(
+                    s.services.get(&x.id).map(|x| x.version),
+                    x.version,
+                    "service",
+                )?,
+                Write::Order(x) => {
+                    check_version(s.orders.get(&x.id).map(|x| x.version), x.version, "order")?
+                }
+                Write::Review(x) => check_version(
+                    s.reviews.get(&x.order_id).map(|x| x.version),
+                    x.version,
+                    "review",
+                )?,
+                Write::Request(x) => check_version(
+                    s.requests.get(&x.id).map(|x| x.version),
+                    x.version,
+                    "request",
+                )?,
+                Write::Withdrawal(x) => check_version(
+                    s.withdrawals.get(&x.id).map(|x| x.version),
+                    x.version,
+                    "withdrawal",
+                )?,
+                Write::Message(m) => {
+                    if s.message_ids.contains(&m.id) {
+                        return Err(CommitError::Conflict("message".into()));
+                    }
+                }
+                Write::Offer(o) => {
+                    let dup = s
+                        .offers
+                        .get(&o.request_id)
+                        .is_some_and(|v| v.iter().any(|x| x.seller_id == o.seller_id));
+                    if dup || s.offer_ids.contains(&o.id) {
+                        return Err(CommitError::Conflict("offer".into()));
+                    }
+                }
+                Write::Topup(t) => {
+                    if s.topups.contains_key(&t.id) {
+                        return Err(CommitError::Conflict("topup".into()));
+                    }
+                }
+            }
+        }
+        for p in &uow.postings {
+            if s.postings.contains_key(&p.id) || !p.is_balanced() {
+                return Err(CommitError::Conflict(format!("posting {}", p.id)));
+            }
+        }
+        let net = Posting::net_by_account(&uow.postings);
+        for (account, delta) in &net {
+            let now = s.accounts.get(account).copied().unwrap_or_default();
+            if !account.may_go_negative() && now + delta < Decimal::ZERO {
+                return Err(CommitError::Overdraft(account.clone()));
+            }
+        }
+
+        for w in uow.writes {
+            match w {
+                Write::Profile(mut p) => {
+                    p.version += 1;
+                    s.profiles.insert(p.id.clone(), p);
+                }
+                Write::Service(mut x) => {
+                    x.version += 1;
+                    s.services.insert(x.id.clone(), x);
+                }
+                Write::Order(mut x) => {
+                    x.version += 1;
+                    s.orders.insert(x.id.clone(), x);
+                }
+                Write::Review(mut x) => {
+                    x.version += 1;
+                    s.reviews.insert(x.order_id.clone(), x);
+                }
+                Write::Request(mut x) => {
+                    x.version += 1;
+                    s.requests.insert(x.id.clone(), x);
+                }
+                Write::Withdrawal(mut x) => {
+                    x.version += 1;
+                    s.withdrawals.insert(x.id.clone(), x);
+                }
+                Write::Message(m) => {
+                    s.message_ids.insert(m.id.clone());
+                    s.messages.entry(m.order_id.clone()).or_default().push(m);
+                }
+                Write::Offer(o) => {
+                    s.offer_ids.insert(o.id.clone());
+                    s.offers.entry(o.request_id.clone()).or_default().push(o);
+                }
+                Write::Topup(t) => {
+                    s.topups.insert(t.id.clone(), t);
+                }
+            }
+        }
+        for p in uow.postings {
+            for leg in &p.legs {
+                let bal = s.accounts.entry(leg.account.clone()).or_default();
+                *bal += leg.amount;
+                let after = *bal;
+                if let Account::User { user, account } = &leg.account {
+                    s.seq += 1;
+                    let line = LedgerLine {
+                        user_id: user.clone(),
+                        at: p.at,
+                        account: *account,
+                        amount: leg.amount,
+                        balance_after: after,
+                        kind: p.kind,
+                        order_id: p.order_id.clone(),
+                        withdrawal_id: p.withdrawal_id.clone(),
+                        seq: s.seq,
+                    };
+                    s.ledger.entry(user.clone()).or_default().push(line);
+                }
+            }
+            s.postings.insert(p.id.clone(), p);
+        }
+        for c in uow.timers_cleared {
+            let key = (c.order_id, c.kind);
+            if c.only_if_due
+                .is_none_or(|due| s.timers.get(&key) == Some(&due))
+            {
+                s.timers.remove(&key);
+            }
+        }
+        for t in uow.timers_set {
+            s.timers.insert((t.order_id, t.kind), t.due);
+        }
+        for r in uow.outbox {
+            s.outbox.insert(r.id.clone(), r);
+        }
+        for (id, d) in uow.service_stats {
+            let st = s.stats.entry(id).or_default();
+            st.rating_count += d.rating_count;
+            st.rating_sum += d.rating_sum;
+            st.orders_completed += d.orders_completed;
+        }
+        if let Some(r) = uow.idempotency {
+            s.idempotency.insert(r.scope.clone(), r);
+        }
+        Ok(())
+    }
+}

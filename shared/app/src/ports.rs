@@ -1,0 +1,319 @@
+//! The ports the use cases need, and the records that cross them. Adapters
+//! (memory here; DynamoDB, SES and SQS beside them) implement these traits
+//! and keep the same promises.
+
+use async_trait::async_trait;
+use khamsa_domain::ids::{OrderId, OutboxId, RequestId, ServiceId, UserId, WithdrawalId};
+use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
+use khamsa_domain::notice::Notice;
+use khamsa_domain::order::{Order, OrderStatus, Timer, TimerKind};
+use khamsa_domain::request::{Offer, Request};
+use khamsa_domain::review::Review;
+use khamsa_domain::service::{Service, ServiceStats, ServiceStatus};
+use khamsa_domain::text::EmailAddress;
+use khamsa_domain::withdrawal::{Topup, Withdrawal, WithdrawalStatus};
+use khamsa_domain::{Money, Timestamp};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Locale {
+    Ar,
+    En,
+}
+
+impl Locale {
+    pub fn name(self) -> &'static str {
+        match self {
+            Locale::Ar => "ar",
+            Locale::En => "en",
+        }
+    }
+}
+
+/// A user's profile, created on their first authenticated call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: UserId,
+    pub email: EmailAddress,
+    pub display_name: String,
+    pub locale: Locale,
+    pub paypal_email: Option<EmailAddress>,
+    pub created_at: Timestamp,
+    pub version: u64,
+}
+
+/// A user's four accounts, read together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Balances {
+    pub balance: Money,
+    pub earnings_pending: Money,
+    pub earnings_available: Money,
+    pub withdrawals_in_flight: Money,
+}
+
+impl Balances {
+    pub fn get(&self, a: UserAccount) -> Money {
+        match a {
+            UserAccount::Balance => self.balance,
+            UserAccount::EarningsPending => self.earnings_pending,
+            UserAccount::EarningsAvailable => self.earnings_available,
+            UserAccount::WithdrawalsInFlight => self.withdrawals_in_flight,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: khamsa_domain::ids::MessageId,
+    pub order_id: OrderId,
+    pub sender_id: UserId,
+    pub text: String,
+    pub at: Timestamp,
+}
+
+/// One leg of a posting as its owner sees it in `GET /me/ledger`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerLine {
+    pub user_id: UserId,
+    pub at: Timestamp,
+    pub account: UserAccount,
+    pub amount: Decimal,
+    pub balance_after: Decimal,
+    pub kind: PostingKind,
+    pub order_id: Option<OrderId>,
+    pub withdrawal_id: Option<WithdrawalId>,
+    /// Orders lines committed within the same millisecond.
+    pub seq: u64,
+}
+
+/// An email to send, written in the same unit of work as the change that
+/// caused it, so it is never lost and never sent for a change that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    pub id: OutboxId,
+    pub notice: Notice,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+/// The first completed answer to an `Idempotency-Key`, kept 24 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// caller, method, path and the client's key.
+    pub scope: String,
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// An entity write. Versioned entities carry the version they were read
+/// at (0 for new); the store refuses the write if the stored one differs,
+/// and stores version + 1.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Profile(Profile),
+    Service(Service),
+    Order(Order),
+    Review(Review),
+    Request(Request),
+    Withdrawal(Withdrawal),
+    /// Insert-only records: refused if one with the same key exists.
+    Message(Message),
+    Offer(Offer),
+    Topup(Topup),
+}
+
+/// Removes a timer row. `only_if_due` guards a no-op firing from deleting
+/// a timer that was re-armed meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerClear {
+    pub order_id: OrderId,
+    pub kind: TimerKind,
+    pub only_if_due: Option<Timestamp>,
+}
+
+/// Everything one state change writes, committed atomically: all of it or
+/// none of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnitOfWork {
+    pub writes: Vec<Write>,
+    /// Applied to balances with "never below zero" (except `external`).
+    pub postings: Vec<Posting>,
+    pub timers_set: Vec<Timer>,
+    pub timers_cleared: Vec<TimerClear>,
+    pub outbox: Vec<OutboxRow>,
+    /// Added without a version check: counters never conflict.
+    pub service_stats: Vec<(ServiceId, ServiceStats)>,
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+impl UnitOfWork {
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+            && self.postings.is_empty()
+            && self.timers_set.is_empty()
+            && self.timers_cleared.is_empty()
+            && self.outbox.is_empty()
+            && self.service_stats.is_empty()
+            && self.idempotency.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    /// A version or uniqueness condition failed: someone else changed it.
+    #[error("conflict on {0}")]
+    Conflict(String),
+    /// A posting would take this account below zero.
+    #[error("{0:?} would go negative")]
+    Overdraft(Account),
+    /// The idempotency record already exists: a duplicate request won.
+    #[error("idempotency key already used")]
+    IdempotencyExists,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid cursor")]
+    BadCursor,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageReq {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl PageReq {
+    pub fn first(limit: usize) -> Self {
+        PageReq {
+            limit,
+            cursor: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceQuery {
+    /// Active services, optionally of one category, newest first.
+    Active { category: Option<String> },
+    /// A seller's services; `only_active` for the public view.
+    BySeller { seller: UserId, only_active: bool },
+    /// For moderation.
+    ByStatus(ServiceStatus),
+    /// Active services carrying an edit that waits for moderation.
+    PendingRevision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderQuery {
+    Purchases(UserId, Option<OrderStatus>),
+    Sales(UserId, Option<OrderStatus>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WithdrawalQuery {
+    ByUser(UserId),
+    ByStatus(WithdrawalStatus),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn profile(&self, id: &UserId) -> StoreResult<Option<Profile>>;
+    async fn balances(&self, id: &UserId) -> StoreResult<Balances>;
+    async fn service(&self, id: &ServiceId) -> StoreResult<Option<(Service, ServiceStats)>>;
+    async fn services(
+        &self,
+        q: &ServiceQuery,
+        page: &PageReq,
+    ) -> StoreResult<Page<(Service, ServiceStats)>>;
+    async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>>;
+    async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>>;
+    /// Oldest first: a conversation reads top to bottom.
+    async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>>;
+    async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>>;
+    async fn reviews(&self, service: &ServiceId, page: &PageReq) -> StoreResult<Page<Review>>;
+    async fn request(&self, id: &RequestId) -> StoreResult<Option<Request>>;
+    async fn open_requests(&self, page: &PageReq) -> StoreResult<Page<Request>>;
+    /// Offers of a request, oldest first.
+    async fn offers(&self, request: &RequestId) -> StoreResult<Vec<Offer>>;
+    async fn withdrawal(&self, id: &WithdrawalId) -> StoreResult<Option<Withdrawal>>;
+    async fn withdrawals(
+        &self,
+        q: &WithdrawalQuery,
+        page: &PageReq,
+    ) -> StoreResult<Page<Withdrawal>>;
+    async fn ledger(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<LedgerLine>>;
+    /// Timers due at or before `until`, earliest first.
+    async fn due_timers(&self, until: Timestamp, limit: usize) -> StoreResult<Vec<Timer>>;
+    async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>>;
+    async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>>;
+    /// Marks an email sent; a second mark is harmless.
+    async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()>;
+    async fn idempotency(
+        &self,
+        scope: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>>;
+    /// Every account's balance, for the operators' ledger check.
+    async fn all_balances(&self) -> StoreResult<Vec<(Account, Decimal)>>;
+    async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError>;
+}
+
+/// Where `now` comes from. The local server's clock can be moved forward.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// A rendered email, ready for the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("mailer unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: &Email) -> Result<(), MailError>;
+}
+
+/// Told after a commit which outbox rows are new. In AWS this puts a
+/// message on the notifications queue; locally it sends at once.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn outbox_written(&self, ids: &[OutboxId]);
+}
+
+/// Told after a commit which timers were set. In AWS a timer due within
+/// the SQS delay limit is queued at once; locally it wakes the timer loop.
+#[async_trait]
+pub trait Scheduler: Send + Sync {
+    async fn timers_set(&self, timers: &[Timer]);
+}

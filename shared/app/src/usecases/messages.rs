@@ -1,0 +1,40 @@
+//! In-order messages between the buyer and the seller.
+
+use super::input::fields;
+use super::visible_order;
+use crate::app::{App, Outcome};
+use crate::caller::Caller;
+use crate::error::AppResult;
+use crate::ids::new_id;
+use crate::ports::{Message, UnitOfWork, Write};
+use khamsa_domain::DomainError;
+use khamsa_domain::ids::MessageId;
+use khamsa_domain::order::Party;
+use khamsa_domain::text::Text;
+
+pub async fn send(
+    app: &App,
+    caller: &Caller,
+    order_id: &str,
+    body: &[u8],
+) -> AppResult<Outcome<Message>> {
+    let (order, party) = visible_order(app, caller, order_id).await?;
+    // Operators read conversations but take no part in them.
+    if party == Party::Operator {
+        return Err(DomainError::NotAllowed("the order's buyer or seller").into());
+    }
+    let text = Text::parse_no_contact("text", &fields(body)?.str("text")?, app.cfg.message_max)?;
+    let now = app.now();
+    let m = Message {
+        id: MessageId::new(new_id("msg", now)),
+        order_id: order.id,
+        sender_id: caller.id.clone(),
+        text: text.into_string(),
+        at: now,
+    };
+    let uow = UnitOfWork {
+        writes: vec![Write::Message(m.clone())],
+        ..Default::default()
+    };
+    Ok(Outcome::new(m, uow))
+}

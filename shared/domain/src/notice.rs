@@ -1,0 +1,59 @@
+//! What a state change tells people. The domain decides who hears what; the
+//! app renders it into an email in the recipient's language.
+
+use crate::ids::{OrderId, UserId, WithdrawalId};
+use crate::money::Money;
+use crate::order::Actor;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Seller: someone bought your service.
+    NewOrder {
+        total: Money,
+        seller_net: Money,
+        quantity: u32,
+    },
+    /// Buyer: the receipt.
+    OrderPlaced {
+        total: Money,
+        paid_from_balance: Money,
+        paid_from_earnings: Money,
+    },
+    /// Seller: the buyer sent what you need to start.
+    InstructionsReceived { text: String },
+    /// Seller: the buyer wants changes.
+    ChangesRequested { text: String },
+    /// Buyer: the seller delivered.
+    OrderDelivered {
+        text: Option<String>,
+        auto_complete_at: Timestamp,
+    },
+    /// Both: the order is complete; the seller's amount is their net, the
+    /// buyer's the total.
+    OrderCompleted { amount: Money, by: Actor },
+    /// Both: the order was cancelled; the buyer's mail says what came back.
+    OrderCancelled {
+        by: Actor,
+        refunded: Option<Money>,
+        reason: Option<String>,
+    },
+    /// Buyer: the order completes by itself soon.
+    CompleteReminder { auto_complete_at: Timestamp },
+    /// Seller: a buyer rated your work.
+    ReviewReceived { rating: u8, text: String },
+    /// Seller: a withdrawal was paid out.
+    WithdrawalPaid { amount: Money, paypal_email: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub to: UserId,
+    pub order_id: Option<OrderId>,
+    pub withdrawal_id: Option<WithdrawalId>,
+    pub service_title: Option<String>,
+    #[serde(flatten)]
+    pub kind: NoticeKind,
+}

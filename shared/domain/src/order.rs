@@ -1,0 +1,758 @@
+//! The order state machine. Every transition is a pure function from the
+//! order, the acting party and `now` to a `Decision`: the new order, the
+//! postings that move money, the timers to set or clear, and who to tell.
+
+use crate::config::Config;
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{OrderId, PostingId, ServiceId, UserId};
+use crate::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
+use crate::money::{Money, split_fee};
+use crate::notice::{Notice, NoticeKind};
+use crate::service::{Service, ServiceStatus};
+use crate::time::{HOUR_MS, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    AwaitingInstructions,
+    InProgress,
+    Delivered,
+    Completed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderStatus::AwaitingInstructions => "awaiting_instructions",
+            OrderStatus::InProgress => "in_progress",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> DomainResult<OrderStatus> {
+        Ok(match s {
+            "awaiting_instructions" => OrderStatus::AwaitingInstructions,
+            "in_progress" => OrderStatus::InProgress,
+            "delivered" => OrderStatus::Delivered,
+            "completed" => OrderStatus::Completed,
+            "cancelled" => OrderStatus::Cancelled,
+            _ => return Err(DomainError::invalid("status", "unknown order status")),
+        })
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, OrderStatus::Completed | OrderStatus::Cancelled)
+    }
+}
+
+/// Who did something to an order, as recorded in `cancelled_by` and
+/// `completed_by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Buyer,
+    Seller,
+    System,
+    Operator,
+}
+
+impl Actor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Actor::Buyer => "buyer",
+            Actor::Seller => "seller",
+            Actor::System => "system",
+            Actor::Operator => "operator",
+        }
+    }
+}
+
+/// How a caller relates to an order. A caller with no relation does not see
+/// the order at all (404), so there is no "stranger" variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Buyer,
+    Seller,
+    Operator,
+}
+
+impl From<Party> for Actor {
+    fn from(p: Party) -> Actor {
+        match p {
+            Party::Buyer => Actor::Buyer,
+            Party::Seller => Actor::Seller,
+            Party::Operator => Actor::Operator,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderUpgrade {
+    pub index: usize,
+    pub title: String,
+    pub price: Money,
+    pub extra_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    AutoCancel,
+    AutoComplete,
+    Reminder,
+    Clearing,
+}
+
+impl TimerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimerKind::AutoCancel => "auto_cancel",
+            TimerKind::AutoComplete => "auto_complete",
+            TimerKind::Reminder => "reminder",
+            TimerKind::Clearing => "clearing",
+        }
+    }
+}
+
+/// A timer is keyed by (order, kind): setting one again replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    pub order_id: OrderId,
+    pub kind: TimerKind,
+    pub due: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub service_id: ServiceId,
+    pub service_title: String,
+    pub buyer_id: UserId,
+    pub seller_id: UserId,
+    pub upgrades: Vec<OrderUpgrade>,
+    pub quantity: u32,
+    pub delivery_days: u32,
+    pub total: Money,
+    pub fee: Money,
+    pub seller_net: Money,
+    /// Where the escrow came from, so a refund returns each part home.
+    pub paid_from_balance: Money,
+    pub paid_from_earnings: Money,
+    pub status: OrderStatus,
+    pub instructions: Option<String>,
+    pub delivery_text: Option<String>,
+    pub placed_at: Timestamp,
+    pub due_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub completed_by: Option<Actor>,
+    pub cancelled_at: Option<Timestamp>,
+    pub cancelled_by: Option<Actor>,
+    pub cancel_reason: Option<String>,
+    /// When the seller's net moved from pending to available.
+    pub cleared_at: Option<Timestamp>,
+    /// The delivery the buyer was last reminded about (one reminder each).
+    pub reminded_for: Option<Timestamp>,
+    pub version: u64,
+}
+
+/// The outcome of a transition, to be committed as one unit of work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub order: Order,
+    pub postings: Vec<Posting>,
+    pub timers_set: Vec<Timer>,
+    pub timers_cleared: Vec<TimerKind>,
+    pub notices: Vec<Notice>,
+    /// The order completed: bump the service's and seller's count.
+    pub completed: bool,
+}
+
+impl Decision {
+    fn new(order: Order) -> Self {
+        Decision {
+            order,
+            postings: vec![],
+            timers_set: vec![],
+            timers_cleared: vec![],
+            notices: vec![],
+            completed: false,
+        }
+    }
+
+    fn set_timer(&mut self, kind: TimerKind, due: Timestamp) {
+        self.timers_set.push(Timer {
+            order_id: self.order.id.clone(),
+            kind,
+            due,
+        });
+    }
+
+    fn notify(&mut self, to: UserId, kind: NoticeKind) {
+        self.notices.push(Notice {
+            to,
+            order_id: Some(self.order.id.clone()),
+            withdrawal_id: None,
+            service_title: Some(self.order.service_title.clone()),
+            kind,
+        });
+    }
+}
+
+/// What the buyer can spend, read with the order's other inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Funds {
+    pub balance: Money,
+    pub earnings_available: Money,
+}
+
+/// Everything a buyer chooses when ordering, already parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct OrderRequest {
+    pub upgrades: Vec<i64>,
+    pub quantity: i64,
+}
+
+fn posting_id(order: &OrderId, what: &str) -> PostingId {
+    // Deterministic: each of these happens at most once per order, so a
+    // retried commit can never post the same movement twice.
+    PostingId::new(format!("{order}/{what}"))
+}
+
+impl Order {
+    /// Places an order: checks the buyer may buy, snapshots what was bought
+    /// and moves the total into escrow, balance first, then earnings.
+    pub fn place(
+        id: OrderId,
+        service: &Service,
+        buyer: &UserId,
+        req: OrderRequest,
+        funds: Funds,
+        now: Timestamp,
+        cfg: &Config,
+    ) -> DomainResult<Decision> {
+        if service.status != ServiceStatus::Active {
+            return Err(DomainError::NotFound("service"));
+        }
+        if service.is_seller(buyer) {
+            return Err(DomainError::OwnService);
+        }
+        if req.quantity < 1 || req.quantity > i64::from(cfg.quantity_max) {
+            return Err(DomainError::invalid(
+                "quantity",
+                format!("must be from 1 to {}", cfg.quantity_max),
+            ));
+        }
+        let quantity = req.quantity as u32;
+        let draft = &service.draft;
+        let mut upgrades: Vec<OrderUpgrade> = Vec::with_capacity(req.upgrades.len());
+        for &ix in &req.upgrades {
+            let u = usize::try_from(ix)
+                .ok()
+                .and_then(|i| draft.upgrades.get(i).map(|u| (i, u)))
+                .ok_or_else(|| {
+                    DomainError::invalid("upgrades", format!("no upgrade at index {ix}"))
+                })?;
+            if upgrades.iter().any(|o| o.index == u.0) {
+                return Err(DomainError::invalid(
+                    "upgrades",
+                    format!("upgrade {ix} chosen twice"),
+                ));
+            }
+            upgrades.push(OrderUpgrade {
+                index: u.0,
+                title: u.1.title.clone(),
+                price: u.1.price,
+                extra_days: u.1.extra_days,
+            });
+        }
+        let unit = draft.price + upgrades.iter().map(|u| u.price).sum();
+        let total = unit.times(quantity);
+        let split = split_fee(total, cfg.fee_rate);
+        let delivery_days =
+            draft.delivery_days + upgrades.iter().map(|u| u.extra_days).sum::<u32>();
+
+        if funds.balance + funds.earnings_available < total {
+            return Err(DomainError::InsufficientFunds);
+        }
+        let from_balance = funds.balance.min(total);
+        let from_earnings = total - from_balance;
+
+        let needs_instructions = draft.instructions.is_some();
+        let order = Order {
+            id: id.clone(),
+            service_id: service.id.clone(),
+            service_title: draft.title.clone(),
+            buyer_id: buyer.clone(),
+            seller_id: service.seller_id.clone(),
+            upgrades,
+            quantity,
+            delivery_days,
+            total,
+            fee: split.fee,
+            seller_net: split.seller_net,
+            paid_from_balance: from_balance,
+            paid_from_earnings: from_earnings,
+            status: if needs_instructions {
+                OrderStatus::AwaitingInstructions
+            } else {
+                OrderStatus::InProgress
+            },
+            instructions: None,
+            delivery_text: None,
+            placed_at: now,
+            due_at: (!needs_instructions).then(|| now.plus_days(delivery_days)),
+            delivered_at: None,
+            completed_at: None,
+            completed_by: None,
+            cancelled_at: None,
+            cancelled_by: None,
+            cancel_reason: None,
+            cleared_at: None,
+            reminded_for: None,
+            version: 0,
+        };
+        let escrow = Account::Escrow { order: id.clone() };
+        let posting = Posting::new(
+            posting_id(&id, "placed"),
+            PostingKind::OrderPlaced,
+            now,
+            PostingRef {
+                order_id: Some(id.clone()),
+                ..Default::default()
+            },
+            &[
+                (
+                    Account::user(buyer, UserAccount::Balance),
+                    escrow.clone(),
+                    from_balance,
+                ),
+                (
+                    Account::user(buyer, UserAccount::EarningsAvailable),
+                    escrow,
+                    from_earnings,
+                ),
+            ],
+        )?;
+        let mut d = Decision::new(order);
+        d.postings.push(posting);
+        d.arm_auto_cancel(cfg);
+        d.notify(
+            service.seller_id.clone(),
+            NoticeKind::NewOrder {
+                total,
+                seller_net: split.seller_net,
+                quantity,
+            },
+        );
+        d.notify(
+            buyer.clone(),
+            NoticeKind::OrderPlaced {
+                total,
+                paid_from_balance: from_balance,
+                paid_from_earnings: from_earnings,
+            },
+        );
+        Ok(d)
+    }
+
+    /// The caller's relation to this order, or `None` when they may not see it.
+    pub fn party(&self, user: &UserId, operator: bool) -> Option<Party> {
+        if *user == self.buyer_id {
+            Some(Party::Buyer)
+        } else if *user == self.seller_id {
+            Some(Party::Seller)
+        } else if operator {
+            Some(Party::Operator)
+        } else {
+            None
+        }
+    }
+
+    /// 403 before the body is read: the role can never do this action.
+    pub fn require(party: Party, needed: Party) -> DomainResult<()> {
+        if party == needed {
+            return Ok(());
+        }
+        Err(DomainError::NotAllowed(match needed {
+            Party::Buyer => "the order's buyer",
+            Party::Seller => "the order's seller",
+            Party::Operator => "an operator",
+        }))
+    }
+
+    fn invalid(&self, action: &'static str) -> DomainError {
+        DomainError::InvalidTransition {
+            action,
+            state: self.status.name(),
+        }
+    }
+
+    /// The buyer sends what the seller asked for; the clock starts.
+    pub fn send_instructions(
+        &self,
+        party: Party,
+        text: String,
+        now: Timestamp,
+        cfg: &Config,
+    ) -> DomainResult<Decision> {
+        Order::require(party, Party::Buyer)?;
+        if self.status != OrderStatus::AwaitingInstructions {
+            return Err(self.invalid("send instructions"));
+        }
+        let mut d = Decision::new(self.clone());
+        d.order.status = OrderStatus::InProgress;
+        d.order.instructions = Some(text.clone());
+        d.order.due_at = Some(now.plus_days(self.delivery_days));
+        d.arm_auto_cancel(cfg);
+        d.notify(
+            self.seller_id.clone(),
+            NoticeKind::InstructionsReceived { text },
+        );
+        Ok(d)
+    }
+
+    /// The seller delivers; delivering again restarts the auto-complete.
+    pub fn deliver(
+        &self,
+        party: Party,
+        text: Option<String>,
+        now: Timestamp,
+        cfg: &Config,
+    ) -> DomainResult<Decision> {
+        Order::require(party, Party::Seller)?;
+        if !matches!(
+            self.status,
+            OrderStatus::InProgress | OrderStatus::Delivered
+        ) {
+            return Err(self.invalid("deliver"));
+        }
+        let mut d = Decision::new(self.clone());
+        d.order.status = OrderStatus::Delivered;
+        if text.is_some() {
+            d.order.delivery_text = text.clone();
+        }
+        d.order.delivered_at = Some(now);
+        let complete_at = now.plus_days(cfg.auto_complete_days);
+        d.timers_cleared.push(TimerKind::AutoCancel);
+        d.set_timer(TimerKind::AutoComplete, complete_at);
+        d.set_timer(
+            TimerKind::Reminder,
+            complete_at.plus_ms(-i64::from(cfg.reminder_hours_before_complete) * HOUR_MS),
+        );
+        d.notify(
+            self.buyer_id.clone(),
+            NoticeKind::OrderDelivered {
+                text,
+                auto_complete_at: complete_at,
+            },
+        );
+        Ok(d)
+    }
+
+    /// The buyer asks for changes: back to work, with a fresh deadline.
+    pub fn request_changes(
+        &self,
+        party: Party,
+        text: String,
+        now: Timestamp,
+        cfg: &Config,
+    ) -> DomainResult<Decision> {
+        Order::require(party, Party::Buyer)?;
+        if self.status != OrderStatus::Delivered {
+            return Err(self.invalid("ask for changes"));
+        }
+        let mut d = Decision::new(self.clone());
+        d.order.status = OrderStatus::InProgress;
+        d.order.due_at = Some(now.plus_days(self.delivery_days));
+        d.timers_cleared
+            .extend([TimerKind::AutoComplete, TimerKind::Reminder]);
+        d.arm_auto_cancel(cfg);
+        d.notify(
+            self.seller_id.clone(),
+            NoticeKind::ChangesRequested { text },
+        );
+        Ok(d)
+    }
+
+    /// The buyer receives the work: escrow goes to the seller and platform.
+    pub fn receive(&self, party: Party, now: Timestamp, cfg: &Config) -> DomainResult<Decision> {
+        Order::require(party, Party::Buyer)?;
+        if self.status != OrderStatus::Delivered {
+            return Err(self.invalid("receive"));
+        }
+        self.complete(Actor::Buyer, now, cfg)
+    }
+
+    /// An operator releases any open order to the seller.
+    pub fn operator_complete(
+        &self,
+        party: Party,
+        now: Timestamp,
+        cfg: &Config,
+    ) -> DomainResult<Decision> {
+        Order::require(party, Party::Operator)?;
+        if self.status.is_finished() {
+            return Err(self.invalid("complete"));
+        }
+        self.complete(Actor::Operator, now, cfg)
+    }
+
+    fn complete(&self, by: Actor, now: Timestamp, cfg: &Config) -> DomainResult<Decision> {
+        let mut d = Decision::new(self.clone());
+        d.order.status = OrderStatus::Completed;
+        d.order.completed_at = Some(now);
+        d.order.completed_by = Some(by);
+        let escrow = Account::Escrow {
+            order: self.id.clone(),
+        };
+        d.postings.push(Posting::new(
+            posting_id(&self.id, "completed"),
+            PostingKind::OrderCompleted,
+            now,
+            PostingRef {
+                order_id: Some(self.id.clone()),
+                ..Default::default()
+            },
+            &[
+                (
+                    escrow.clone(),
+                    Account::user(&self.seller_id, UserAccount::EarningsPending),
+                    self.seller_net,
+                ),
+                (
+                    escrow,
+                    Account::Platform {
+                        shard: self.id.platform_shard(cfg.platform_shards),
+                    },
+                    self.fee,
+                ),
+            ],
+        )?);
+        d.completed = true;
+        d.timers_cleared.extend([
+            TimerKind::AutoCancel,
+            TimerKind::AutoComplete,
+            TimerKind::Reminder,
+        ]);
+        d.set_timer(TimerKind::Clearing, now.plus_days(cfg.clearing_days));
+        d.notify(
+            self.seller_id.clone(),
+            NoticeKind::OrderCompleted {
+                amount: self.seller_net,
+                by,
+            },
+        );
+        d.notify(
+            self.buyer_id.clone(),
+            NoticeKind::OrderCompleted {
+                amount: self.total,
+                by,
+            },
+        );
+        Ok(d)
+    }
+
+    /// Whether `party` may cancel now (product.md, "who may do what").
+    pub fn check_cancel(&self, party: Party, now: Timestamp) -> DomainResult<()> {
+        use OrderStatus::*;
+        match (party, self.status) {
+            (_, Completed | Cancelled) => Err(self.invalid("cancel")),
+            (Party::Operator, _) => Ok(()),
+            (Party::Seller | Party::Buyer, AwaitingInstructions) | (Party::Seller, InProgress) => {
+                Ok(())
+            }
+            (Party::Buyer, InProgress) => match self.due_at {
+                Some(due) if now >= due => Ok(()),
+                _ => Err(DomainError::NotLateYet),
+            },
+            (Party::Seller | Party::Buyer, Delivered) => Err(self.invalid("cancel")),
+        }
+    }
+
+    /// Whether the cancel button shows for this caller now.
+    pub fn can_cancel(&self, party: Option<Party>, now: Timestamp) -> bool {
+        party.is_some_and(|p| self.check_cancel(p, now).is_ok())
+    }
+
+    pub fn cancel(
+        &self,
+        party: Party,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> DomainResult<Decision> {
+        self.check_cancel(party, now)?;
+        self.cancelled(party.into(), reason, now)
+    }
+
+    /// Refunds every part of the escrow to where it came from, at once.
+    fn cancelled(
+        &self,
+        by: Actor,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> DomainResult<Decision> {
+        let mut d = Decision::new(self.clone());
+        d.order.status = OrderStatus::Cancelled;
+        d.order.cancelled_at = Some(now);
+        d.order.cancelled_by = Some(by);
+        d.order.cancel_reason = reason.clone();
+        let escrow = Account::Escrow {
+            order: self.id.clone(),
+        };
+        d.postings.push(Posting::new(
+            posting_id(&self.id, "refunded"),
+            PostingKind::OrderRefunded,
+            now,
+            PostingRef {
+                order_id: Some(self.id.clone()),
+                ..Default::default()
+            },
+            &[
+                (
+                    escrow.clone(),
+                    Account::user(&self.buyer_id, UserAccount::Balance),
+                    self.paid_from_balance,
+                ),
+                (
+                    escrow,
+                    Account::user(&self.buyer_id, UserAccount::EarningsAvailable),
+                    self.paid_from_earnings,
+                ),
+            ],
+        )?);
+        d.timers_cleared.extend([
+            TimerKind::AutoCancel,
+            TimerKind::AutoComplete,
+            TimerKind::Reminder,
+        ]);
+        d.notify(
+            self.seller_id.clone(),
+            NoticeKind::OrderCancelled {
+                by,
+                refunded: None,
+                reason: reason.clone(),
+            },
+        );
+        d.notify(
+            self.buyer_id.clone(),
+            NoticeKind::OrderCancelled {
+                by,
+                refunded: Some(self.total),
+                reason,
+            },
+        );
+        Ok(d)
+    }
+
+    /// Applies a due timer as of `now`. `Ok(None)` when the order has moved
+    /// on since the timer was set: a late or duplicate firing changes nothing.
+    pub fn fire_timer(
+        &self,
+        kind: TimerKind,
+        now: Timestamp,
+        cfg: &Config,
+    ) -> DomainResult<Option<Decision>> {
+        match kind {
+            TimerKind::AutoCancel => {
+                let deadline = match (self.status, self.due_at) {
+                    (OrderStatus::AwaitingInstructions, _) => self
+                        .placed_at
+                        .plus_days(cfg.auto_cancel_no_instructions_days),
+                    (OrderStatus::InProgress, Some(due)) => {
+                        due.plus_days(cfg.auto_cancel_late_days)
+                    }
+                    _ => return Ok(None),
+                };
+                if now < deadline {
+                    return Ok(None);
+                }
+                self.cancelled(Actor::System, None, now).map(Some)
+            }
+            TimerKind::AutoComplete => match (self.status, self.delivered_at) {
+                (OrderStatus::Delivered, Some(at))
+                    if now >= at.plus_days(cfg.auto_complete_days) =>
+                {
+                    self.complete(Actor::System, now, cfg).map(Some)
+                }
+                _ => Ok(None),
+            },
+            TimerKind::Reminder => match (self.status, self.delivered_at) {
+                (OrderStatus::Delivered, Some(at)) if self.reminded_for != Some(at) => {
+                    let complete_at = at.plus_days(cfg.auto_complete_days);
+                    let remind_at = complete_at
+                        .plus_ms(-i64::from(cfg.reminder_hours_before_complete) * HOUR_MS);
+                    if now < remind_at {
+                        return Ok(None);
+                    }
+                    let mut d = Decision::new(self.clone());
+                    d.order.reminded_for = Some(at);
+                    d.notify(
+                        self.buyer_id.clone(),
+                        NoticeKind::CompleteReminder {
+                            auto_complete_at: complete_at,
+                        },
+                    );
+                    Ok(Some(d))
+                }
+                _ => Ok(None),
+            },
+            TimerKind::Clearing => match (self.status, self.completed_at, self.cleared_at) {
+                (OrderStatus::Completed, Some(at), None)
+                    if now >= at.plus_days(cfg.clearing_days) =>
+                {
+                    let mut d = Decision::new(self.clone());
+                    d.order.cleared_at = Some(now);
+                    d.postings.push(Posting::new(
+                        posting_id(&self.id, "cleared"),
+                        PostingKind::EarningsCleared,
+                        now,
+                        PostingRef {
+                            order_id: Some(self.id.clone()),
+                            ..Default::default()
+                        },
+                        &[(
+                            Account::user(&self.seller_id, UserAccount::EarningsPending),
+                            Account::user(&self.seller_id, UserAccount::EarningsAvailable),
+                            self.seller_net,
+                        )],
+                    )?);
+                    Ok(Some(d))
+                }
+                _ => Ok(None),
+            },
+        }
+    }
+
+    /// An operator's cancel is the same refund, recorded as theirs.
+    pub fn operator_cancel(
+        &self,
+        party: Party,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> DomainResult<Decision> {
+        Order::require(party, Party::Operator)?;
+        self.cancel(party, reason, now)
+    }
+}
+
+impl Decision {
+    /// (Re)arms the auto-cancel for the order's current state: 7 days after
+    /// placement while awaiting instructions, 3 days after `due_at` in
+    /// progress.
+    fn arm_auto_cancel(&mut self, cfg: &Config) {
+        let due = match (self.order.status, self.order.due_at) {
+            (OrderStatus::AwaitingInstructions, _) => self
+                .order
+                .placed_at
+                .plus_days(cfg.auto_cancel_no_instructions_days),
+            (OrderStatus::InProgress, Some(due)) => due.plus_days(cfg.auto_cancel_late_days),
+            _ => return,
+        };
+        self.set_timer(TimerKind::AutoCancel, due);
+    }
+}

@@ -1,0 +1,273 @@
+//! Top-ups bring outside money in; withdrawals take earnings out to PayPal.
+
+use crate::config::Config;
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{PostingId, TopupId, UserId, WithdrawalId};
+use crate::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
+use crate::money::Money;
+use crate::notice::{Notice, NoticeKind};
+use crate::text::EmailAddress;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopupMethod {
+    Paypal,
+    Cashu,
+    Sandbox,
+}
+
+impl TopupMethod {
+    pub fn parse(s: &str) -> DomainResult<TopupMethod> {
+        Ok(match s {
+            "paypal" => TopupMethod::Paypal,
+            "cashu" => TopupMethod::Cashu,
+            "sandbox" => TopupMethod::Sandbox,
+            _ => {
+                return Err(DomainError::invalid(
+                    "method",
+                    "must be paypal, cashu or sandbox",
+                ));
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopupStatus {
+    Pending,
+    Settled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topup {
+    pub id: TopupId,
+    pub user_id: UserId,
+    pub amount: Money,
+    pub method: TopupMethod,
+    pub status: TopupStatus,
+    pub created_at: Timestamp,
+}
+
+impl Topup {
+    /// A sandbox top-up settles at once; a real provider's waits for its
+    /// confirmation and posts nothing until then.
+    pub fn create(
+        id: TopupId,
+        user: &UserId,
+        amount: Money,
+        method: TopupMethod,
+        now: Timestamp,
+        cfg: &Config,
+    ) -> DomainResult<(Topup, Option<Posting>)> {
+        amount.check_range("amount", cfg.topup_min, cfg.topup_max, None)?;
+        let settled = method == TopupMethod::Sandbox;
+        let posting = settled
+            .then(|| {
+                Posting::new(
+                    PostingId::new(format!("{id}/topup")),
+                    PostingKind::Topup,
+                    now,
+                    PostingRef {
+                        topup_id: Some(id.clone()),
+                        ..Default::default()
+                    },
+                    &[(
+                        Account::External,
+                        Account::user(user, UserAccount::Balance),
+                        amount,
+                    )],
+                )
+            })
+            .transpose()?;
+        let topup = Topup {
+            id,
+            user_id: user.clone(),
+            amount,
+            method,
+            status: if settled {
+                TopupStatus::Settled
+            } else {
+                TopupStatus::Pending
+            },
+            created_at: now,
+        };
+        Ok((topup, posting))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalStatus {
+    Requested,
+    Paid,
+    Rejected,
+    Failed,
+}
+
+impl WithdrawalStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            WithdrawalStatus::Requested => "requested",
+            WithdrawalStatus::Paid => "paid",
+            WithdrawalStatus::Rejected => "rejected",
+            WithdrawalStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> DomainResult<WithdrawalStatus> {
+        Ok(match s {
+            "requested" => WithdrawalStatus::Requested,
+            "paid" => WithdrawalStatus::Paid,
+            "rejected" => WithdrawalStatus::Rejected,
+            "failed" => WithdrawalStatus::Failed,
+            _ => return Err(DomainError::invalid("status", "unknown withdrawal status")),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    pub id: WithdrawalId,
+    pub user_id: UserId,
+    pub amount: Money,
+    pub paypal_email: EmailAddress,
+    pub status: WithdrawalStatus,
+    pub reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+fn wd_posting(
+    w: &Withdrawal,
+    kind: PostingKind,
+    what: &str,
+    from: Account,
+    to: Account,
+    now: Timestamp,
+) -> DomainResult<Posting> {
+    Posting::new(
+        PostingId::new(format!("{}/{what}", w.id)),
+        kind,
+        now,
+        PostingRef {
+            withdrawal_id: Some(w.id.clone()),
+            ..Default::default()
+        },
+        &[(from, to, w.amount)],
+    )
+}
+
+impl Withdrawal {
+    /// Only available earnings can leave: a refund to balance is not cash.
+    pub fn request(
+        id: WithdrawalId,
+        user: &UserId,
+        amount: Money,
+        paypal_email: Option<EmailAddress>,
+        available: Money,
+        now: Timestamp,
+        cfg: &Config,
+    ) -> DomainResult<(Withdrawal, Posting)> {
+        if amount < cfg.withdrawal_min {
+            return Err(DomainError::invalid(
+                "amount",
+                format!("a withdrawal is at least {}", cfg.withdrawal_min),
+            ));
+        }
+        let paypal_email = paypal_email.ok_or(DomainError::NoPaypalAddress)?;
+        if amount > available {
+            return Err(DomainError::InsufficientEarnings);
+        }
+        let w = Withdrawal {
+            id,
+            user_id: user.clone(),
+            amount,
+            paypal_email,
+            status: WithdrawalStatus::Requested,
+            reason: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        let p = wd_posting(
+            &w,
+            PostingKind::WithdrawalRequested,
+            "requested",
+            Account::user(user, UserAccount::EarningsAvailable),
+            Account::user(user, UserAccount::WithdrawalsInFlight),
+            now,
+        )?;
+        Ok((w, p))
+    }
+
+    fn finish(
+        &self,
+        to: WithdrawalStatus,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> DomainResult<Withdrawal> {
+        if self.status != WithdrawalStatus::Requested {
+            return Err(DomainError::InvalidTransition {
+                action: "settle a withdrawal",
+                state: self.status.name(),
+            });
+        }
+        let mut w = self.clone();
+        w.status = to;
+        w.reason = reason;
+        w.updated_at = now;
+        Ok(w)
+    }
+
+    /// The operator paid it out: the money leaves the site.
+    pub fn pay(&self, now: Timestamp) -> DomainResult<(Withdrawal, Posting, Notice)> {
+        let w = self.finish(WithdrawalStatus::Paid, None, now)?;
+        let p = wd_posting(
+            &w,
+            PostingKind::WithdrawalPaid,
+            "paid",
+            Account::user(&w.user_id, UserAccount::WithdrawalsInFlight),
+            Account::External,
+            now,
+        )?;
+        let n = Notice {
+            to: w.user_id.clone(),
+            order_id: None,
+            withdrawal_id: Some(w.id.clone()),
+            service_title: None,
+            kind: NoticeKind::WithdrawalPaid {
+                amount: w.amount,
+                paypal_email: w.paypal_email.as_str().to_owned(),
+            },
+        };
+        Ok((w, p, n))
+    }
+
+    /// Rejected by an operator, or failed at the provider: the money goes
+    /// back to available earnings.
+    pub fn return_funds(
+        &self,
+        to: WithdrawalStatus,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> DomainResult<(Withdrawal, Posting)> {
+        debug_assert!(matches!(
+            to,
+            WithdrawalStatus::Rejected | WithdrawalStatus::Failed
+        ));
+        let w = self.finish(to, reason, now)?;
+        let p = wd_posting(
+            &w,
+            PostingKind::WithdrawalReturned,
+            "returned",
+            Account::user(&w.user_id, UserAccount::WithdrawalsInFlight),
+            Account::user(&w.user_id, UserAccount::EarningsAvailable),
+            now,
+        )?;
+        Ok((w, p))
+    }
+}

@@ -1,0 +1,1827 @@
+//! The order lifecycle of product.md, rule by rule: placing, instructions,
+//! delivery, changes, receipt, every cancel path, the operator's powers,
+//! every timer, and the money each step moves.
+
+use khamsa_domain::ids::{OrderId, ServiceId, UserId};
+use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
+use khamsa_domain::notice::NoticeKind;
+use khamsa_domain::order::{
+    Actor, Decision, Funds, Order, OrderRequest, OrderStatus, OrderUpgrade, Party, TimerKind,
+};
+use khamsa_domain::service::{DraftInput, Service, ServiceDraft, UpgradeInput};
+use khamsa_domain::time::{DAY_MS, HOUR_MS};
+use khamsa_domain::{Config, DomainResult, ErrorKind, Money, Timestamp};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// When the order is placed.
+const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+fn cfg() -> Config {
+    Config::default()
+}
+
+/// `n` days after placement.
+fn day(n: i64) -> Timestamp {
+    T0.plus_ms(n * DAY_MS)
+}
+
+fn just_before(t: Timestamp) -> Timestamp {
+    t.plus_ms(-1)
+}
+
+fn usd(s: &str) -> Money {
+    Money::parse("amount", s).unwrap()
+}
+
+fn seller() -> UserId {
+    UserId::new("seller-1")
+}
+
+fn buyer() -> UserId {
+    UserId::new("buyer-1")
+}
+
+fn oid() -> OrderId {
+    OrderId::new("order-1")
+}
+
+/// A $10 logo in 3 days, with two upgrades: an extra revision ($5, +1 day)
+/// and the source files ($10, +2 days).
+fn draft(instructions: Option<&str>) -> ServiceDraft {
+    let input = DraftInput {
+        title: Some("A logo for your shop".into()),
+        description: Some("I design a clean, modern logo.".into()),
+        category: Some("design".into()),
+        price: Some(usd("10")),
+        delivery_days: Some(3),
+        instructions: Some(instructions.map(String::from)),
+        upgrades: Some(vec![
+            UpgradeInput {
+                title: "Extra revision".into(),
+                price: usd("5"),
+                extra_days: 1,
+            },
+            UpgradeInput {
+                title: "Source files".into(),
+                price: usd("10"),
+                extra_days: 2,
+            },
+        ]),
+    };
+    ServiceDraft::parse(input, None, &cfg()).unwrap()
+}
+
+/// A service created by its seller and approved by an operator.
+fn active_service(instructions: Option<&str>) -> Service {
+    let mut s = Service::create(
+        ServiceId::new("service-1"),
+        seller(),
+        draft(instructions),
+        day(-10),
+    );
+    s.approve(day(-9)).unwrap();
+    s
+}
+
+fn service_starting_at_once() -> Service {
+    active_service(None)
+}
+
+fn service_asking_instructions() -> Service {
+    active_service(Some("Send me your shop's name and colours."))
+}
+
+fn funds(balance: &str, earnings: &str) -> Funds {
+    Funds {
+        balance: usd(balance),
+        earnings_available: usd(earnings),
+    }
+}
+
+fn plenty() -> Funds {
+    funds("100", "0")
+}
+
+fn try_place(
+    service: &Service,
+    upgrades: Vec<i64>,
+    quantity: i64,
+    f: Funds,
+) -> DomainResult<Decision> {
+    Order::place(
+        oid(),
+        service,
+        &buyer(),
+        OrderRequest { upgrades, quantity },
+        f,
+        T0,
+        &cfg(),
+    )
+}
+
+fn place(service: &Service, f: Funds) -> Decision {
+    try_place(service, vec![], 1, f).unwrap()
+}
+
+/// Placed at T0 from a service that asks for instructions.
+fn awaiting() -> Order {
+    place(&service_asking_instructions(), plenty()).order
+}
+
+/// Placed at T0 from a service that asks for nothing: due at day 3.
+fn in_progress() -> Order {
+    place(&service_starting_at_once(), plenty()).order
+}
+
+/// Delivered at day 1.
+fn delivered() -> Order {
+    in_progress()
+        .deliver(
+            Party::Seller,
+            Some("Here is your logo".into()),
+            day(1),
+            &cfg(),
+        )
+        .unwrap()
+        .order
+}
+
+/// Received by the buyer at day 2.
+fn completed() -> Order {
+    delivered()
+        .receive(Party::Buyer, day(2), &cfg())
+        .unwrap()
+        .order
+}
+
+/// Cancelled by the seller at day 1.
+fn cancelled() -> Order {
+    in_progress()
+        .cancel(Party::Seller, None, day(1))
+        .unwrap()
+        .order
+}
+
+fn order_in(status: OrderStatus) -> Order {
+    match status {
+        OrderStatus::AwaitingInstructions => awaiting(),
+        OrderStatus::InProgress => in_progress(),
+        OrderStatus::Delivered => delivered(),
+        OrderStatus::Completed => completed(),
+        OrderStatus::Cancelled => cancelled(),
+    }
+}
+
+const ALL_STATUSES: [OrderStatus; 5] = [
+    OrderStatus::AwaitingInstructions,
+    OrderStatus::InProgress,
+    OrderStatus::Delivered,
+    OrderStatus::Completed,
+    OrderStatus::Cancelled,
+];
+
+fn code<T: std::fmt::Debug>(r: DomainResult<T>) -> &'static str {
+    r.expect_err("expected a refusal").code()
+}
+
+fn timer(d: &Decision, kind: TimerKind) -> Option<Timestamp> {
+    d.timers_set.iter().find(|t| t.kind == kind).map(|t| t.due)
+}
+
+fn cents(d: Decimal) -> String {
+    let mut d = d;
+    d.rescale(2);
+    d.to_string()
+}
+
+fn legs(p: &Posting) -> Vec<(Account, String)> {
+    p.legs
+        .iter()
+        .map(|l| (l.account.clone(), cents(l.amount)))
+        .collect()
+}
+
+fn notices(d: &Decision) -> Vec<(UserId, NoticeKind)> {
+    d.notices
+        .iter()
+        .map(|n| (n.to.clone(), n.kind.clone()))
+        .collect()
+}
+
+fn balance(u: &UserId) -> Account {
+    Account::user(u, UserAccount::Balance)
+}
+
+fn earnings(u: &UserId) -> Account {
+    Account::user(u, UserAccount::EarningsAvailable)
+}
+
+fn pending(u: &UserId) -> Account {
+    Account::user(u, UserAccount::EarningsPending)
+}
+
+fn escrow() -> Account {
+    Account::Escrow { order: oid() }
+}
+
+fn platform() -> Account {
+    Account::Platform {
+        shard: oid().platform_shard(cfg().platform_shards),
+    }
+}
+
+/// A toy ledger: applies postings and reads balances back.
+#[derive(Default)]
+struct Books(BTreeMap<Account, Decimal>);
+
+impl Books {
+    fn opening(entries: &[(Account, &str)]) -> Books {
+        let mut b = Books::default();
+        for (a, amount) in entries {
+            *b.0.entry(a.clone()).or_default() += usd(amount).amount();
+            *b.0.entry(Account::External).or_default() -= usd(amount).amount();
+        }
+        b
+    }
+
+    fn post(&mut self, postings: &[Posting]) {
+        for p in postings {
+            assert!(p.is_balanced(), "unbalanced posting {p:?}");
+            for l in &p.legs {
+                *self.0.entry(l.account.clone()).or_default() += l.amount;
+            }
+        }
+        for (a, v) in &self.0 {
+            assert!(
+                a.may_go_negative() || *v >= Decimal::ZERO,
+                "{a:?} went negative: {v}"
+            );
+        }
+        assert_eq!(
+            self.0.values().sum::<Decimal>(),
+            Decimal::ZERO,
+            "the books do not sum to zero"
+        );
+    }
+
+    fn of(&self, a: &Account) -> String {
+        cents(self.0.get(a).copied().unwrap_or_default())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Placing an order
+// ---------------------------------------------------------------------------
+
+#[test]
+fn placing_a_service_without_instructions_starts_work_at_once() {
+    let o = in_progress();
+    assert_eq!(o.status, OrderStatus::InProgress);
+    assert_eq!(o.placed_at, T0);
+    assert_eq!(o.due_at, Some(day(3)));
+    assert_eq!(o.instructions, None);
+    assert_eq!(o.buyer_id, buyer());
+    assert_eq!(o.seller_id, seller());
+}
+
+#[test]
+fn placing_a_service_that_asks_for_instructions_waits_for_them_with_no_due_at() {
+    let o = awaiting();
+    assert_eq!(o.status, OrderStatus::AwaitingInstructions);
+    assert_eq!(o.due_at, None);
+}
+
+#[test]
+fn placing_moves_the_total_from_the_buyer_balance_into_escrow() {
+    let d = place(&service_starting_at_once(), plenty());
+    assert_eq!(d.postings.len(), 1);
+    let p = &d.postings[0];
+    assert_eq!(p.kind, PostingKind::OrderPlaced);
+    assert_eq!(p.id.as_str(), "order-1/placed");
+    assert_eq!(p.order_id, Some(oid()));
+    assert_eq!(
+        legs(p),
+        vec![
+            (balance(&buyer()), "-10.00".into()),
+            (escrow(), "10.00".into())
+        ]
+    );
+    assert_eq!(d.order.paid_from_balance.to_string(), "10.00");
+    assert_eq!(d.order.paid_from_earnings.to_string(), "0.00");
+}
+
+#[test]
+fn placing_pays_from_balance_first_then_from_earnings() {
+    let d = place(&service_starting_at_once(), funds("4", "20"));
+    assert_eq!(d.order.paid_from_balance.to_string(), "4.00");
+    assert_eq!(d.order.paid_from_earnings.to_string(), "6.00");
+    assert_eq!(
+        legs(&d.postings[0]),
+        vec![
+            (balance(&buyer()), "-4.00".into()),
+            (escrow(), "4.00".into()),
+            (earnings(&buyer()), "-6.00".into()),
+            (escrow(), "6.00".into()),
+        ]
+    );
+}
+
+#[test]
+fn placing_leaves_earnings_untouched_when_the_balance_covers_the_total() {
+    let d = place(&service_starting_at_once(), funds("10", "50"));
+    assert_eq!(d.order.paid_from_balance.to_string(), "10.00");
+    assert_eq!(d.order.paid_from_earnings.to_string(), "0.00");
+    assert_eq!(
+        legs(&d.postings[0]),
+        vec![
+            (balance(&buyer()), "-10.00".into()),
+            (escrow(), "10.00".into())
+        ]
+    );
+}
+
+#[test]
+fn placing_pays_entirely_from_earnings_when_the_balance_is_empty() {
+    let d = place(&service_starting_at_once(), funds("0", "10"));
+    assert_eq!(d.order.paid_from_balance.to_string(), "0.00");
+    assert_eq!(d.order.paid_from_earnings.to_string(), "10.00");
+    assert_eq!(
+        legs(&d.postings[0]),
+        vec![
+            (earnings(&buyer()), "-10.00".into()),
+            (escrow(), "10.00".into())
+        ]
+    );
+}
+
+#[test]
+fn buyer_cannot_order_beyond_balance_plus_earnings() {
+    let err = try_place(
+        &service_starting_at_once(),
+        vec![],
+        1,
+        funds("4.99", "5.00"),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "insufficient_funds");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+}
+
+#[test]
+fn buyer_with_exactly_the_total_across_balance_and_earnings_can_order() {
+    let d = try_place(
+        &service_starting_at_once(),
+        vec![],
+        1,
+        funds("5.00", "5.00"),
+    )
+    .unwrap();
+    assert_eq!(d.order.paid_from_balance.to_string(), "5.00");
+    assert_eq!(d.order.paid_from_earnings.to_string(), "5.00");
+}
+
+#[test]
+fn seller_cannot_order_own_service() {
+    let s = service_starting_at_once();
+    let err = Order::place(
+        oid(),
+        &s,
+        &seller(),
+        OrderRequest {
+            upgrades: vec![],
+            quantity: 1,
+        },
+        plenty(),
+        T0,
+        &cfg(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "own_service");
+    assert_eq!(err.kind(), ErrorKind::Forbidden);
+}
+
+#[test]
+fn a_service_that_is_not_active_cannot_be_ordered() {
+    let pending = Service::create(ServiceId::new("service-1"), seller(), draft(None), day(-1));
+    let mut paused = service_starting_at_once();
+    paused.pause(day(-1)).unwrap();
+    let mut rejected = Service::create(ServiceId::new("service-1"), seller(), draft(None), day(-2));
+    rejected.reject("blurry pictures".into(), day(-1)).unwrap();
+    for s in [pending, paused, rejected] {
+        let err = try_place(&s, vec![], 1, plenty()).unwrap_err();
+        assert_eq!(err.code(), "not_found", "{:?}", s.status);
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+}
+
+#[test]
+fn order_snapshots_the_total_fee_and_seller_net() {
+    let o = in_progress();
+    assert_eq!(o.total.to_string(), "10.00");
+    assert_eq!(o.fee.to_string(), "2.00");
+    assert_eq!(o.seller_net.to_string(), "8.00");
+}
+
+#[test]
+fn five_dollar_order_gives_the_seller_four_dollars() {
+    let mut s = service_starting_at_once();
+    s.draft.price = usd("5");
+    let o = place(&s, plenty()).order;
+    assert_eq!(
+        (
+            o.total.to_string(),
+            o.fee.to_string(),
+            o.seller_net.to_string()
+        ),
+        ("5.00".into(), "1.00".into(), "4.00".into())
+    );
+}
+
+#[test]
+fn total_is_base_plus_chosen_upgrades_times_quantity() {
+    // (10 + 10 + 5) × 3 = 75; fee 20% = 15; seller keeps 60.
+    let o = try_place(&service_starting_at_once(), vec![1, 0], 3, plenty())
+        .unwrap()
+        .order;
+    assert_eq!(o.quantity, 3);
+    assert_eq!(o.total.to_string(), "75.00");
+    assert_eq!(o.fee.to_string(), "15.00");
+    assert_eq!(o.seller_net.to_string(), "60.00");
+}
+
+#[test]
+fn order_snapshots_the_chosen_upgrades_in_the_order_chosen() {
+    let o = try_place(&service_starting_at_once(), vec![1, 0], 1, plenty())
+        .unwrap()
+        .order;
+    assert_eq!(
+        o.upgrades,
+        vec![
+            OrderUpgrade {
+                index: 1,
+                title: "Source files".into(),
+                price: usd("10"),
+                extra_days: 2
+            },
+            OrderUpgrade {
+                index: 0,
+                title: "Extra revision".into(),
+                price: usd("5"),
+                extra_days: 1
+            },
+        ]
+    );
+    assert_eq!(o.service_title, "A logo for your shop");
+}
+
+#[test]
+fn delivery_days_add_the_upgrades_days_but_not_the_quantity() {
+    let o = try_place(
+        &service_starting_at_once(),
+        vec![0, 1],
+        10,
+        funds("250", "0"),
+    )
+    .unwrap()
+    .order;
+    assert_eq!(o.total.to_string(), "250.00");
+    assert_eq!(o.delivery_days, 6);
+    assert_eq!(o.due_at, Some(day(6)));
+}
+
+#[test]
+fn order_keeps_its_snapshot_when_the_service_changes_later() {
+    let mut s = service_starting_at_once();
+    let o = try_place(&s, vec![0], 1, plenty()).unwrap().order;
+    s.draft.title = "Something else".into();
+    s.draft.upgrades.clear();
+    assert_eq!(o.service_title, "A logo for your shop");
+    assert_eq!(o.upgrades.len(), 1);
+    assert_eq!(o.upgrades[0].title, "Extra revision");
+}
+
+#[test]
+fn an_edited_active_service_is_ordered_at_its_approved_version() {
+    let mut s = service_starting_at_once();
+    let mut edit = draft(None);
+    edit.title = "A logo, now with animation".into();
+    edit.price = usd("25");
+    s.edit(edit, day(-1));
+    let o = place(&s, plenty()).order;
+    assert_eq!(o.service_title, "A logo for your shop");
+    assert_eq!(o.total.to_string(), "10.00");
+}
+
+#[test]
+fn the_same_upgrade_twice_is_refused() {
+    let err = try_place(&service_starting_at_once(), vec![0, 0], 1, plenty()).unwrap_err();
+    assert_eq!(err.code(), "validation_failed");
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+}
+
+#[test]
+fn an_upgrade_index_the_service_does_not_have_is_refused() {
+    for bad in [2, 5, -1] {
+        let err = try_place(&service_starting_at_once(), vec![bad], 1, plenty()).unwrap_err();
+        assert_eq!(err.code(), "validation_failed", "index {bad}");
+    }
+}
+
+#[test]
+fn quantity_0_and_11_are_refused() {
+    for q in [0, 11, -1] {
+        let err = try_place(&service_starting_at_once(), vec![], q, plenty()).unwrap_err();
+        assert_eq!(err.code(), "validation_failed", "quantity {q}");
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+    }
+}
+
+#[test]
+fn quantity_1_and_10_are_accepted() {
+    assert_eq!(
+        try_place(&service_starting_at_once(), vec![], 1, plenty())
+            .unwrap()
+            .order
+            .total
+            .to_string(),
+        "10.00"
+    );
+    assert_eq!(
+        try_place(&service_starting_at_once(), vec![], 10, plenty())
+            .unwrap()
+            .order
+            .total
+            .to_string(),
+        "100.00"
+    );
+}
+
+#[test]
+fn placing_tells_the_seller_of_a_new_order_and_gives_the_buyer_a_receipt() {
+    let d = place(&service_starting_at_once(), funds("4", "20"));
+    assert_eq!(
+        notices(&d),
+        vec![
+            (
+                seller(),
+                NoticeKind::NewOrder {
+                    total: usd("10"),
+                    seller_net: usd("8"),
+                    quantity: 1
+                }
+            ),
+            (
+                buyer(),
+                NoticeKind::OrderPlaced {
+                    total: usd("10"),
+                    paid_from_balance: usd("4"),
+                    paid_from_earnings: usd("6")
+                }
+            ),
+        ]
+    );
+    assert!(d.notices.iter().all(|n| n.order_id == Some(oid())));
+    assert!(
+        d.notices
+            .iter()
+            .all(|n| n.service_title.as_deref() == Some("A logo for your shop"))
+    );
+}
+
+#[test]
+fn placing_with_instructions_needed_arms_the_auto_cancel_7_days_after_placement() {
+    let d = place(&service_asking_instructions(), plenty());
+    assert_eq!(timer(&d, TimerKind::AutoCancel), Some(day(7)));
+    assert_eq!(d.timers_set.len(), 1);
+}
+
+#[test]
+fn placing_without_instructions_arms_the_auto_cancel_3_days_after_due_at() {
+    let d = place(&service_starting_at_once(), plenty());
+    assert_eq!(timer(&d, TimerKind::AutoCancel), Some(day(6)));
+    assert_eq!(d.timers_set.len(), 1);
+}
+
+#[test]
+fn party_is_buyer_seller_operator_or_nobody() {
+    let o = in_progress();
+    assert_eq!(o.party(&buyer(), false), Some(Party::Buyer));
+    assert_eq!(o.party(&seller(), true), Some(Party::Seller));
+    assert_eq!(o.party(&UserId::new("staff"), true), Some(Party::Operator));
+    assert_eq!(o.party(&UserId::new("stranger"), false), None);
+}
+
+// ---------------------------------------------------------------------------
+// Instructions
+// ---------------------------------------------------------------------------
+
+#[test]
+fn buyer_sending_instructions_starts_work_and_sets_due_at() {
+    let d = awaiting()
+        .send_instructions(
+            Party::Buyer,
+            "Shop: Dar Zayn, blue and gold".into(),
+            day(1),
+            &cfg(),
+        )
+        .unwrap();
+    assert_eq!(d.order.status, OrderStatus::InProgress);
+    assert_eq!(
+        d.order.instructions.as_deref(),
+        Some("Shop: Dar Zayn, blue and gold")
+    );
+    assert_eq!(d.order.due_at, Some(day(4)));
+    assert!(d.postings.is_empty());
+}
+
+#[test]
+fn instructions_rearm_the_auto_cancel_3_days_after_the_new_due_at() {
+    let d = awaiting()
+        .send_instructions(Party::Buyer, "blue".into(), day(1), &cfg())
+        .unwrap();
+    assert_eq!(timer(&d, TimerKind::AutoCancel), Some(day(7)));
+}
+
+#[test]
+fn instructions_are_sent_to_the_seller() {
+    let d = awaiting()
+        .send_instructions(Party::Buyer, "blue".into(), day(1), &cfg())
+        .unwrap();
+    assert_eq!(
+        notices(&d),
+        vec![(
+            seller(),
+            NoticeKind::InstructionsReceived {
+                text: "blue".into()
+            }
+        )]
+    );
+}
+
+#[test]
+fn only_the_buyer_sends_instructions() {
+    for p in [Party::Seller, Party::Operator] {
+        let err = awaiting()
+            .send_instructions(p, "blue".into(), day(1), &cfg())
+            .unwrap_err();
+        assert_eq!(err.code(), "forbidden", "{p:?}");
+        assert_eq!(err.kind(), ErrorKind::Forbidden);
+    }
+}
+
+#[test]
+fn instructions_are_refused_unless_the_order_awaits_them() {
+    for s in [
+        OrderStatus::InProgress,
+        OrderStatus::Delivered,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ] {
+        let r = order_in(s).send_instructions(Party::Buyer, "blue".into(), day(1), &cfg());
+        assert_eq!(code(r), "invalid_transition", "{s:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Delivery
+// ---------------------------------------------------------------------------
+
+#[test]
+fn seller_delivering_moves_the_order_to_delivered() {
+    let d = in_progress()
+        .deliver(
+            Party::Seller,
+            Some("Here is your logo".into()),
+            day(1),
+            &cfg(),
+        )
+        .unwrap();
+    assert_eq!(d.order.status, OrderStatus::Delivered);
+    assert_eq!(d.order.delivered_at, Some(day(1)));
+    assert_eq!(d.order.delivery_text.as_deref(), Some("Here is your logo"));
+    assert!(d.postings.is_empty());
+}
+
+#[test]
+fn delivering_arms_auto_complete_in_3_days_and_a_reminder_24_hours_before() {
+    let d = in_progress()
+        .deliver(Party::Seller, None, day(1), &cfg())
+        .unwrap();
+    assert_eq!(timer(&d, TimerKind::AutoComplete), Some(day(4)));
+    assert_eq!(
+        timer(&d, TimerKind::Reminder),
+        Some(day(4).plus_ms(-24 * HOUR_MS))
+    );
+    assert_eq!(d.timers_cleared, vec![TimerKind::AutoCancel]);
+}
+
+#[test]
+fn delivering_tells_the_buyer_when_the_order_completes_by_itself() {
+    let d = in_progress()
+        .deliver(Party::Seller, Some("done".into()), day(1), &cfg())
+        .unwrap();
+    assert_eq!(
+        notices(&d),
+        vec![(
+            buyer(),
+            NoticeKind::OrderDelivered {
+                text: Some("done".into()),
+                auto_complete_at: day(4)
+            }
+        )]
+    );
+}
+
+#[test]
+fn only_the_seller_delivers() {
+    for p in [Party::Buyer, Party::Operator] {
+        let r = in_progress().deliver(p, None, day(1), &cfg());
+        assert_eq!(code(r), "forbidden", "{p:?}");
+    }
+}
+
+#[test]
+fn seller_cannot_deliver_before_instructions_or_after_the_order_ends() {
+    for s in [
+        OrderStatus::AwaitingInstructions,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ] {
+        let r = order_in(s).deliver(Party::Seller, None, day(2), &cfg());
+        assert_eq!(code(r), "invalid_transition", "{s:?}");
+    }
+}
+
+#[test]
+fn redelivering_overwrites_delivered_at_and_restarts_the_auto_complete() {
+    let d = delivered()
+        .deliver(Party::Seller, Some("Version 2".into()), day(2), &cfg())
+        .unwrap();
+    assert_eq!(d.order.status, OrderStatus::Delivered);
+    assert_eq!(d.order.delivered_at, Some(day(2)));
+    assert_eq!(d.order.delivery_text.as_deref(), Some("Version 2"));
+    assert_eq!(timer(&d, TimerKind::AutoComplete), Some(day(5)));
+    assert_eq!(timer(&d, TimerKind::Reminder), Some(day(4)));
+}
+
+#[test]
+fn redelivering_without_text_keeps_the_previous_delivery_text() {
+    let o = delivered()
+        .deliver(Party::Seller, None, day(2), &cfg())
+        .unwrap()
+        .order;
+    assert_eq!(o.delivery_text.as_deref(), Some("Here is your logo"));
+}
+
+// ---------------------------------------------------------------------------
+// Asking for changes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn buyer_asking_for_changes_sends_the_order_back_to_work_with_a_fresh_due_at() {
+    let d = delivered()
+        .request_changes(Party::Buyer, "Make it bigger".into(), day(2), &cfg())
+        .unwrap();
+    assert_eq!(d.order.status, OrderStatus::InProgress);
+    assert_eq!(d.order.due_at, Some(day(5)));
+    assert!(d.postings.is_empty());
+}
+
+#[test]
+fn asking_for_changes_stops_the_auto_complete_and_rearms_the_auto_cancel() {
+    let d = delivered()
+        .request_changes(Party::Buyer, "Make it bigger".into(), day(2), &cfg())
+        .unwrap();
+    assert_eq!(
+        d.timers_cleared,
+        vec![TimerKind::AutoComplete, TimerKind::Reminder]
+    );
+    assert_eq!(timer(&d, TimerKind::AutoCancel), Some(day(8)));
+}
+
+#[test]
+fn asking_for_changes_tells_the_seller_what_to_change() {
+    let d = delivered()
+        .request_changes(Party::Buyer, "Make it bigger".into(), day(2), &cfg())
+        .unwrap();
+    assert_eq!(
+        notices(&d),
+        vec![(
+            seller(),
+            NoticeKind::ChangesRequested {
+                text: "Make it bigger".into()
+            }
+        )]
+    );
+}
+
+#[test]
+fn only_the_buyer_asks_for_changes() {
+    for p in [Party::Seller, Party::Operator] {
+        let r = delivered().request_changes(p, "bigger".into(), day(2), &cfg());
+        assert_eq!(code(r), "forbidden", "{p:?}");
+    }
+}
+
+#[test]
+fn changes_can_only_be_asked_on_a_delivered_order() {
+    for s in [
+        OrderStatus::AwaitingInstructions,
+        OrderStatus::InProgress,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ] {
+        let r = order_in(s).request_changes(Party::Buyer, "bigger".into(), day(2), &cfg());
+        assert_eq!(code(r), "invalid_transition", "{s:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Receiving
+// ---------------------------------------------------------------------------
+
+#[test]
+fn buyer_receiving_releases_80_percent_to_the_seller_and_20_to_the_platform() {
+    let d = delivered().receive(Party::Buyer, day(2), &cfg()).unwrap();
+    assert_eq!(d.order.status, OrderStatus::Completed);
+    assert_eq!(d.order.completed_at, Some(day(2)));
+    assert_eq!(d.order.completed_by, Some(Actor::Buyer));
+    assert!(d.completed);
+    assert_eq!(d.postings.len(), 1);
+    let p = &d.postings[0];
+    assert_eq!(p.kind, PostingKind::OrderCompleted);
+    assert_eq!(p.id.as_str(), "order-1/completed");
+    assert_eq!(
+        legs(p),
+        vec![
+            (escrow(), "-8.00".into()),
+            (pending(&seller()), "8.00".into()),
+            (escrow(), "-2.00".into()),
+            (platform(), "2.00".into()),
+        ]
+    );
+}
+
+#[test]
+fn completing_clears_the_order_timers_and_arms_clearing_14_days_later() {
+    let d = delivered().receive(Party::Buyer, day(2), &cfg()).unwrap();
+    assert_eq!(
+        d.timers_cleared,
+        vec![
+            TimerKind::AutoCancel,
+            TimerKind::AutoComplete,
+            TimerKind::Reminder
+        ]
+    );
+    assert_eq!(timer(&d, TimerKind::Clearing), Some(day(16)));
+    assert_eq!(d.timers_set.len(), 1);
+}
+
+#[test]
+fn completing_tells_the_seller_their_net_and_the_buyer_the_total() {
+    let d = delivered().receive(Party::Buyer, day(2), &cfg()).unwrap();
+    assert_eq!(
+        notices(&d),
+        vec![
+            (
+                seller(),
+                NoticeKind::OrderCompleted {
+                    amount: usd("8"),
+                    by: Actor::Buyer
+                }
+            ),
+            (
+                buyer(),
+                NoticeKind::OrderCompleted {
+                    amount: usd("10"),
+                    by: Actor::Buyer
+                }
+            ),
+        ]
+    );
+}
+
+#[test]
+fn only_the_buyer_receives() {
+    for p in [Party::Seller, Party::Operator] {
+        let r = delivered().receive(p, day(2), &cfg());
+        assert_eq!(code(r), "forbidden", "{p:?}");
+    }
+}
+
+#[test]
+fn an_order_can_be_received_only_once_delivered() {
+    for s in [
+        OrderStatus::AwaitingInstructions,
+        OrderStatus::InProgress,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ] {
+        let r = order_in(s).receive(Party::Buyer, day(2), &cfg());
+        assert_eq!(code(r), "invalid_transition", "{s:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The operator completes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn operator_can_complete_any_open_order() {
+    for s in [
+        OrderStatus::AwaitingInstructions,
+        OrderStatus::InProgress,
+        OrderStatus::Delivered,
+    ] {
+        let d = order_in(s)
+            .operator_complete(Party::Operator, day(2), &cfg())
+            .unwrap();
+        assert_eq!(d.order.status, OrderStatus::Completed, "{s:?}");
+        assert_eq!(d.order.completed_by, Some(Actor::Operator));
+        assert_eq!(
+            legs(&d.postings[0]),
+            vec![
+                (escrow(), "-8.00".into()),
+                (pending(&seller()), "8.00".into()),
+                (escrow(), "-2.00".into()),
+                (platform(), "2.00".into()),
+            ]
+        );
+        assert_eq!(
+            notices(&d)[0],
+            (
+                seller(),
+                NoticeKind::OrderCompleted {
+                    amount: usd("8"),
+                    by: Actor::Operator
+                }
+            )
+        );
+    }
+}
+
+#[test]
+fn only_an_operator_forces_completion() {
+    for p in [Party::Buyer, Party::Seller] {
+        let r = delivered().operator_complete(p, day(2), &cfg());
+        assert_eq!(code(r), "forbidden", "{p:?}");
+    }
+}
+
+#[test]
+fn operator_cannot_complete_a_finished_order() {
+    for s in [OrderStatus::Completed, OrderStatus::Cancelled] {
+        let r = order_in(s).operator_complete(Party::Operator, day(3), &cfg());
+        assert_eq!(code(r), "invalid_transition", "{s:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Cancelling: the buyer
+// ---------------------------------------------------------------------------
+
+#[test]
+fn buyer_can_cancel_while_awaiting_instructions() {
+    let d = awaiting().cancel(Party::Buyer, None, day(1)).unwrap();
+    assert_eq!(d.order.status, OrderStatus::Cancelled);
+    assert_eq!(d.order.cancelled_by, Some(Actor::Buyer));
+}
+
+#[test]
+fn buyer_cannot_cancel_before_due_at() {
+    let o = in_progress();
+    for at in [day(1), just_before(day(3))] {
+        let err = o.cancel(Party::Buyer, None, at).unwrap_err();
+        assert_eq!(err.code(), "not_late_yet");
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+    }
+}
+
+#[test]
+fn buyer_can_cancel_at_due_at() {
+    let d = in_progress().cancel(Party::Buyer, None, day(3)).unwrap();
+    assert_eq!(d.order.status, OrderStatus::Cancelled);
+    assert_eq!(d.order.cancelled_by, Some(Actor::Buyer));
+    assert_eq!(d.order.cancelled_at, Some(day(3)));
+}
+
+#[test]
+fn buyer_can_cancel_after_due_at() {
+    let d = in_progress().cancel(Party::Buyer, None, day(5)).unwrap();
+    assert_eq!(d.order.status, OrderStatus::Cancelled);
+}
+
+#[test]
+fn buyer_cannot_cancel_a_delivered_order_even_when_late() {
+    assert_eq!(
+        code(delivered().cancel(Party::Buyer, None, day(10))),
+        "invalid_transition"
+    );
+}
+
+#[test]
+fn buyer_cannot_cancel_a_completed_or_cancelled_order() {
+    assert_eq!(
+        code(completed().cancel(Party::Buyer, None, day(10))),
+        "invalid_transition"
+    );
+    assert_eq!(
+        code(cancelled().cancel(Party::Buyer, None, day(10))),
+        "invalid_transition"
+    );
+}
+
+#[test]
+fn buyer_must_wait_for_the_new_due_at_after_asking_for_changes() {
+    // Delivered at day 1, changes asked at day 2: due again at day 5.
+    let o = delivered()
+        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
+        .unwrap()
+        .order;
+    assert_eq!(code(o.cancel(Party::Buyer, None, day(4))), "not_late_yet");
+    assert!(o.cancel(Party::Buyer, None, day(5)).is_ok());
+}
+
+#[test]
+fn buyer_must_wait_for_due_at_counted_from_the_instructions() {
+    // Instructions at day 2: due at day 5, not day 3.
+    let o = awaiting()
+        .send_instructions(Party::Buyer, "blue".into(), day(2), &cfg())
+        .unwrap()
+        .order;
+    assert_eq!(code(o.cancel(Party::Buyer, None, day(3))), "not_late_yet");
+    assert_eq!(
+        code(o.cancel(Party::Buyer, None, just_before(day(5)))),
+        "not_late_yet"
+    );
+    assert!(o.cancel(Party::Buyer, None, day(5)).is_ok());
+}
+
+// ---------------------------------------------------------------------------
+// Cancelling: the seller
+// ---------------------------------------------------------------------------
+
+#[test]
+fn seller_can_cancel_while_awaiting_instructions() {
+    let d = awaiting()
+        .cancel(Party::Seller, Some("I am fully booked".into()), day(1))
+        .unwrap();
+    assert_eq!(d.order.status, OrderStatus::Cancelled);
+    assert_eq!(d.order.cancelled_by, Some(Actor::Seller));
+}
+
+#[test]
+fn seller_can_cancel_in_progress_even_before_due_at() {
+    let d = in_progress().cancel(Party::Seller, None, day(1)).unwrap();
+    assert_eq!(d.order.status, OrderStatus::Cancelled);
+    assert_eq!(d.order.cancelled_by, Some(Actor::Seller));
+}
+
+#[test]
+fn seller_cannot_cancel_once_delivered() {
+    assert_eq!(
+        code(delivered().cancel(Party::Seller, None, day(2))),
+        "invalid_transition"
+    );
+}
+
+#[test]
+fn seller_cannot_cancel_a_completed_or_cancelled_order() {
+    assert_eq!(
+        code(completed().cancel(Party::Seller, None, day(3))),
+        "invalid_transition"
+    );
+    assert_eq!(
+        code(cancelled().cancel(Party::Seller, None, day(3))),
+        "invalid_transition"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Cancelling: the operator
+// ---------------------------------------------------------------------------
+
+#[test]
+fn operator_can_cancel_any_open_order_at_any_time() {
+    for s in [
+        OrderStatus::AwaitingInstructions,
+        OrderStatus::InProgress,
+        OrderStatus::Delivered,
+    ] {
+        let d = order_in(s)
+            .operator_cancel(Party::Operator, Some("fraud".into()), day(2))
+            .unwrap();
+        assert_eq!(d.order.status, OrderStatus::Cancelled, "{s:?}");
+        assert_eq!(d.order.cancelled_by, Some(Actor::Operator));
+        assert_eq!(d.order.cancel_reason.as_deref(), Some("fraud"));
+        assert_eq!(
+            legs(&d.postings[0]),
+            vec![
+                (escrow(), "-10.00".into()),
+                (balance(&buyer()), "10.00".into())
+            ]
+        );
+    }
+}
+
+#[test]
+fn operator_cannot_cancel_a_completed_or_cancelled_order() {
+    for s in [OrderStatus::Completed, OrderStatus::Cancelled] {
+        assert_eq!(
+            code(order_in(s).operator_cancel(Party::Operator, None, day(3))),
+            "invalid_transition",
+            "{s:?}"
+        );
+        assert_eq!(
+            code(order_in(s).cancel(Party::Operator, None, day(3))),
+            "invalid_transition",
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
+fn operator_cancel_is_refused_to_the_buyer_and_the_seller() {
+    // Even where their own cancel would be allowed.
+    for p in [Party::Buyer, Party::Seller] {
+        assert_eq!(
+            code(awaiting().operator_cancel(p, None, day(1))),
+            "forbidden",
+            "{p:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Cancelling: the money and the messages
+// ---------------------------------------------------------------------------
+
+#[test]
+fn cancelling_records_who_when_and_why() {
+    let o = in_progress()
+        .cancel(Party::Seller, Some("I am ill".into()), day(1))
+        .unwrap()
+        .order;
+    assert_eq!(o.cancelled_by, Some(Actor::Seller));
+    assert_eq!(o.cancelled_at, Some(day(1)));
+    assert_eq!(o.cancel_reason.as_deref(), Some("I am ill"));
+    assert_eq!(o.completed_at, None);
+}
+
+#[test]
+fn cancelling_refunds_the_total_to_the_buyer_balance_at_once() {
+    let d = in_progress().cancel(Party::Seller, None, day(1)).unwrap();
+    assert_eq!(d.postings.len(), 1);
+    let p = &d.postings[0];
+    assert_eq!(p.kind, PostingKind::OrderRefunded);
+    assert_eq!(p.id.as_str(), "order-1/refunded");
+    assert_eq!(
+        legs(p),
+        vec![
+            (escrow(), "-10.00".into()),
+            (balance(&buyer()), "10.00".into())
+        ]
+    );
+    assert!(!d.completed);
+}
+
+#[test]
+fn refund_returns_the_balance_part_and_the_earnings_part_to_their_sources() {
+    let placed = place(&service_starting_at_once(), funds("4", "20"));
+    let refund = placed.order.cancel(Party::Seller, None, day(1)).unwrap();
+    assert_eq!(
+        legs(&refund.postings[0]),
+        vec![
+            (escrow(), "-4.00".into()),
+            (balance(&buyer()), "4.00".into()),
+            (escrow(), "-6.00".into()),
+            (earnings(&buyer()), "6.00".into()),
+        ]
+    );
+    let mut books = Books::opening(&[(balance(&buyer()), "4"), (earnings(&buyer()), "20")]);
+    books.post(&placed.postings);
+    assert_eq!(books.of(&balance(&buyer())), "0.00");
+    assert_eq!(books.of(&earnings(&buyer())), "14.00");
+    assert_eq!(books.of(&escrow()), "10.00");
+    books.post(&refund.postings);
+    assert_eq!(books.of(&balance(&buyer())), "4.00");
+    assert_eq!(books.of(&earnings(&buyer())), "20.00");
+    assert_eq!(books.of(&escrow()), "0.00");
+}
+
+#[test]
+fn cancelling_clears_every_order_timer() {
+    let d = delivered()
+        .operator_cancel(Party::Operator, None, day(2))
+        .unwrap();
+    assert_eq!(
+        d.timers_cleared,
+        vec![
+            TimerKind::AutoCancel,
+            TimerKind::AutoComplete,
+            TimerKind::Reminder
+        ]
+    );
+    assert!(d.timers_set.is_empty());
+}
+
+#[test]
+fn cancelling_tells_both_and_the_buyer_what_came_back() {
+    let d = in_progress()
+        .cancel(Party::Seller, Some("I am ill".into()), day(1))
+        .unwrap();
+    assert_eq!(
+        notices(&d),
+        vec![
+            (
+                seller(),
+                NoticeKind::OrderCancelled {
+                    by: Actor::Seller,
+                    refunded: None,
+                    reason: Some("I am ill".into())
+                }
+            ),
+            (
+                buyer(),
+                NoticeKind::OrderCancelled {
+                    by: Actor::Seller,
+                    refunded: Some(usd("10")),
+                    reason: Some("I am ill".into())
+                }
+            ),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// can_cancel: the button
+// ---------------------------------------------------------------------------
+
+#[test]
+fn can_cancel_for_the_buyer_follows_the_status_and_due_at() {
+    assert!(awaiting().can_cancel(Some(Party::Buyer), day(1)));
+    assert!(!in_progress().can_cancel(Some(Party::Buyer), just_before(day(3))));
+    assert!(in_progress().can_cancel(Some(Party::Buyer), day(3)));
+    assert!(!delivered().can_cancel(Some(Party::Buyer), day(10)));
+    assert!(!completed().can_cancel(Some(Party::Buyer), day(10)));
+    assert!(!cancelled().can_cancel(Some(Party::Buyer), day(10)));
+}
+
+#[test]
+fn can_cancel_for_the_seller_until_delivery() {
+    assert!(awaiting().can_cancel(Some(Party::Seller), day(1)));
+    assert!(in_progress().can_cancel(Some(Party::Seller), day(1)));
+    assert!(!delivered().can_cancel(Some(Party::Seller), day(2)));
+    assert!(!completed().can_cancel(Some(Party::Seller), day(3)));
+    assert!(!cancelled().can_cancel(Some(Party::Seller), day(3)));
+}
+
+#[test]
+fn can_cancel_for_the_operator_while_open() {
+    assert!(awaiting().can_cancel(Some(Party::Operator), day(1)));
+    assert!(in_progress().can_cancel(Some(Party::Operator), day(1)));
+    assert!(delivered().can_cancel(Some(Party::Operator), day(2)));
+    assert!(!completed().can_cancel(Some(Party::Operator), day(3)));
+    assert!(!cancelled().can_cancel(Some(Party::Operator), day(3)));
+}
+
+#[test]
+fn can_cancel_is_false_for_anyone_else() {
+    for s in ALL_STATUSES {
+        assert!(!order_in(s).can_cancel(None, day(10)), "{s:?}");
+    }
+}
+
+#[test]
+fn can_cancel_agrees_with_cancel_for_every_party_and_status() {
+    for s in ALL_STATUSES {
+        for p in [Party::Buyer, Party::Seller, Party::Operator] {
+            for at in [day(1), day(3), day(20)] {
+                let o = order_in(s);
+                let shown = o.can_cancel(Some(p), at);
+                let allowed = o.cancel(p, None, at).is_ok();
+                assert_eq!(shown, allowed, "{p:?} at {at:?} while {s:?}");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Timers: auto-cancel
+// ---------------------------------------------------------------------------
+
+#[test]
+fn auto_cancel_fires_7_days_after_placement_while_awaiting_instructions() {
+    let d = awaiting()
+        .fire_timer(TimerKind::AutoCancel, day(7), &cfg())
+        .unwrap()
+        .expect("cancelled");
+    assert_eq!(d.order.status, OrderStatus::Cancelled);
+    assert_eq!(d.order.cancelled_by, Some(Actor::System));
+    assert_eq!(d.order.cancelled_at, Some(day(7)));
+    assert_eq!(
+        legs(&d.postings[0]),
+        vec![
+            (escrow(), "-10.00".into()),
+            (balance(&buyer()), "10.00".into())
+        ]
+    );
+    assert_eq!(
+        notices(&d)[1],
+        (
+            buyer(),
+            NoticeKind::OrderCancelled {
+                by: Actor::System,
+                refunded: Some(usd("10")),
+                reason: None
+            }
+        )
+    );
+}
+
+#[test]
+fn auto_cancel_does_nothing_before_7_days_while_awaiting_instructions() {
+    assert_eq!(
+        awaiting()
+            .fire_timer(TimerKind::AutoCancel, just_before(day(7)), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn auto_cancel_fires_3_days_after_due_at_in_progress() {
+    // Due at day 3: cancelled by the system at day 6.
+    let d = in_progress()
+        .fire_timer(TimerKind::AutoCancel, day(6), &cfg())
+        .unwrap()
+        .expect("cancelled");
+    assert_eq!(d.order.status, OrderStatus::Cancelled);
+    assert_eq!(d.order.cancelled_by, Some(Actor::System));
+    assert_eq!(d.postings[0].kind, PostingKind::OrderRefunded);
+    assert_eq!(
+        legs(&d.postings[0]),
+        vec![
+            (escrow(), "-10.00".into()),
+            (balance(&buyer()), "10.00".into())
+        ]
+    );
+}
+
+#[test]
+fn auto_cancel_does_nothing_before_3_days_after_due_at() {
+    assert_eq!(
+        in_progress()
+            .fire_timer(TimerKind::AutoCancel, just_before(day(6)), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn auto_cancel_after_instructions_counts_from_due_at_not_placement() {
+    // Placed at day 0, instructions at day 6: due at day 9, auto-cancel at day 12.
+    let o = awaiting()
+        .send_instructions(Party::Buyer, "blue".into(), day(6), &cfg())
+        .unwrap()
+        .order;
+    assert_eq!(
+        o.fire_timer(TimerKind::AutoCancel, day(7), &cfg()).unwrap(),
+        None
+    );
+    assert_eq!(
+        o.fire_timer(TimerKind::AutoCancel, just_before(day(12)), &cfg())
+            .unwrap(),
+        None
+    );
+    let d = o
+        .fire_timer(TimerKind::AutoCancel, day(12), &cfg())
+        .unwrap()
+        .expect("cancelled");
+    assert_eq!(d.order.cancelled_by, Some(Actor::System));
+}
+
+#[test]
+fn auto_cancel_counts_from_the_new_due_at_after_changes() {
+    // Changes asked at day 2: due at day 5, auto-cancel at day 8, not day 6.
+    let o = delivered()
+        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
+        .unwrap()
+        .order;
+    assert_eq!(
+        o.fire_timer(TimerKind::AutoCancel, day(6), &cfg()).unwrap(),
+        None
+    );
+    let d = o
+        .fire_timer(TimerKind::AutoCancel, day(8), &cfg())
+        .unwrap()
+        .expect("cancelled");
+    assert_eq!(d.order.status, OrderStatus::Cancelled);
+}
+
+#[test]
+fn auto_cancel_does_nothing_once_delivered() {
+    assert_eq!(
+        delivered()
+            .fire_timer(TimerKind::AutoCancel, day(30), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn auto_cancel_does_nothing_once_cancelled_or_completed() {
+    assert_eq!(
+        cancelled()
+            .fire_timer(TimerKind::AutoCancel, day(30), &cfg())
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        completed()
+            .fire_timer(TimerKind::AutoCancel, day(30), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Timers: auto-complete
+// ---------------------------------------------------------------------------
+
+#[test]
+fn auto_complete_releases_80_percent_to_seller() {
+    // Delivered at day 1: completed by the system at day 4.
+    let d = delivered()
+        .fire_timer(TimerKind::AutoComplete, day(4), &cfg())
+        .unwrap()
+        .expect("completed");
+    assert_eq!(d.order.status, OrderStatus::Completed);
+    assert_eq!(d.order.completed_by, Some(Actor::System));
+    assert_eq!(d.order.completed_at, Some(day(4)));
+    assert!(d.completed);
+    assert_eq!(
+        legs(&d.postings[0]),
+        vec![
+            (escrow(), "-8.00".into()),
+            (pending(&seller()), "8.00".into()),
+            (escrow(), "-2.00".into()),
+            (platform(), "2.00".into()),
+        ]
+    );
+    assert_eq!(timer(&d, TimerKind::Clearing), Some(day(18)));
+}
+
+#[test]
+fn auto_complete_does_nothing_before_3_days_after_delivery() {
+    assert_eq!(
+        delivered()
+            .fire_timer(TimerKind::AutoComplete, just_before(day(4)), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn redelivery_restarts_the_auto_complete() {
+    // Delivered at day 1, again at day 3: the day-4 firing is stale.
+    let o = delivered()
+        .deliver(Party::Seller, Some("Version 2".into()), day(3), &cfg())
+        .unwrap()
+        .order;
+    assert_eq!(
+        o.fire_timer(TimerKind::AutoComplete, day(4), &cfg())
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        o.fire_timer(TimerKind::AutoComplete, just_before(day(6)), &cfg())
+            .unwrap(),
+        None
+    );
+    let d = o
+        .fire_timer(TimerKind::AutoComplete, day(6), &cfg())
+        .unwrap()
+        .expect("completed");
+    assert_eq!(d.order.completed_by, Some(Actor::System));
+}
+
+#[test]
+fn auto_complete_does_nothing_after_changes_were_asked() {
+    let o = delivered()
+        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
+        .unwrap()
+        .order;
+    assert_eq!(
+        o.fire_timer(TimerKind::AutoComplete, day(4), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn auto_complete_does_nothing_when_not_delivered() {
+    for s in [
+        OrderStatus::AwaitingInstructions,
+        OrderStatus::InProgress,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ] {
+        assert_eq!(
+            order_in(s)
+                .fire_timer(TimerKind::AutoComplete, day(30), &cfg())
+                .unwrap(),
+            None,
+            "{s:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Timers: the reminder
+// ---------------------------------------------------------------------------
+
+#[test]
+fn reminder_is_sent_24_hours_before_auto_complete() {
+    // Delivered at day 1: completes at day 4, reminder at day 3.
+    let d = delivered()
+        .fire_timer(TimerKind::Reminder, day(3), &cfg())
+        .unwrap()
+        .expect("reminded");
+    assert_eq!(d.order.status, OrderStatus::Delivered);
+    assert_eq!(d.order.reminded_for, Some(day(1)));
+    assert!(d.postings.is_empty());
+    assert_eq!(
+        notices(&d),
+        vec![(
+            buyer(),
+            NoticeKind::CompleteReminder {
+                auto_complete_at: day(4)
+            }
+        )]
+    );
+}
+
+#[test]
+fn reminder_waits_until_24_hours_before_auto_complete() {
+    assert_eq!(
+        delivered()
+            .fire_timer(TimerKind::Reminder, just_before(day(3)), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn reminder_is_sent_only_once_per_delivery() {
+    let reminded = delivered()
+        .fire_timer(TimerKind::Reminder, day(3), &cfg())
+        .unwrap()
+        .unwrap()
+        .order;
+    assert_eq!(
+        reminded
+            .fire_timer(TimerKind::Reminder, day(3).plus_ms(HOUR_MS), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn redelivery_earns_a_new_reminder() {
+    let reminded = delivered()
+        .fire_timer(TimerKind::Reminder, day(3), &cfg())
+        .unwrap()
+        .unwrap()
+        .order;
+    let again = reminded
+        .deliver(Party::Seller, None, day(3), &cfg())
+        .unwrap()
+        .order;
+    // Delivered again at day 3: completes at day 6, reminder at day 5.
+    assert_eq!(
+        again
+            .fire_timer(TimerKind::Reminder, just_before(day(5)), &cfg())
+            .unwrap(),
+        None
+    );
+    let d = again
+        .fire_timer(TimerKind::Reminder, day(5), &cfg())
+        .unwrap()
+        .expect("reminded again");
+    assert_eq!(d.order.reminded_for, Some(day(3)));
+    assert_eq!(
+        notices(&d),
+        vec![(
+            buyer(),
+            NoticeKind::CompleteReminder {
+                auto_complete_at: day(6)
+            }
+        )]
+    );
+}
+
+#[test]
+fn reminder_is_not_sent_unless_the_order_is_still_delivered() {
+    let changed = delivered()
+        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
+        .unwrap()
+        .order;
+    assert_eq!(
+        changed
+            .fire_timer(TimerKind::Reminder, day(3), &cfg())
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        completed()
+            .fire_timer(TimerKind::Reminder, day(3), &cfg())
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        cancelled()
+            .fire_timer(TimerKind::Reminder, day(3), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Timers: clearing
+// ---------------------------------------------------------------------------
+
+#[test]
+fn clearing_makes_the_seller_net_available_14_days_after_completion() {
+    // Completed at day 2: cleared at day 16.
+    let d = completed()
+        .fire_timer(TimerKind::Clearing, day(16), &cfg())
+        .unwrap()
+        .expect("cleared");
+    assert_eq!(d.order.status, OrderStatus::Completed);
+    assert_eq!(d.order.cleared_at, Some(day(16)));
+    let p = &d.postings[0];
+    assert_eq!(p.kind, PostingKind::EarningsCleared);
+    assert_eq!(p.id.as_str(), "order-1/cleared");
+    assert_eq!(
+        legs(p),
+        vec![
+            (pending(&seller()), "-8.00".into()),
+            (earnings(&seller()), "8.00".into())
+        ]
+    );
+}
+
+#[test]
+fn clearing_waits_14_days_after_completion() {
+    assert_eq!(
+        completed()
+            .fire_timer(TimerKind::Clearing, just_before(day(16)), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn clearing_happens_only_once() {
+    let cleared = completed()
+        .fire_timer(TimerKind::Clearing, day(16), &cfg())
+        .unwrap()
+        .unwrap()
+        .order;
+    assert_eq!(
+        cleared
+            .fire_timer(TimerKind::Clearing, day(30), &cfg())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn clearing_does_nothing_for_an_order_that_did_not_complete() {
+    for s in [
+        OrderStatus::AwaitingInstructions,
+        OrderStatus::InProgress,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+    ] {
+        assert_eq!(
+            order_in(s)
+                .fire_timer(TimerKind::Clearing, day(60), &cfg())
+                .unwrap(),
+            None,
+            "{s:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The whole life of an order, in the books
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_completed_and_cleared_order_leaves_8_available_to_the_seller_and_2_to_the_platform() {
+    let mut books = Books::opening(&[(balance(&buyer()), "25")]);
+    let placed = place(&service_starting_at_once(), funds("25", "0"));
+    books.post(&placed.postings);
+    let delivered = placed
+        .order
+        .deliver(Party::Seller, None, day(1), &cfg())
+        .unwrap();
+    books.post(&delivered.postings);
+    let done = delivered
+        .order
+        .fire_timer(TimerKind::AutoComplete, day(4), &cfg())
+        .unwrap()
+        .unwrap();
+    books.post(&done.postings);
+    assert_eq!(books.of(&pending(&seller())), "8.00");
+    assert_eq!(books.of(&earnings(&seller())), "0.00");
+    let cleared = done
+        .order
+        .fire_timer(TimerKind::Clearing, day(18), &cfg())
+        .unwrap()
+        .unwrap();
+    books.post(&cleared.postings);
+    assert_eq!(books.of(&balance(&buyer())), "15.00");
+    assert_eq!(books.of(&escrow()), "0.00");
+    assert_eq!(books.of(&pending(&seller())), "0.00");
+    assert_eq!(books.of(&earnings(&seller())), "8.00");
+    assert_eq!(books.of(&platform()), "2.00");
+    assert_eq!(books.of(&Account::External), "-25.00");
+}
+
+#[test]
+fn an_auto_cancelled_order_leaves_the_buyer_whole() {
+    let mut books = Books::opening(&[(balance(&buyer()), "3"), (earnings(&buyer()), "7")]);
+    let placed = place(&service_asking_instructions(), funds("3", "7"));
+    books.post(&placed.postings);
+    assert_eq!(books.of(&balance(&buyer())), "0.00");
+    assert_eq!(books.of(&earnings(&buyer())), "0.00");
+    let gone = placed
+        .order
+        .fire_timer(TimerKind::AutoCancel, day(7), &cfg())
+        .unwrap()
+        .unwrap();
+    books.post(&gone.postings);
+    assert_eq!(books.of(&balance(&buyer())), "3.00");
+    assert_eq!(books.of(&earnings(&buyer())), "7.00");
+    assert_eq!(books.of(&escrow()), "0.00");
+}
+
+#[test]
+fn every_posting_of_every_transition_is_balanced() {
+    let c = cfg();
+    let split = place(&service_asking_instructions(), funds("4", "20"));
+    let o = split.order.clone();
+    let decisions = vec![
+        split,
+        o.cancel(Party::Buyer, None, day(1)).unwrap(),
+        o.clone()
+            .operator_complete(Party::Operator, day(1), &c)
+            .unwrap(),
+        o.fire_timer(TimerKind::AutoCancel, day(7), &c)
+            .unwrap()
+            .unwrap(),
+        in_progress()
+            .deliver(Party::Seller, None, day(1), &c)
+            .unwrap(),
+        delivered().receive(Party::Buyer, day(2), &c).unwrap(),
+        delivered()
+            .operator_cancel(Party::Operator, None, day(2))
+            .unwrap(),
+        delivered()
+            .fire_timer(TimerKind::AutoComplete, day(4), &c)
+            .unwrap()
+            .unwrap(),
+        in_progress()
+            .fire_timer(TimerKind::AutoCancel, day(6), &c)
+            .unwrap()
+            .unwrap(),
+        completed()
+            .fire_timer(TimerKind::Clearing, day(16), &c)
+            .unwrap()
+            .unwrap(),
+    ];
+    let mut posted = 0;
+    for d in &decisions {
+        for p in &d.postings {
+            assert!(p.is_balanced(), "{p:?}");
+            assert_eq!(
+                p.legs.iter().map(|l| l.amount).sum::<Decimal>(),
+                Decimal::ZERO
+            );
+            assert!(
+                p.legs.iter().all(|l| !l.amount.is_zero()),
+                "zero leg in {p:?}"
+            );
+            posted += 1;
+        }
+    }
+    assert_eq!(posted, 9);
+}

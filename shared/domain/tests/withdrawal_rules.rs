@@ -1,0 +1,466 @@
+//! Money in and out (product.md): top-ups bring outside money into the
+//! balance; withdrawals take at least $10 of available earnings out to a
+//! PayPal address, and come back if rejected or failed.
+
+use khamsa_domain::ids::{PostingId, TopupId, UserId, WithdrawalId};
+use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
+use khamsa_domain::notice::NoticeKind;
+use khamsa_domain::text::EmailAddress;
+use khamsa_domain::time::DAY_MS;
+use khamsa_domain::withdrawal::{Topup, TopupMethod, TopupStatus, Withdrawal, WithdrawalStatus};
+use khamsa_domain::{Config, DomainResult, ErrorKind, Money, Timestamp};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+fn cfg() -> Config {
+    Config::default()
+}
+
+fn day(n: i64) -> Timestamp {
+    T0.plus_ms(n * DAY_MS)
+}
+
+fn usd(s: &str) -> Money {
+    Money::parse("amount", s).unwrap()
+}
+
+fn user() -> UserId {
+    UserId::new("seller-1")
+}
+
+fn wid() -> WithdrawalId {
+    WithdrawalId::new("withdrawal-1")
+}
+
+fn paypal() -> EmailAddress {
+    EmailAddress::parse("paypal", "seller@example.com").unwrap()
+}
+
+fn available() -> Account {
+    Account::user(&user(), UserAccount::EarningsAvailable)
+}
+
+fn in_flight() -> Account {
+    Account::user(&user(), UserAccount::WithdrawalsInFlight)
+}
+
+fn balance() -> Account {
+    Account::user(&user(), UserAccount::Balance)
+}
+
+fn cents(d: Decimal) -> String {
+    let mut d = d;
+    d.rescale(2);
+    d.to_string()
+}
+
+fn legs(p: &Posting) -> Vec<(Account, String)> {
+    p.legs
+        .iter()
+        .map(|l| (l.account.clone(), cents(l.amount)))
+        .collect()
+}
+
+/// Asks to withdraw `amount` with `avail` of available earnings.
+fn try_request(
+    amount: &str,
+    to: Option<EmailAddress>,
+    avail: &str,
+) -> DomainResult<(Withdrawal, Posting)> {
+    Withdrawal::request(wid(), &user(), usd(amount), to, usd(avail), T0, &cfg())
+}
+
+/// A $25 withdrawal, requested at T0 with $40 available.
+fn requested() -> (Withdrawal, Posting) {
+    try_request("25", Some(paypal()), "40").unwrap()
+}
+
+fn paid() -> Withdrawal {
+    requested().0.pay(day(1)).unwrap().0
+}
+
+fn rejected() -> Withdrawal {
+    requested()
+        .0
+        .return_funds(
+            WithdrawalStatus::Rejected,
+            Some("suspicious".into()),
+            day(1),
+        )
+        .unwrap()
+        .0
+}
+
+fn failed() -> Withdrawal {
+    requested()
+        .0
+        .return_funds(
+            WithdrawalStatus::Failed,
+            Some("PayPal refused".into()),
+            day(1),
+        )
+        .unwrap()
+        .0
+}
+
+fn try_topup(amount: &str, method: TopupMethod) -> DomainResult<(Topup, Option<Posting>)> {
+    Topup::create(
+        TopupId::new("topup-1"),
+        &user(),
+        usd(amount),
+        method,
+        T0,
+        &cfg(),
+    )
+}
+
+/// A toy ledger that starts with `avail` of available earnings.
+struct Books(BTreeMap<Account, Decimal>);
+
+impl Books {
+    fn with_available(avail: &str) -> Books {
+        let mut m = BTreeMap::new();
+        m.insert(available(), usd(avail).amount());
+        m.insert(Account::External, -usd(avail).amount());
+        Books(m)
+    }
+
+    fn post(&mut self, p: &Posting) {
+        assert!(p.is_balanced());
+        for l in &p.legs {
+            *self.0.entry(l.account.clone()).or_default() += l.amount;
+        }
+        for (a, v) in &self.0 {
+            assert!(
+                a.may_go_negative() || *v >= Decimal::ZERO,
+                "{a:?} went negative: {v}"
+            );
+        }
+        assert_eq!(self.0.values().sum::<Decimal>(), Decimal::ZERO);
+    }
+
+    fn of(&self, a: &Account) -> String {
+        cents(self.0.get(a).copied().unwrap_or_default())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Requesting a withdrawal
+// ---------------------------------------------------------------------------
+
+#[test]
+fn withdrawal_moves_available_earnings_into_withdrawals_in_flight() {
+    let (w, p) = requested();
+    assert_eq!(w.id, wid());
+    assert_eq!(w.user_id, user());
+    assert_eq!(w.amount.to_string(), "25.00");
+    assert_eq!(w.paypal_email.as_str(), "seller@example.com");
+    assert_eq!(w.status, WithdrawalStatus::Requested);
+    assert_eq!(w.reason, None);
+    assert_eq!((w.created_at, w.updated_at), (T0, T0));
+    assert_eq!(p.kind, PostingKind::WithdrawalRequested);
+    assert_eq!(p.id, PostingId::new("withdrawal-1/requested"));
+    assert_eq!(p.withdrawal_id, Some(wid()));
+    assert_eq!(
+        legs(&p),
+        vec![
+            (available(), "-25.00".into()),
+            (in_flight(), "25.00".into())
+        ]
+    );
+}
+
+#[test]
+fn withdrawal_of_exactly_10_dollars_is_allowed() {
+    let (w, p) = try_request("10.00", Some(paypal()), "10.00").unwrap();
+    assert_eq!(w.amount.to_string(), "10.00");
+    assert_eq!(
+        legs(&p),
+        vec![
+            (available(), "-10.00".into()),
+            (in_flight(), "10.00".into())
+        ]
+    );
+}
+
+#[test]
+fn withdrawal_below_10_dollars_is_refused() {
+    for amount in ["9.99", "5", "0.01"] {
+        let err = try_request(amount, Some(paypal()), "100").unwrap_err();
+        assert_eq!(err.code(), "validation_failed", "{amount}");
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+    }
+}
+
+#[test]
+fn withdrawal_minimum_comes_from_configuration() {
+    let cfg = Config {
+        withdrawal_min: usd("50"),
+        ..Config::default()
+    };
+    let r = Withdrawal::request(
+        wid(),
+        &user(),
+        usd("49.99"),
+        Some(paypal()),
+        usd("100"),
+        T0,
+        &cfg,
+    );
+    assert_eq!(r.unwrap_err().code(), "validation_failed");
+    assert!(
+        Withdrawal::request(
+            wid(),
+            &user(),
+            usd("50"),
+            Some(paypal()),
+            usd("100"),
+            T0,
+            &cfg
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn withdrawal_cannot_exceed_available_earnings() {
+    let err = try_request("25.00", Some(paypal()), "24.99").unwrap_err();
+    assert_eq!(err.code(), "insufficient_earnings");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+}
+
+#[test]
+fn all_available_earnings_can_be_withdrawn() {
+    let (w, _) = try_request("24.99", Some(paypal()), "24.99").unwrap();
+    assert_eq!(w.amount.to_string(), "24.99");
+}
+
+#[test]
+fn only_available_earnings_can_be_withdrawn_not_balance_or_pending() {
+    // A user with a $500 balance and $80 pending but nothing available has
+    // nothing to withdraw: only available earnings are passed in.
+    let err = try_request("10", Some(paypal()), "0").unwrap_err();
+    assert_eq!(err.code(), "insufficient_earnings");
+}
+
+#[test]
+fn withdrawal_without_a_paypal_address_is_refused() {
+    let err = try_request("25", None, "40").unwrap_err();
+    assert_eq!(err.code(), "no_paypal_address");
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+}
+
+// ---------------------------------------------------------------------------
+// Settling a withdrawal
+// ---------------------------------------------------------------------------
+
+#[test]
+fn paying_a_withdrawal_sends_the_money_out_of_the_site() {
+    let (w, p, _) = requested().0.pay(day(1)).unwrap();
+    assert_eq!(w.status, WithdrawalStatus::Paid);
+    assert_eq!(w.updated_at, day(1));
+    assert_eq!(w.created_at, T0);
+    assert_eq!(p.kind, PostingKind::WithdrawalPaid);
+    assert_eq!(p.id, PostingId::new("withdrawal-1/paid"));
+    assert_eq!(p.withdrawal_id, Some(wid()));
+    assert_eq!(
+        legs(&p),
+        vec![
+            (in_flight(), "-25.00".into()),
+            (Account::External, "25.00".into())
+        ]
+    );
+}
+
+#[test]
+fn paying_a_withdrawal_tells_the_seller_amount_and_address() {
+    let (_, _, n) = requested().0.pay(day(1)).unwrap();
+    assert_eq!(n.to, user());
+    assert_eq!(n.withdrawal_id, Some(wid()));
+    assert_eq!(n.order_id, None);
+    assert_eq!(
+        n.kind,
+        NoticeKind::WithdrawalPaid {
+            amount: usd("25"),
+            paypal_email: "seller@example.com".into()
+        }
+    );
+}
+
+#[test]
+fn rejecting_a_withdrawal_returns_the_money_to_available_earnings() {
+    let (w, p) = requested()
+        .0
+        .return_funds(
+            WithdrawalStatus::Rejected,
+            Some("suspicious".into()),
+            day(1),
+        )
+        .unwrap();
+    assert_eq!(w.status, WithdrawalStatus::Rejected);
+    assert_eq!(w.reason.as_deref(), Some("suspicious"));
+    assert_eq!(w.updated_at, day(1));
+    assert_eq!(p.kind, PostingKind::WithdrawalReturned);
+    assert_eq!(p.id, PostingId::new("withdrawal-1/returned"));
+    assert_eq!(
+        legs(&p),
+        vec![
+            (in_flight(), "-25.00".into()),
+            (available(), "25.00".into())
+        ]
+    );
+}
+
+#[test]
+fn a_failed_payout_returns_the_money_to_available_earnings() {
+    let (w, p) = requested()
+        .0
+        .return_funds(
+            WithdrawalStatus::Failed,
+            Some("PayPal refused".into()),
+            day(1),
+        )
+        .unwrap();
+    assert_eq!(w.status, WithdrawalStatus::Failed);
+    assert_eq!(w.reason.as_deref(), Some("PayPal refused"));
+    assert_eq!(p.kind, PostingKind::WithdrawalReturned);
+    assert_eq!(
+        legs(&p),
+        vec![
+            (in_flight(), "-25.00".into()),
+            (available(), "25.00".into())
+        ]
+    );
+}
+
+#[test]
+fn a_withdrawal_cannot_be_settled_twice() {
+    for w in [paid(), rejected(), failed()] {
+        let s = w.status;
+        assert_eq!(
+            w.pay(day(2)).unwrap_err().code(),
+            "invalid_transition",
+            "pay while {s:?}"
+        );
+        for to in [WithdrawalStatus::Rejected, WithdrawalStatus::Failed] {
+            let err = w.return_funds(to, None, day(2)).unwrap_err();
+            assert_eq!(err.code(), "invalid_transition", "{to:?} while {s:?}");
+            assert_eq!(err.kind(), ErrorKind::Conflict);
+        }
+    }
+}
+
+#[test]
+fn a_paid_withdrawal_leaves_the_site_and_a_rejected_one_comes_home() {
+    let (w, requested_posting) = requested();
+
+    let mut books = Books::with_available("40");
+    books.post(&requested_posting);
+    assert_eq!(books.of(&available()), "15.00");
+    assert_eq!(books.of(&in_flight()), "25.00");
+    books.post(&w.pay(day(1)).unwrap().1);
+    assert_eq!(books.of(&in_flight()), "0.00");
+    assert_eq!(books.of(&available()), "15.00");
+    assert_eq!(books.of(&Account::External), "-15.00");
+
+    let mut books = Books::with_available("40");
+    books.post(&requested_posting);
+    books.post(
+        &w.return_funds(WithdrawalStatus::Rejected, None, day(1))
+            .unwrap()
+            .1,
+    );
+    assert_eq!(books.of(&in_flight()), "0.00");
+    assert_eq!(books.of(&available()), "40.00");
+}
+
+#[test]
+fn withdrawal_statuses_have_stable_names() {
+    for (s, name) in [
+        (WithdrawalStatus::Requested, "requested"),
+        (WithdrawalStatus::Paid, "paid"),
+        (WithdrawalStatus::Rejected, "rejected"),
+        (WithdrawalStatus::Failed, "failed"),
+    ] {
+        assert_eq!(s.name(), name);
+        assert_eq!(WithdrawalStatus::parse(name), Ok(s));
+    }
+    assert_eq!(
+        WithdrawalStatus::parse("cancelled").unwrap_err().code(),
+        "validation_failed"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Top-ups
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sandbox_topup_settles_at_once_from_external_to_balance() {
+    let (t, p) = try_topup("20", TopupMethod::Sandbox).unwrap();
+    assert_eq!(t.status, TopupStatus::Settled);
+    assert_eq!(t.amount.to_string(), "20.00");
+    assert_eq!(t.user_id, user());
+    assert_eq!(t.created_at, T0);
+    let p = p.expect("a settled top-up posts");
+    assert_eq!(p.kind, PostingKind::Topup);
+    assert_eq!(p.id, PostingId::new("topup-1/topup"));
+    assert_eq!(p.topup_id, Some(TopupId::new("topup-1")));
+    assert_eq!(
+        legs(&p),
+        vec![
+            (Account::External, "-20.00".into()),
+            (balance(), "20.00".into())
+        ]
+    );
+}
+
+#[test]
+fn paypal_and_cashu_topups_stay_pending_and_post_nothing() {
+    for m in [TopupMethod::Paypal, TopupMethod::Cashu] {
+        let (t, p) = try_topup("20", m).unwrap();
+        assert_eq!(t.status, TopupStatus::Pending, "{m:?}");
+        assert_eq!(t.method, m);
+        assert_eq!(p, None, "{m:?}");
+    }
+}
+
+#[test]
+fn topups_run_from_1_to_1000_dollars() {
+    for ok in ["1", "1.00", "12.34", "999.99", "1000"] {
+        let (t, _) = try_topup(ok, TopupMethod::Sandbox).unwrap();
+        assert_eq!(t.amount, usd(ok));
+    }
+}
+
+#[test]
+fn topups_below_1_or_above_1000_dollars_are_refused() {
+    for bad in ["0", "0.99", "1000.01", "5000"] {
+        for m in [
+            TopupMethod::Sandbox,
+            TopupMethod::Paypal,
+            TopupMethod::Cashu,
+        ] {
+            let err = try_topup(bad, m).unwrap_err();
+            assert_eq!(err.code(), "validation_failed", "{bad} by {m:?}");
+            assert_eq!(err.kind(), ErrorKind::Invalid);
+        }
+    }
+}
+
+#[test]
+fn topup_methods_are_paypal_cashu_and_sandbox() {
+    assert_eq!(TopupMethod::parse("paypal"), Ok(TopupMethod::Paypal));
+    assert_eq!(TopupMethod::parse("cashu"), Ok(TopupMethod::Cashu));
+    assert_eq!(TopupMethod::parse("sandbox"), Ok(TopupMethod::Sandbox));
+    assert_eq!(
+        TopupMethod::parse("bitcoin").unwrap_err().code(),
+        "validation_failed"
+    );
+}
