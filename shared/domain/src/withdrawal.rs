@@ -128,6 +128,16 @@ impl WithdrawalStatus {
     }
 }
 
+/// Why a requested withdrawal's money comes back: only these two endings
+/// return funds, so the type admits no other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returned {
+    /// An operator refused it.
+    Rejected,
+    /// The payout provider refused it.
+    Failed,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Withdrawal {
     pub id: WithdrawalId,
@@ -251,14 +261,14 @@ impl Withdrawal {
     /// back to available earnings.
     pub fn return_funds(
         &self,
-        to: WithdrawalStatus,
+        how: Returned,
         reason: Option<String>,
         now: Timestamp,
     ) -> DomainResult<(Withdrawal, Posting)> {
-        debug_assert!(matches!(
-            to,
-            WithdrawalStatus::Rejected | WithdrawalStatus::Failed
-        ));
+        let to = match how {
+            Returned::Rejected => WithdrawalStatus::Rejected,
+            Returned::Failed => WithdrawalStatus::Failed,
+        };
         let w = self.finish(to, reason, now)?;
         let p = wd_posting(
             &w,

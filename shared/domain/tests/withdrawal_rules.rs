@@ -7,7 +7,7 @@ use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
 use khamsa_domain::notice::NoticeKind;
 use khamsa_domain::text::EmailAddress;
 use khamsa_domain::time::DAY_MS;
-use khamsa_domain::withdrawal::{Topup, TopupMethod, TopupStatus, Withdrawal, WithdrawalStatus};
+use khamsa_domain::withdrawal::{Returned, Topup, TopupMethod, TopupStatus, Withdrawal, WithdrawalStatus};
 use khamsa_domain::{Config, DomainResult, ErrorKind, Money, Timestamp};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -88,8 +88,7 @@ fn paid() -> Withdrawal {
 fn rejected() -> Withdrawal {
     requested()
         .0
-        .return_funds(
-            WithdrawalStatus::Rejected,
+        .return_funds(Returned::Rejected,
             Some("suspicious".into()),
             day(1),
         )
@@ -100,8 +99,7 @@ fn rejected() -> Withdrawal {
 fn failed() -> Withdrawal {
     requested()
         .0
-        .return_funds(
-            WithdrawalStatus::Failed,
+        .return_funds(Returned::Failed,
             Some("PayPal refused".into()),
             day(1),
         )
@@ -297,8 +295,7 @@ fn paying_a_withdrawal_tells_the_seller_amount_and_address() {
 fn rejecting_a_withdrawal_returns_the_money_to_available_earnings() {
     let (w, p) = requested()
         .0
-        .return_funds(
-            WithdrawalStatus::Rejected,
+        .return_funds(Returned::Rejected,
             Some("suspicious".into()),
             day(1),
         )
@@ -321,8 +318,7 @@ fn rejecting_a_withdrawal_returns_the_money_to_available_earnings() {
 fn a_failed_payout_returns_the_money_to_available_earnings() {
     let (w, p) = requested()
         .0
-        .return_funds(
-            WithdrawalStatus::Failed,
+        .return_funds(Returned::Failed,
             Some("PayPal refused".into()),
             day(1),
         )
@@ -348,7 +344,7 @@ fn a_withdrawal_cannot_be_settled_twice() {
             "invalid_transition",
             "pay while {s:?}"
         );
-        for to in [WithdrawalStatus::Rejected, WithdrawalStatus::Failed] {
+        for to in [Returned::Rejected, Returned::Failed] {
             let err = w.return_funds(to, None, day(2)).unwrap_err();
             assert_eq!(err.code(), "invalid_transition", "{to:?} while {s:?}");
             assert_eq!(err.kind(), ErrorKind::Conflict);
@@ -372,7 +368,7 @@ fn a_paid_withdrawal_leaves_the_site_and_a_rejected_one_comes_home() {
     let mut books = Books::with_available("40");
     books.post(&requested_posting);
     books.post(
-        &w.return_funds(WithdrawalStatus::Rejected, None, day(1))
+        &w.return_funds(Returned::Rejected, None, day(1))
             .unwrap()
             .1,
     );

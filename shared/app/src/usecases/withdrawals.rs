@@ -10,7 +10,7 @@ use crate::ports::{UnitOfWork, Write};
 use khamsa_domain::DomainError;
 use khamsa_domain::ids::WithdrawalId;
 use khamsa_domain::text::{EmailAddress, Text};
-use khamsa_domain::withdrawal::{Withdrawal, WithdrawalStatus};
+use khamsa_domain::withdrawal::{Returned, Withdrawal};
 
 pub async fn request(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outcome<Withdrawal>> {
     let f = fields(body)?;
@@ -84,9 +84,9 @@ pub async fn settle(
                 None => None,
             };
             let to = if how == Settle::Reject {
-                WithdrawalStatus::Rejected
+                Returned::Rejected
             } else {
-                WithdrawalStatus::Failed
+                Returned::Failed
             };
             let (w, p) = w.return_funds(to, reason, now)?;
             (w, p, vec![])
