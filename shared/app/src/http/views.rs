@@ -14,12 +14,18 @@ use khamsa_domain::withdrawal::{Topup, TopupStatus, Withdrawal};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+
+/// RFC 3339 in UTC with exactly three fractional digits, so that times
+/// compare as strings too.
+const RFC3339_MILLIS: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 pub fn ts(t: Timestamp) -> Value {
     let dt = OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.millis()) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    Value::String(dt.format(&Rfc3339).unwrap_or_default())
+    Value::String(dt.format(RFC3339_MILLIS).unwrap_or_default())
 }
 
 fn opt_ts(t: Option<Timestamp>) -> Value {
