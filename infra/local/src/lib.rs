@@ -65,6 +65,7 @@ impl Local {
             scheduler: scheduler.clone(),
             cfg: Arc::new(cfg),
             public_url,
+            known_callers: Default::default(),
         };
         Arc::new(Local {
             app,

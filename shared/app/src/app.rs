@@ -1,6 +1,7 @@
 //! The application: the ports wired together, and the one way a unit of
 //! work is committed and announced.
 
+use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ports::{Clock, CommitError, Mailer, Notifier, Scheduler, Store, UnitOfWork};
 use khamsa_domain::{Config, DomainError, Timestamp};
@@ -16,6 +17,34 @@ pub struct App {
     pub cfg: Arc<Config>,
     /// Where links in emails point, e.g. `https://khamsa.example`.
     pub public_url: Arc<str>,
+    pub known_callers: Arc<KnownCallers>,
+}
+
+/// Callers whose profile is known to exist with their token's email. A
+/// warm function skips that read, keeping a state change within two reads.
+#[derive(Default)]
+pub struct KnownCallers(std::sync::Mutex<std::collections::HashSet<(String, Option<String>)>>);
+
+impl KnownCallers {
+    const MAX: usize = 10_000;
+
+    fn key(c: &Caller) -> (String, Option<String>) {
+        (c.id.to_string(), c.email.clone())
+    }
+
+    pub fn contains(&self, c: &Caller) -> bool {
+        self.0.lock().map(|s| s.contains(&Self::key(c))).unwrap_or(false)
+    }
+
+    pub fn insert(&self, c: &Caller) {
+        if let Ok(mut s) = self.0.lock() {
+            // Bounded: a long-lived process forgets and re-reads, no more.
+            if s.len() >= Self::MAX {
+                s.clear();
+            }
+            s.insert(Self::key(c));
+        }
+    }
 }
 
 /// What a use case decided, not yet committed: the value to answer with and

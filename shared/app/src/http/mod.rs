@@ -335,7 +335,7 @@ async fn route(ctx: &Ctx<'_>, template: &'static str, id: &str) -> AppResult<Rep
                 "Idempotency-Key is 1 to 64 characters",
             ));
         }
-        accounts::ensure_profile(ctx.app, caller).await?;
+        accounts::ensure_known(ctx.app, caller).await?;
     }
     let app = ctx.app;
     let now = app.now();

@@ -13,6 +13,16 @@ use khamsa_domain::withdrawal::{Topup, TopupMethod};
 
 const DISPLAY_NAME_MAX: usize = 60;
 
+/// Makes sure the caller has a profile, reading it only the first time a
+/// process sees this caller with this email.
+pub async fn ensure_known(app: &App, caller: &Caller) -> AppResult<()> {
+    if !app.known_callers.contains(caller) {
+        ensure_profile(app, caller).await?;
+        app.known_callers.insert(caller);
+    }
+    Ok(())
+}
+
 /// A user's profile is created on their first authenticated call, and its
 /// email follows the token's `email` claim.
 pub async fn ensure_profile(app: &App, caller: &Caller) -> AppResult<Profile> {

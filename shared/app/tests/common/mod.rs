@@ -37,6 +37,7 @@ pub fn harness() -> Harness {
         scheduler: Arc::new(WakeScheduler::default()),
         cfg: Arc::new(Config::default()),
         public_url: Arc::from("http://test"),
+        known_callers: Default::default(),
     };
     Harness { app, clock, mailer }
 }
