@@ -1,1 +1,13 @@
-mod smoke;
+//! End-to-end tests: each spawns the local server on a free port and
+//! drives it over HTTP, the way a web client would.
+
+mod authz;
+mod cancel;
+mod helpers;
+mod lifecycle;
+mod money;
+mod openapi;
+mod requests;
+mod reviews;
+mod services;
+mod timers;

@@ -251,9 +251,7 @@ impl Local {
             return glue::error_response(&AppError::Domain(e));
         }
         let operator = v["operator"].as_bool().unwrap_or(false);
-        let token = self
-            .tokens
-            .sign(user, &email, operator, wall_seconds());
+        let token = self.tokens.sign(user, &email, operator, wall_seconds());
         glue::json(200, json!({ "token": token }))
     }
 
@@ -294,7 +292,10 @@ impl Local {
 /// Tokens live in real time: moving the business clock with `/dev/clock`
 /// must not expire the session that moved it.
 fn wall_seconds() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn plain(status: u16, body: Value) -> hyper::Response<Full<Bytes>> {

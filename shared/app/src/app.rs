@@ -33,7 +33,10 @@ impl KnownCallers {
     }
 
     pub fn contains(&self, c: &Caller) -> bool {
-        self.0.lock().map(|s| s.contains(&Self::key(c))).unwrap_or(false)
+        self.0
+            .lock()
+            .map(|s| s.contains(&Self::key(c)))
+            .unwrap_or(false)
     }
 
     pub fn insert(&self, c: &Caller) {

@@ -16,10 +16,22 @@ async fn active_service(h: &Harness, seller: &str, price: &str) -> String {
     let body = format!(
         r#"{{"title":"Logo","description":"A logo","category":"design","price":"{price}","delivery_days":3}}"#
     );
-    let s = run(&h.app, services::create(&h.app, &c, body.as_bytes()).await).await.unwrap();
-    run(&h.app, services::moderate(&h.app, &operator(), s.id.as_str(), services::Moderation::Approve, b"").await)
+    let s = run(&h.app, services::create(&h.app, &c, body.as_bytes()).await)
         .await
         .unwrap();
+    run(
+        &h.app,
+        services::moderate(
+            &h.app,
+            &operator(),
+            s.id.as_str(),
+            services::Moderation::Approve,
+            b"",
+        )
+        .await,
+    )
+    .await
+    .unwrap();
     s.id.to_string()
 }
 
@@ -29,13 +41,24 @@ async fn twenty_concurrent_orders_against_a_balance_for_seven_give_exactly_seven
     let sid = active_service(&h, "seller", "5").await;
     let buyer = caller("buyer");
     accounts::ensure_profile(&h.app, &buyer).await.unwrap();
-    run(&h.app, accounts::topup(&h.app, &buyer, br#"{"amount":"35.00","method":"sandbox"}"#).await).await.unwrap();
+    run(
+        &h.app,
+        accounts::topup(&h.app, &buyer, br#"{"amount":"35.00","method":"sandbox"}"#).await,
+    )
+    .await
+    .unwrap();
 
     let body = format!(r#"{{"service_id":"{sid}"}}"#);
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (h, buyer, body) = (h.clone(), buyer.clone(), body.clone());
-            tokio::spawn(async move { run(&h.app, place_order::place_order(&h.app, &buyer, body.as_bytes()).await).await })
+            tokio::spawn(async move {
+                run(
+                    &h.app,
+                    place_order::place_order(&h.app, &buyer, body.as_bytes()).await,
+                )
+                .await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -50,7 +73,9 @@ async fn twenty_concurrent_orders_against_a_balance_for_seven_give_exactly_seven
     assert_eq!((ok, refused), (7, 13));
     let b = h.app.store.balances(&buyer.id).await.unwrap();
     assert_eq!(b.balance, Money::ZERO);
-    let check = usecases::ledger_check::check(&h.app, &operator()).await.unwrap();
+    let check = usecases::ledger_check::check(&h.app, &operator())
+        .await
+        .unwrap();
     assert!(check.violations.is_empty(), "{:?}", check.violations);
 }
 
@@ -69,17 +94,34 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
         PostingKind::EarningsCleared,
         T0,
         PostingRef::default(),
-        &[(Account::External, Account::user(&seller.id, UserAccount::EarningsAvailable), Money::dollars(20))],
+        &[(
+            Account::External,
+            Account::user(&seller.id, UserAccount::EarningsAvailable),
+            Money::dollars(20),
+        )],
     )
     .unwrap();
-    h.app.commit(UnitOfWork { postings: vec![p], ..Default::default() }, None).await.unwrap();
+    h.app
+        .commit(
+            UnitOfWork {
+                postings: vec![p],
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
 
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (h, seller) = (h.clone(), seller.clone());
             tokio::spawn(async move {
                 let body = br#"{"amount":"20.00","paypal_email":"s@example.com"}"#;
-                run(&h.app, usecases::withdrawals::request(&h.app, &seller, body).await).await
+                run(
+                    &h.app,
+                    usecases::withdrawals::request(&h.app, &seller, body).await,
+                )
+                .await
             })
         })
         .collect();
@@ -93,5 +135,8 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
     }
     assert_eq!(ok, 1);
     let b = h.app.store.balances(&seller.id).await.unwrap();
-    assert_eq!((b.earnings_available, b.withdrawals_in_flight), (Money::ZERO, Money::dollars(20)));
+    assert_eq!(
+        (b.earnings_available, b.withdrawals_in_flight),
+        (Money::ZERO, Money::dollars(20))
+    );
 }

@@ -12,12 +12,12 @@ use khamsa_app::usecases::order_transitions::{Transition, transition};
 use khamsa_app::usecases::withdrawals::{Settle, request, settle};
 use khamsa_app::usecases::{accounts, place_order, services, timers};
 use khamsa_app::{App, AppError};
+use khamsa_domain::ErrorKind;
 use khamsa_domain::ids::{OrderId, WithdrawalId};
 use khamsa_domain::ledger::{Account, UserAccount};
 use khamsa_domain::money::{Money, split_fee};
 use khamsa_domain::order::OrderStatus;
 use khamsa_domain::time::HOUR_MS;
-use khamsa_domain::ErrorKind;
 use khamsa_domain::withdrawal::WithdrawalStatus;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -27,12 +27,31 @@ const USERS: [&str; 4] = ["s0", "s1", "b0", "b1"];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Topup { user: usize, cents: i64 },
-    Place { buyer: usize, service: usize, upgrade: bool, qty: i64 },
-    Act { order: usize, t: u8 },
-    Advance { hours: i64 },
-    Withdraw { user: usize, cents: i64 },
-    Settle { w: usize, how: u8 },
+    Topup {
+        user: usize,
+        cents: i64,
+    },
+    Place {
+        buyer: usize,
+        service: usize,
+        upgrade: bool,
+        qty: i64,
+    },
+    Act {
+        order: usize,
+        t: u8,
+    },
+    Advance {
+        hours: i64,
+    },
+    Withdraw {
+        user: usize,
+        cents: i64,
+    },
+    Settle {
+        w: usize,
+        how: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -99,16 +118,40 @@ async fn setup(app: &App) -> Vec<(String, usize, Money, Money)> {
     }
     let mut out = vec![];
     for (seller, price, up, instr) in [(0usize, "5", "5", false), (1, "10", "10", true)] {
-        let instructions = if instr { r#","instructions":"Send your logo text""# } else { "" };
+        let instructions = if instr {
+            r#","instructions":"Send your logo text""#
+        } else {
+            ""
+        };
         let body = format!(
             r#"{{"title":"S","description":"D","category":"design","price":"{price}","delivery_days":2,
             "upgrades":[{{"title":"U","price":"{up}","extra_days":1}}]{instructions}}}"#
         );
-        let s = run(app, services::create(app, &who(USERS[seller]), body.as_bytes()).await).await.unwrap();
-        run(app, services::moderate(app, &operator(), s.id.as_str(), services::Moderation::Approve, b"").await)
-            .await
-            .unwrap();
-        out.push((s.id.to_string(), seller, Money::parse("p", price).unwrap(), Money::parse("p", up).unwrap()));
+        let s = run(
+            app,
+            services::create(app, &who(USERS[seller]), body.as_bytes()).await,
+        )
+        .await
+        .unwrap();
+        run(
+            app,
+            services::moderate(
+                app,
+                &operator(),
+                s.id.as_str(),
+                services::Moderation::Approve,
+                b"",
+            )
+            .await,
+        )
+        .await
+        .unwrap();
+        out.push((
+            s.id.to_string(),
+            seller,
+            Money::parse("p", price).unwrap(),
+            Money::parse("p", up).unwrap(),
+        ));
     }
     out
 }
@@ -119,19 +162,33 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
         Op::Topup { user, cents } => {
             let amount = Money::from_cents(cents);
             let body = format!(r#"{{"amount":"{amount}","method":"sandbox"}}"#);
-            let r = run(app, accounts::topup(app, &who(USERS[user]), body.as_bytes()).await).await;
+            let r = run(
+                app,
+                accounts::topup(app, &who(USERS[user]), body.as_bytes()).await,
+            )
+            .await;
             let valid = (100..=100_000).contains(&cents);
             assert_eq!(r.is_ok(), valid, "topup {amount}: {r:?}");
             if valid {
                 m.add(user, UserAccount::Balance, amount.amount());
             }
         }
-        Op::Place { buyer, service, upgrade, qty } => {
+        Op::Place {
+            buyer,
+            service,
+            upgrade,
+            qty,
+        } => {
             let (sid, seller, price, up) = &services[service];
             let total = (*price + if upgrade { *up } else { Money::ZERO }).times(qty as u32);
             let upgrades = if upgrade { "[0]" } else { "[]" };
-            let body = format!(r#"{{"service_id":"{sid}","upgrades":{upgrades},"quantity":{qty}}}"#);
-            let r = run(app, place_order::place_order(app, &who(USERS[buyer]), body.as_bytes()).await).await;
+            let body =
+                format!(r#"{{"service_id":"{sid}","upgrades":{upgrades},"quantity":{qty}}}"#);
+            let r = run(
+                app,
+                place_order::place_order(app, &who(USERS[buyer]), body.as_bytes()).await,
+            )
+            .await;
             let bal = m.get(buyer, UserAccount::Balance);
             let avail = m.get(buyer, UserAccount::EarningsAvailable);
             let affordable = bal + avail >= total.amount();
@@ -142,9 +199,16 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
                     assert_eq!(o.total, total);
                     let from_balance = Money::from_decimal(bal).min(total);
                     let from_earnings = total - from_balance;
-                    assert_eq!((o.paid_from_balance, o.paid_from_earnings), (from_balance, from_earnings));
+                    assert_eq!(
+                        (o.paid_from_balance, o.paid_from_earnings),
+                        (from_balance, from_earnings)
+                    );
                     m.add(buyer, UserAccount::Balance, -from_balance.amount());
-                    m.add(buyer, UserAccount::EarningsAvailable, -from_earnings.amount());
+                    m.add(
+                        buyer,
+                        UserAccount::EarningsAvailable,
+                        -from_earnings.amount(),
+                    );
                     m.orders.push(ModelOrder {
                         id: o.id,
                         buyer,
@@ -175,8 +239,16 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
                 3 => (buyer, Transition::Changes, br#"{"text":"Bigger please"}"#),
                 4 => (buyer, Transition::Cancel, b""),
                 5 => (seller, Transition::Cancel, b""),
-                6 => (operator(), Transition::OperatorCancel, br#"{"reason":"dispute"}"#),
-                _ => (operator(), Transition::OperatorComplete, br#"{"reason":"dispute"}"#),
+                6 => (
+                    operator(),
+                    Transition::OperatorCancel,
+                    br#"{"reason":"dispute"}"#,
+                ),
+                _ => (
+                    operator(),
+                    Transition::OperatorComplete,
+                    br#"{"reason":"dispute"}"#,
+                ),
             };
             let id = o.id.to_string();
             if let Err(e) = run(app, transition(app, &actor, &id, tr, body).await).await {
@@ -192,16 +264,23 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
             let amount = Money::from_cents(cents);
             let body = format!(r#"{{"amount":"{amount}","paypal_email":"x@example.com"}}"#);
             let r = run(app, request(app, &who(USERS[user]), body.as_bytes()).await).await;
-            let should = cents >= 1000 && amount.amount() <= m.get(user, UserAccount::EarningsAvailable);
+            let should =
+                cents >= 1000 && amount.amount() <= m.get(user, UserAccount::EarningsAvailable);
             match r {
                 Ok(w) => {
                     assert!(should, "withdrawal the model refuses");
                     m.add(user, UserAccount::EarningsAvailable, -amount.amount());
                     m.add(user, UserAccount::WithdrawalsInFlight, amount.amount());
-                    m.withdrawals.push(ModelWithdrawal { id: w.id, user, amount, status: WithdrawalStatus::Requested });
+                    m.withdrawals.push(ModelWithdrawal {
+                        id: w.id,
+                        user,
+                        amount,
+                        status: WithdrawalStatus::Requested,
+                    });
                 }
                 Err(e) => {
-                    let too_small = cents < 1000 && matches!(&e, AppError::Domain(d) if d.kind() == ErrorKind::Invalid);
+                    let too_small = cents < 1000
+                        && matches!(&e, AppError::Domain(d) if d.kind() == ErrorKind::Invalid);
                     assert!(!should && (expected(&e) || too_small), "{e:?}")
                 }
             }
@@ -213,7 +292,11 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
             let i = w % m.withdrawals.len();
             let how = [Settle::Pay, Settle::Reject, Settle::Fail][how as usize];
             let id = m.withdrawals[i].id.to_string();
-            let r = run(app, settle(app, &operator(), &id, how, br#"{"reason":"r"}"#).await).await;
+            let r = run(
+                app,
+                settle(app, &operator(), &id, how, br#"{"reason":"r"}"#).await,
+            )
+            .await;
             let mw = &mut m.withdrawals[i];
             assert_eq!(r.is_ok(), mw.status == WithdrawalStatus::Requested, "{r:?}");
             if let Ok(w) = r {
@@ -244,15 +327,27 @@ async fn observe_orders(app: &App, m: &mut Model) {
             m.add(buyer, UserAccount::EarningsAvailable, fe);
         }
         if !was.is_finished() && stored.status == OrderStatus::Completed {
-            m.add(seller, UserAccount::EarningsPending, split.seller_net.amount());
+            m.add(
+                seller,
+                UserAccount::EarningsPending,
+                split.seller_net.amount(),
+            );
             m.platform += split.fee.amount();
         }
         if was.is_finished() && was != stored.status {
             panic!("a finished order changed: {was:?} -> {:?}", stored.status);
         }
         if !m.orders[i].cleared && stored.cleared_at.is_some() {
-            m.add(seller, UserAccount::EarningsPending, -split.seller_net.amount());
-            m.add(seller, UserAccount::EarningsAvailable, split.seller_net.amount());
+            m.add(
+                seller,
+                UserAccount::EarningsPending,
+                -split.seller_net.amount(),
+            );
+            m.add(
+                seller,
+                UserAccount::EarningsAvailable,
+                split.seller_net.amount(),
+            );
             m.orders[i].cleared = true;
         }
         m.orders[i].status = stored.status;
@@ -280,11 +375,19 @@ async fn check(app: &App, m: &Model) {
         .collect();
     for o in &m.orders {
         let held = escrow.get(&o.id).copied().unwrap_or_default();
-        let want = if o.status.is_finished() { Decimal::ZERO } else { o.total.amount() };
+        let want = if o.status.is_finished() {
+            Decimal::ZERO
+        } else {
+            o.total.amount()
+        };
         assert_eq!(held, want, "escrow of {} while {:?}", o.id, o.status);
     }
     for (u, name) in USERS.iter().enumerate() {
-        let b = app.store.balances(&khamsa_domain::ids::UserId::new(*name)).await.unwrap();
+        let b = app
+            .store
+            .balances(&khamsa_domain::ids::UserId::new(*name))
+            .await
+            .unwrap();
         for a in UserAccount::ALL {
             assert_eq!(b.get(a).amount(), m.get(u, a), "{name} {}", a.name());
         }

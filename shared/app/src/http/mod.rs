@@ -302,6 +302,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         Err(e) => ("-", Err(e)),
     };
     let response = match &result {
+        // A replayed refusal is still a problem document.
+        Ok(reply) if reply.status >= 400 => {
+            json_response(reply.status, &reply.body, problem::CONTENT_TYPE)
+        }
         Ok(reply) => json_response(reply.status, &reply.body, "application/json"),
         Err(e) => {
             let (status, body) = problem::problem(e);

@@ -43,11 +43,19 @@ pub fn harness() -> Harness {
 }
 
 pub fn caller(id: &str) -> Caller {
-    Caller { id: UserId::new(id), email: Some(format!("{id}@example.com")), operator: false }
+    Caller {
+        id: UserId::new(id),
+        email: Some(format!("{id}@example.com")),
+        operator: false,
+    }
 }
 
 pub fn operator() -> Caller {
-    Caller { id: UserId::new("op"), email: Some("op@example.com".into()), operator: true }
+    Caller {
+        id: UserId::new("op"),
+        email: Some("op@example.com".into()),
+        operator: true,
+    }
 }
 
 /// Commits what a use case decided, as the HTTP glue would.

@@ -1,0 +1,471 @@
+//! Spawns the local server on a free port (zero2prod's `spawn_app`) and
+//! wraps the HTTP calls the tests make, so each test shows only what it
+//! checks. Every call checks the content type: `application/json` on
+//! success, `application/problem+json` (with a matching `status` and a
+//! `code`) on errors.
+
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// An HTTP answer: status and parsed JSON body.
+pub type Resp = (u16, Value);
+
+pub const DAY: i64 = 86_400;
+pub const HOUR: i64 = 3_600;
+pub const DAY_MS: i64 = DAY * 1000;
+
+/// A signed-in user. The local server's development tokens live 7 days of
+/// *server* time, so the app mints fresh ones whenever a test moves the
+/// clock; `token()` always returns the current one.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub operator: bool,
+    token: Arc<Mutex<String>>,
+}
+
+impl User {
+    pub fn token(&self) -> String {
+        self.token.lock().unwrap().clone()
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The server itself: its mailer and clock, for what HTTP cannot reach.
+    pub local: Arc<khamsa_local::Local>,
+    users: Mutex<Vec<User>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let running = khamsa_local::spawn(0)
+        .await
+        .expect("the local server binds a free port");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a reqwest client");
+    TestApp {
+        base: format!("http://{}", running.addr),
+        client,
+        local: running.local,
+        users: Mutex::new(vec![]),
+    }
+}
+
+/// Asserts the status and returns the body, printing it on failure.
+#[track_caller]
+pub fn expect_status(r: &Resp, status: u16) -> Value {
+    assert_eq!(r.0, status, "expected HTTP {status}, got {}: {}", r.0, r.1);
+    r.1.clone()
+}
+
+/// Asserts a problem+json answer with this status and `code`.
+#[track_caller]
+pub fn expect_problem(r: &Resp, status: u16, code: &str) {
+    assert_eq!(
+        (r.0, r.1["code"].as_str().unwrap_or("<no code>")),
+        (status, code),
+        "expected {status} {code}, got: {}",
+        r.1
+    );
+}
+
+/// Milliseconds since the epoch of an RFC 3339 UTC time such as
+/// `2025-03-01T10:20:30.123Z` (what the API answers with).
+#[track_caller]
+pub fn ms(v: &Value) -> i64 {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}"));
+    let fail = || -> ! { panic!("not an RFC 3339 UTC time: {s}") };
+    let (date, time) = s.split_once('T').unwrap_or_else(|| fail());
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
+    let time = time
+        .strip_suffix('Z')
+        .or_else(|| time.strip_suffix("+00:00"))
+        .unwrap_or_else(|| fail());
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let t: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
+    let millis: i64 = format!("{frac:0<3}")[..3]
+        .parse()
+        .unwrap_or_else(|_| fail());
+    // Days from civil (Howard Hinnant).
+    let (y, m, day) = (d[0] - i64::from(d[1] <= 2), d[1], d[2]);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    ((days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]) * 1000) + millis
+}
+
+/// `base` with the keys of `overrides` replaced (both JSON objects).
+pub fn merged(mut base: Value, overrides: Value) -> Value {
+    if let (Some(b), Value::Object(o)) = (base.as_object_mut(), overrides) {
+        for (k, v) in o {
+            b.insert(k, v);
+        }
+    }
+    base
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// One request. `auth` is the whole Authorization header value.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Resp {
+        let body = body.map(Value::to_string);
+        self.send_raw(method, path, auth, body, idempotency_key)
+            .await
+    }
+
+    /// A request whose body is sent as given (for malformed JSON).
+    pub async fn send_text(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: &str,
+    ) -> Resp {
+        self.send_raw(method, path, auth, Some(body.to_owned()), None)
+            .await
+    }
+
+    async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<String>,
+        idempotency_key: Option<&str>,
+    ) -> Resp {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method.clone(), self.url(path));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        if let Some(k) = idempotency_key {
+            req = req.header("idempotency-key", k);
+        }
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = res.status().as_u16();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = res.text().await.unwrap();
+        let json: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{method} {path} -> {status}: not JSON ({e}): {text}"));
+        if status < 400 {
+            assert_eq!(
+                content_type, "application/json",
+                "{method} {path} -> {status}: content type"
+            );
+        } else {
+            assert_eq!(
+                content_type, "application/problem+json",
+                "{method} {path} -> {status}: content type of an error"
+            );
+            assert_eq!(
+                json["status"], status,
+                "{method} {path}: problem status field: {json}"
+            );
+            assert!(
+                json["code"].is_string(),
+                "{method} {path}: problem without a code: {json}"
+            );
+        }
+        (status, json)
+    }
+
+    fn bearer(u: &User) -> String {
+        format!("Bearer {}", u.token())
+    }
+
+    pub async fn get(&self, u: &User, path: &str) -> Resp {
+        self.send("GET", path, Some(&Self::bearer(u)), None, None)
+            .await
+    }
+
+    pub async fn get_anon(&self, path: &str) -> Resp {
+        self.send("GET", path, None, None, None).await
+    }
+
+    pub async fn post(&self, u: &User, path: &str, body: Value) -> Resp {
+        self.send("POST", path, Some(&Self::bearer(u)), Some(&body), None)
+            .await
+    }
+
+    pub async fn post_keyed(&self, u: &User, path: &str, body: Value, key: &str) -> Resp {
+        self.send("POST", path, Some(&Self::bearer(u)), Some(&body), Some(key))
+            .await
+    }
+
+    /// A POST with no body at all (routes whose fields are all optional).
+    pub async fn post_empty(&self, u: &User, path: &str) -> Resp {
+        self.send("POST", path, Some(&Self::bearer(u)), None, None)
+            .await
+    }
+
+    pub async fn patch(&self, u: &User, path: &str, body: Value) -> Resp {
+        self.send("PATCH", path, Some(&Self::bearer(u)), Some(&body), None)
+            .await
+    }
+
+    // ---- users -------------------------------------------------------
+
+    async fn mint(&self, id: &str, email: &str, operator: bool) -> String {
+        let r = self
+            .send(
+                "POST",
+                "/dev/token",
+                None,
+                Some(&json!({ "user": id, "email": email, "operator": operator })),
+                None,
+            )
+            .await;
+        expect_status(&r, 200)["token"]
+            .as_str()
+            .expect("a token")
+            .to_owned()
+    }
+
+    async fn register(&self, id: &str, email: &str, operator: bool) -> User {
+        let token = self.mint(id, email, operator).await;
+        let u = User {
+            id: id.to_owned(),
+            email: email.to_owned(),
+            operator,
+            token: Arc::new(Mutex::new(token)),
+        };
+        // The profile is created on the first authenticated call.
+        let me = expect_status(&self.get(&u, "/me").await, 200);
+        assert_eq!(me["id"], id);
+        self.users.lock().unwrap().push(u.clone());
+        u
+    }
+
+    /// A new user `name` with the address `name@example.com`.
+    pub async fn user(&self, name: &str) -> User {
+        self.register(name, &format!("{name}@example.com"), false)
+            .await
+    }
+
+    /// A user whose emails come in English.
+    pub async fn user_en(&self, name: &str) -> User {
+        let u = self.user(name).await;
+        let r = self.patch(&u, "/me", json!({ "locale": "en" })).await;
+        assert_eq!(expect_status(&r, 200)["locale"], "en");
+        u
+    }
+
+    pub async fn operator(&self) -> User {
+        if let Some(op) = self.users.lock().unwrap().iter().find(|u| u.operator) {
+            return op.clone();
+        }
+        self.register("operator", "operator@example.com", true)
+            .await
+    }
+
+    // ---- clock, mail -------------------------------------------------
+
+    /// Moves the server clock; every timer due by then fires before this
+    /// returns. Tokens are re-minted so they stay within their lifetime.
+    pub async fn advance_seconds(&self, seconds: i64) -> i64 {
+        let r = self
+            .send(
+                "POST",
+                "/dev/clock",
+                None,
+                Some(&json!({ "advance_seconds": seconds })),
+                None,
+            )
+            .await;
+        let now = ms(&expect_status(&r, 200)["now"]);
+        let users = self.users.lock().unwrap().clone();
+        for u in users {
+            let fresh = self.mint(&u.id, &u.email, u.operator).await;
+            *u.token.lock().unwrap() = fresh;
+        }
+        now
+    }
+
+    pub async fn advance_days(&self, days: i64) -> i64 {
+        self.advance_seconds(days * DAY).await
+    }
+
+    /// The server's clock now (milliseconds).
+    pub async fn now(&self) -> i64 {
+        self.advance_seconds(0).await
+    }
+
+    pub async fn emails_to(&self, addr: &str) -> Vec<Value> {
+        let r = self
+            .send("GET", &format!("/dev/emails?to={addr}"), None, None, None)
+            .await;
+        expect_status(&r, 200)["items"]
+            .as_array()
+            .expect("items")
+            .clone()
+    }
+
+    // ---- money ---------------------------------------------------------
+
+    pub async fn me(&self, u: &User) -> Value {
+        expect_status(&self.get(u, "/me").await, 200)
+    }
+
+    pub async fn topup(&self, u: &User, amount: &str) -> Value {
+        let r = self
+            .post(
+                u,
+                "/me/topups",
+                json!({ "amount": amount, "method": "sandbox" }),
+            )
+            .await;
+        let t = expect_status(&r, 201);
+        assert_eq!(t["status"], "settled");
+        t
+    }
+
+    pub async fn ledger_check(&self) -> Value {
+        let op = self.operator().await;
+        expect_status(&self.get(&op, "/admin/ledger/check").await, 200)
+    }
+
+    // ---- services ------------------------------------------------------
+
+    pub fn service_body(overrides: Value) -> Value {
+        merged(
+            json!({
+                "title": "I will design a modern logo for your brand",
+                "description": "Three concepts, two revisions, vector files.",
+                "category": "design",
+                "price": "5.00",
+                "delivery_days": 2,
+            }),
+            overrides,
+        )
+    }
+
+    /// Creates a service (status `pending_review`).
+    pub async fn create_service(&self, seller: &User, overrides: Value) -> Value {
+        let r = self
+            .post(seller, "/services", Self::service_body(overrides))
+            .await;
+        let s = expect_status(&r, 201);
+        assert_eq!(s["status"], "pending_review");
+        s
+    }
+
+    pub async fn approve(&self, service_id: &str) -> Value {
+        let op = self.operator().await;
+        let r = self
+            .post_empty(&op, &format!("/admin/services/{service_id}/approve"))
+            .await;
+        let s = expect_status(&r, 200);
+        assert_eq!(s["status"], "active");
+        s
+    }
+
+    /// Creates a service and has an operator approve it.
+    pub async fn active_service(&self, seller: &User, overrides: Value) -> Value {
+        let s = self.create_service(seller, overrides).await;
+        self.approve(s["id"].as_str().unwrap()).await
+    }
+
+    // ---- orders --------------------------------------------------------
+
+    /// Places an order (201) and returns it.
+    pub async fn order(&self, buyer: &User, service_id: &str, body: Value) -> Value {
+        let body = merged(json!({ "service_id": service_id }), body);
+        let r = self.post(buyer, "/orders", body).await;
+        expect_status(&r, 201)
+    }
+
+    pub async fn get_order(&self, u: &User, order_id: &str) -> Value {
+        expect_status(&self.get(u, &format!("/orders/{order_id}")).await, 200)
+    }
+
+    /// Runs an order transition that must succeed; returns the order.
+    pub async fn act(&self, u: &User, order_id: &str, action: &str, body: Value) -> Value {
+        let r = self
+            .post(u, &format!("/orders/{order_id}/{action}"), body)
+            .await;
+        expect_status(&r, 200)
+    }
+
+    pub async fn deliver(&self, seller: &User, order_id: &str) -> Value {
+        let o = self
+            .act(
+                seller,
+                order_id,
+                "deliver",
+                json!({ "text": "Here is the work." }),
+            )
+            .await;
+        assert_eq!(o["status"], "delivered");
+        o
+    }
+
+    pub async fn receive(&self, buyer: &User, order_id: &str) -> Value {
+        let o = self.act(buyer, order_id, "receive", json!({})).await;
+        assert_eq!(o["status"], "completed");
+        o
+    }
+
+    /// Orders `service_id` (one that asks for no instructions), has the
+    /// seller deliver and the buyer receive it.
+    pub async fn completed_order(&self, buyer: &User, seller: &User, service_id: &str) -> Value {
+        let o = self.order(buyer, service_id, json!({})).await;
+        let id = o["id"].as_str().unwrap();
+        self.deliver(seller, id).await;
+        self.receive(buyer, id).await
+    }
+
+    /// The `items` of a page.
+    pub async fn items(&self, u: &User, path: &str) -> Vec<Value> {
+        expect_status(&self.get(u, path).await, 200)["items"]
+            .as_array()
+            .expect("a page has items")
+            .clone()
+    }
+
+    pub async fn items_anon(&self, path: &str) -> Vec<Value> {
+        expect_status(&self.get_anon(path).await, 200)["items"]
+            .as_array()
+            .expect("a page has items")
+            .clone()
+    }
+}
+
+/// The ids of a list of JSON objects.
+pub fn ids(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `id` field of an object as an owned string.
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_owned()
+}
