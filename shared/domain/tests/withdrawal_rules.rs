@@ -7,7 +7,9 @@ use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
 use khamsa_domain::notice::NoticeKind;
 use khamsa_domain::text::EmailAddress;
 use khamsa_domain::time::DAY_MS;
-use khamsa_domain::withdrawal::{Returned, Topup, TopupMethod, TopupStatus, Withdrawal, WithdrawalStatus};
+use khamsa_domain::withdrawal::{
+    Returned, Topup, TopupMethod, TopupStatus, Withdrawal, WithdrawalStatus,
+};
 use khamsa_domain::{Config, DomainResult, ErrorKind, Money, Timestamp};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -88,10 +90,7 @@ fn paid() -> Withdrawal {
 fn rejected() -> Withdrawal {
     requested()
         .0
-        .return_funds(Returned::Rejected,
-            Some("suspicious".into()),
-            day(1),
-        )
+        .return_funds(Returned::Rejected, Some("suspicious".into()), day(1))
         .unwrap()
         .0
 }
@@ -99,10 +98,7 @@ fn rejected() -> Withdrawal {
 fn failed() -> Withdrawal {
     requested()
         .0
-        .return_funds(Returned::Failed,
-            Some("PayPal refused".into()),
-            day(1),
-        )
+        .return_funds(Returned::Failed, Some("PayPal refused".into()), day(1))
         .unwrap()
         .0
 }
@@ -295,10 +291,7 @@ fn paying_a_withdrawal_tells_the_seller_amount_and_address() {
 fn rejecting_a_withdrawal_returns_the_money_to_available_earnings() {
     let (w, p) = requested()
         .0
-        .return_funds(Returned::Rejected,
-            Some("suspicious".into()),
-            day(1),
-        )
+        .return_funds(Returned::Rejected, Some("suspicious".into()), day(1))
         .unwrap();
     assert_eq!(w.status, WithdrawalStatus::Rejected);
     assert_eq!(w.reason.as_deref(), Some("suspicious"));
@@ -318,10 +311,7 @@ fn rejecting_a_withdrawal_returns_the_money_to_available_earnings() {
 fn a_failed_payout_returns_the_money_to_available_earnings() {
     let (w, p) = requested()
         .0
-        .return_funds(Returned::Failed,
-            Some("PayPal refused".into()),
-            day(1),
-        )
+        .return_funds(Returned::Failed, Some("PayPal refused".into()), day(1))
         .unwrap();
     assert_eq!(w.status, WithdrawalStatus::Failed);
     assert_eq!(w.reason.as_deref(), Some("PayPal refused"));
@@ -367,11 +357,7 @@ fn a_paid_withdrawal_leaves_the_site_and_a_rejected_one_comes_home() {
 
     let mut books = Books::with_available("40");
     books.post(&requested_posting);
-    books.post(
-        &w.return_funds(Returned::Rejected, None, day(1))
-            .unwrap()
-            .1,
-    );
+    books.post(&w.return_funds(Returned::Rejected, None, day(1)).unwrap().1);
     assert_eq!(books.of(&in_flight()), "0.00");
     assert_eq!(books.of(&available()), "40.00");
 }
