@@ -135,9 +135,11 @@ impl std::iter::Sum for Money {
     }
 }
 
+/// Always two decimals, whatever scale the value was built with
+/// (`Money::ZERO` and `Default` have none).
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        write!(f, "{:.2}", self.0)
     }
 }
 
@@ -195,6 +197,12 @@ mod tests {
         assert_eq!(Money::parse("a", "20").unwrap().to_string(), "20.00");
         assert_eq!(Money::parse("a", "20.5").unwrap().to_string(), "20.50");
         assert_eq!(Money::parse("a", "0.07").unwrap().to_string(), "0.07");
+    }
+
+    #[test]
+    fn zero_prints_two_decimals() {
+        assert_eq!(Money::ZERO.to_string(), "0.00");
+        assert_eq!(Money::default().to_string(), "0.00");
     }
 
     #[test]
