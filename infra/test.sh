@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# Every test of the project, from a fresh clone: formatting, lints, then the
-# whole workspace's tests (domain rules, property tests, the in-memory
-# adapters under concurrency, and the HTTP end-to-end suite, which starts
-# the local server itself on a free port).
+# Every test of the project, from a fresh clone:
+#   1. formatting and lints;
+#   2. the emulators (DynamoDB Local, moto for SQS and SES), installed on
+#      first use and started on free loopback ports by infra/emulators/up.sh,
+#      stopped again on exit;
+#   3. the whole workspace's tests: domain rules, property tests, the
+#      in-memory and DynamoDB adapters under one contract suite and under
+#      concurrency, the SQS/SES adapters and workers, and the HTTP
+#      end-to-end suite on the in-memory default;
+#   4. the HTTP end-to-end suite a second time, with the local server on the
+#      emulators (timers through SQS, email through SES).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+trap 'bash infra/emulators/down.sh' EXIT
+# shellcheck disable=SC1090
+source "$(bash infra/emulators/up.sh)"
+# Adapter tests fail, rather than skip, when an emulator is missing.
+export KHAMSA_REQUIRE_EMULATORS=1
+
 cargo test --workspace --locked
+KHAMSA_BACKEND=aws cargo test --locked -p khamsa-tests --test api

@@ -39,9 +39,16 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let running = khamsa_local::spawn(0)
+    // The same suite runs on the in-memory default and, with
+    // KHAMSA_BACKEND=aws, on DynamoDB Local + moto (infra/test.sh does both),
+    // each test on its own table and queues.
+    let backend = match std::env::var("KHAMSA_BACKEND").as_deref() {
+        Ok("aws") => khamsa_local::Backend::Aws(khamsa_local::aws::AwsSettings::unique("e2e")),
+        _ => khamsa_local::Backend::Memory,
+    };
+    let running = khamsa_local::spawn_with(0, backend)
         .await
-        .expect("the local server binds a free port");
+        .expect("the local server starts on a free port");
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()

@@ -3,6 +3,7 @@
 
 mod authz;
 mod cancel;
+mod emulators;
 mod helpers;
 mod lifecycle;
 mod money;

@@ -4,8 +4,10 @@
 //! authorizer puts them, and parsed by `lambda_http` itself. It also runs
 //! the workers in-process: the notifier (inline) and the timer loop.
 
+pub mod aws;
 pub mod token;
 
+use aws::{AwsSettings, RecordingMailer};
 use base64::Engine;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -18,6 +20,10 @@ use khamsa_app::ports::{Clock, Store};
 use khamsa_app::usecases::notify::InlineNotifier;
 use khamsa_app::usecases::timers;
 use khamsa_app::{App, AppError};
+use khamsa_aws::dynamo::DynamoStore;
+use khamsa_aws::ses::{SesMailer, verify_identity};
+use khamsa_aws::sqs::{SqsNotifier, SqsScheduler, ensure_queue};
+use khamsa_aws::workers::{drain_notifications, drain_timers, sweep};
 use khamsa_domain::Config;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -31,12 +37,28 @@ use tokio::net::TcpListener;
 /// (API Gateway's own limit is 10 MB; nothing here needs more than a few KB).
 const MAX_BODY: usize = 1024 * 1024;
 
+/// How timers and emails move: in-process, or through SQS queues that this
+/// server also consumes (what the timers and notifier functions do in AWS).
+enum Workers {
+    Memory {
+        scheduler: Arc<WakeScheduler>,
+        notifier: Arc<InlineNotifier>,
+    },
+    Aws {
+        sqs: aws_sdk_sqs::Client,
+        timers_url: String,
+        notifications_url: String,
+        scheduler: Arc<SqsScheduler>,
+        notifier: Arc<SqsNotifier>,
+    },
+}
+
 pub struct Local {
     pub app: App,
+    /// What was sent, for `/dev/emails` (a copy in AWS mode).
     pub mailer: Arc<MemoryMailer>,
     pub clock: Arc<OffsetClock>,
-    scheduler: Arc<WakeScheduler>,
-    notifier: Arc<InlineNotifier>,
+    workers: Workers,
     tokens: TokenKey,
     /// One timer run at a time: the loop and `/dev/clock` never race.
     timer_lock: tokio::sync::Mutex<()>,
@@ -71,29 +93,166 @@ impl Local {
             app,
             mailer,
             clock,
-            scheduler,
-            notifier,
+            workers: Workers::Memory {
+                scheduler,
+                notifier,
+            },
             tokens: TokenKey::random(),
             timer_lock: tokio::sync::Mutex::new(()),
         })
     }
 
-    /// Fires every timer due now, in due order, and re-sends stray emails.
+    /// On DynamoDB, SQS and SES at the endpoints the AWS environment names,
+    /// creating the table and queues when they are missing.
+    pub async fn on_aws(
+        public_url: &str,
+        cfg: Config,
+        settings: &AwsSettings,
+    ) -> Result<Arc<Local>, String> {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let ses = aws_sdk_ses::Client::new(&sdk);
+        let store = DynamoStore::new(ddb, settings.table.clone());
+        store
+            .create_table()
+            .await
+            .map_err(|e| format!("table {}: {e}", settings.table))?;
+        let timers_url = ensure_queue(&sqs, &settings.timers_queue)
+            .await
+            .map_err(|e| e.to_string())?;
+        let notifications_url = ensure_queue(&sqs, &settings.notifications_queue)
+            .await
+            .map_err(|e| e.to_string())?;
+        verify_identity(&ses, &settings.ses_source)
+            .await
+            .map_err(|e| e.to_string())?;
+
+        let store: Arc<dyn Store> = Arc::new(store);
+        let record = Arc::new(MemoryMailer::new());
+        let mailer = Arc::new(RecordingMailer {
+            inner: Arc::new(SesMailer::new(ses, settings.ses_source.clone())),
+            record: record.clone(),
+        });
+        let clock = Arc::new(OffsetClock::new());
+        let scheduler = Arc::new(SqsScheduler::new(
+            sqs.clone(),
+            timers_url.clone(),
+            clock.clone(),
+        ));
+        let notifier = Arc::new(SqsNotifier::new(sqs.clone(), notifications_url.clone()));
+        let app = App {
+            store,
+            clock: clock.clone(),
+            mailer,
+            notifier: notifier.clone(),
+            scheduler: scheduler.clone(),
+            cfg: Arc::new(cfg),
+            public_url: Arc::from(public_url),
+            known_callers: Default::default(),
+        };
+        Ok(Arc::new(Local {
+            app,
+            mailer: record,
+            clock,
+            workers: Workers::Aws {
+                sqs,
+                timers_url,
+                notifications_url,
+                scheduler,
+                notifier,
+            },
+            tokens: TokenKey::random(),
+            timer_lock: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// Fires every timer due now, in due order, each as of its own due time,
+    /// and sends the emails they wrote. In AWS mode the timers travel the
+    /// production path: the sweeper queues them, the timers worker applies
+    /// them, and the notifier worker mails.
     pub async fn run_timers(&self) -> Result<usize, AppError> {
         let _guard = self.timer_lock.lock().await;
-        let n = timers::fire_due(&self.app, self.clock.now()).await?;
-        self.notifier.resend_unsent().await;
-        Ok(n)
+        match &self.workers {
+            Workers::Memory { notifier, .. } => {
+                let n = timers::fire_due(&self.app, self.clock.now()).await?;
+                notifier.resend_unsent().await;
+                Ok(n)
+            }
+            Workers::Aws {
+                sqs,
+                timers_url,
+                scheduler,
+                notifier,
+                ..
+            } => {
+                let mut received = 0;
+                // Firings may set timers that are due at once (auto-complete
+                // then clearing): sweep again until none is left due.
+                for _ in 0..100 {
+                    sweep(&self.app, scheduler, notifier.as_ref())
+                        .await
+                        .map_err(aws_error)?;
+                    while drain_timers(sqs, timers_url, &self.app, 0)
+                        .await
+                        .map_err(aws_error)?
+                        > 0
+                    {
+                        received += 1;
+                    }
+                    if self
+                        .app
+                        .store
+                        .due_timers(self.clock.now(), 1)
+                        .await?
+                        .is_empty()
+                    {
+                        break;
+                    }
+                }
+                drop(_guard);
+                self.flush_emails().await?;
+                Ok(received)
+            }
+        }
+    }
+
+    /// Sends every email waiting on the notifications queue (AWS mode; the
+    /// in-memory notifier sends at once).
+    pub async fn flush_emails(&self) -> Result<(), AppError> {
+        if let Workers::Aws {
+            sqs,
+            notifications_url,
+            ..
+        } = &self.workers
+        {
+            while drain_notifications(sqs, notifications_url, &self.app, 0)
+                .await
+                .map_err(aws_error)?
+                > 0
+            {}
+        }
+        Ok(())
     }
 
     /// Timers also fire as real time passes: a tick a second, or at once
     /// when a use case sets one.
     async fn timer_loop(self: Arc<Self>) {
         loop {
-            let _ =
-                tokio::time::timeout(Duration::from_secs(1), self.scheduler.wake.notified()).await;
+            match &self.workers {
+                Workers::Memory { scheduler, .. } => {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), scheduler.wake.notified())
+                        .await;
+                }
+                Workers::Aws { .. } => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
             if let Err(e) = self.run_timers().await {
                 tracing::error!(error = %e, "timer run failed");
+            }
+            if let Err(e) = self.flush_emails().await {
+                tracing::error!(error = %e, "email run failed");
             }
         }
     }
@@ -111,7 +270,7 @@ impl Local {
             ("GET", "/health") => Some(glue::json(200, json!({"ok": true}))),
             ("POST", "/dev/token") => Some(self.dev_token(&body)),
             ("POST", "/dev/clock") => Some(self.dev_clock(&body).await),
-            ("GET", "/dev/emails") => Some(self.dev_emails(&query)),
+            ("GET", "/dev/emails") => Some(self.dev_emails(&query).await),
             (_, "/health" | "/dev/token" | "/dev/clock" | "/dev/emails") => {
                 Some(glue::error_response(&AppError::MethodNotAllowed))
             }
@@ -274,7 +433,10 @@ impl Local {
         glue::json(200, json!({ "now": views::ts(now) }))
     }
 
-    fn dev_emails(&self, query: &str) -> lambda_http::Response<lambda_http::Body> {
+    async fn dev_emails(&self, query: &str) -> lambda_http::Response<lambda_http::Body> {
+        if let Err(e) = self.flush_emails().await {
+            return glue::error_response(&e);
+        }
         let to = form_pairs(query)
             .into_iter()
             .find(|(k, _)| k == "to")
@@ -367,12 +529,39 @@ pub async fn serve(listener: TcpListener, local: Arc<Local>) {
     }
 }
 
+/// Where the local server keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: nothing to install.
+    Memory,
+    /// DynamoDB, SQS and SES at the endpoints of the AWS environment.
+    Aws(AwsSettings),
+}
+
 /// Binds `127.0.0.1:port` (0 for any free port) and serves in the
 /// background: what the tests use.
 pub async fn spawn(port: u16) -> std::io::Result<Running> {
+    spawn_with(port, Backend::Memory).await
+}
+
+pub async fn spawn_with(port: u16, backend: Backend) -> std::io::Result<Running> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
-    let local = Local::in_memory(&format!("http://{addr}"), Config::default());
+    let local = build(&format!("http://{addr}"), backend).await?;
     tokio::spawn(serve(listener, local.clone()));
     Ok(Running { addr, local })
+}
+
+pub async fn build(public_url: &str, backend: Backend) -> std::io::Result<Arc<Local>> {
+    Ok(match backend {
+        Backend::Memory => Local::in_memory(public_url, Config::default()),
+        Backend::Aws(settings) => Local::on_aws(public_url, Config::default(), &settings)
+            .await
+            .map_err(std::io::Error::other)?,
+    })
+}
+
+fn aws_error(e: khamsa_aws::sqs::AwsError) -> AppError {
+    tracing::error!(error = %e, "queue call failed");
+    AppError::Store(khamsa_app::ports::StoreError::Unavailable(e.to_string()))
 }

@@ -1,0 +1,506 @@
+//! The production `Store`: one DynamoDB table, every access pattern a key
+//! or a sparse GSI (see `shared/aws/DYNAMODB.md`), every unit of work one
+//! `TransactWriteItems`.
+
+mod codec;
+mod commit;
+mod error;
+mod keys;
+mod plan;
+mod table;
+
+pub use error::DynamoError;
+
+use async_trait::async_trait;
+use codec::{
+    Expr, Item, decode, decode_cursor, decode_value, encode_cursor, get_decimal, get_s, get_u64,
+    key_item, n_i64, s,
+};
+use keys::{G1, G2, G3, G4, G5, Gsi, Key, PK, SK};
+use khamsa_app::ports::{
+    Balances, CommitError, IdempotencyRecord, LedgerLine, Message, OrderQuery, OutboxRow, Page,
+    PageReq, Profile, ServiceQuery, Store, StoreError, StoreResult, UnitOfWork, WithdrawalQuery,
+};
+use khamsa_domain::Timestamp;
+use khamsa_domain::ids::{OrderId, OutboxId, RequestId, ServiceId, UserId, WithdrawalId};
+use khamsa_domain::ledger::{Account, UserAccount};
+use khamsa_domain::money::Money;
+use khamsa_domain::order::{Order, Timer};
+use khamsa_domain::request::{Offer, Request};
+use khamsa_domain::review::Review;
+use khamsa_domain::service::{Service, ServiceStats};
+use khamsa_domain::withdrawal::Withdrawal;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// A page of a Query never asks for more than this at once.
+const QUERY_LIMIT_MAX: usize = 1000;
+/// A single-item write meeting a transaction in flight on the same item
+/// gets `TransactionConflictException`: retried this many times.
+const SINGLE_WRITE_ATTEMPTS: usize = 5;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A strongly consistent read of one item.
+    async fn get(&self, key: &Key) -> Result<Option<Item>, DynamoError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| DynamoError::sdk("GetItem", &e))?;
+        Ok(out.item)
+    }
+
+    async fn get_entity<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &Key,
+    ) -> StoreResult<Option<T>> {
+        Ok(self.get(key).await?.map(decode).transpose()?)
+    }
+
+    async fn query_once(
+        &self,
+        q: &Q,
+        start: Option<Item>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, Option<Item>), DynamoError> {
+        let mut e = Expr::default();
+        let (p_attr, s_attr) = match q.index {
+            None => (PK, SK),
+            Some(g) => (g.pk, g.sk),
+        };
+        let mut cond = format!("{} = {}", e.name(p_attr), e.value(s(q.partition.clone())));
+        if let Some(pre) = q.sort_prefix {
+            cond += &format!(" AND begins_with({}, {})", e.name(s_attr), e.value(s(pre)));
+        }
+        if let Some(hi) = &q.sort_at_most {
+            cond += &format!(" AND {} <= {}", e.name(s_attr), e.value(s(hi.clone())));
+        }
+        let (names, values) = e.into_parts();
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(q.index.map(|g| g.name.to_owned()))
+            .key_condition_expression(cond)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .scan_index_forward(q.forward)
+            // GSIs cannot be read consistently; the table can.
+            .consistent_read(q.index.is_none())
+            .limit(limit.clamp(1, QUERY_LIMIT_MAX) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| DynamoError::sdk("Query", &e))?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// One page, exactly like the memory store's: `limit` items after the
+    /// cursor, and a cursor only if more exist. It asks for one item more
+    /// than the page to know that, so the last page never comes empty.
+    async fn query_page(&self, q: &Q, page: &PageReq) -> StoreResult<(Vec<Item>, Option<String>)> {
+        let want = page.limit.max(1);
+        let mut next = page
+            .cursor
+            .as_deref()
+            .map(|c| decode_cursor(c, q.index, &q.partition, q.sort_prefix))
+            .transpose()?;
+        let had_cursor = next.is_some();
+        let mut items = Vec::new();
+        loop {
+            let room = want.saturating_add(1) - items.len();
+            let (mut got, lek) =
+                self.query_once(q, next.take(), room)
+                    .await
+                    .map_err(|e| match e.code() {
+                        // A key DynamoDB does not accept as a start is a bad cursor.
+                        Some("ValidationException") if had_cursor => StoreError::BadCursor,
+                        _ => e.into(),
+                    })?;
+            items.append(&mut got);
+            if items.len() > want || lek.is_none() {
+                break;
+            }
+            next = lek;
+        }
+        let cursor = if items.len() > want {
+            items.truncate(want);
+            match items.last() {
+                Some(last) => Some(encode_cursor(last, q.index)?),
+                None => None,
+            }
+        } else {
+            None
+        };
+        Ok((items, cursor))
+    }
+
+    /// Up to `limit` items from the start of a query, following pages.
+    async fn query_up_to(&self, q: &Q, limit: usize) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut next = None;
+        loop {
+            let (mut got, lek) = self.query_once(q, next.take(), limit - items.len()).await?;
+            items.append(&mut got);
+            if items.len() >= limit || lek.is_none() {
+                items.truncate(limit);
+                return Ok(items);
+            }
+            next = lek;
+        }
+    }
+
+    async fn page_of<T: serde::de::DeserializeOwned>(
+        &self,
+        q: &Q,
+        page: &PageReq,
+    ) -> StoreResult<Page<T>> {
+        let (items, next_cursor) = self.query_page(q, page).await?;
+        Ok(Page {
+            items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next_cursor,
+        })
+    }
+}
+
+/// One Query: a partition of the table or of a GSI, optionally narrowed on
+/// the sort key.
+struct Q {
+    index: Option<Gsi>,
+    partition: String,
+    sort_prefix: Option<&'static str>,
+    sort_at_most: Option<String>,
+    forward: bool,
+}
+
+impl Q {
+    fn table(partition: String, sort_prefix: &'static str, forward: bool) -> Q {
+        Q {
+            index: None,
+            partition,
+            sort_prefix: Some(sort_prefix),
+            sort_at_most: None,
+            forward,
+        }
+    }
+
+    /// A "newest first" list on a GSI.
+    fn newest(index: Gsi, partition: String) -> Q {
+        Q {
+            index: Some(index),
+            partition,
+            sort_prefix: None,
+            sort_at_most: None,
+            forward: false,
+        }
+    }
+}
+
+/// A service item also holds its counters (added without a version check);
+/// an item with counters but no service yet is not a service.
+fn service_of(item: Item) -> Result<Option<(Service, ServiceStats)>, DynamoError> {
+    if !item.contains_key("id") {
+        return Ok(None);
+    }
+    let stats = ServiceStats {
+        rating_count: get_u64(&item, keys::RATING_COUNT)?,
+        rating_sum: get_u64(&item, keys::RATING_SUM)?,
+        orders_completed: get_u64(&item, keys::ORDERS_COMPLETED)?,
+    };
+    Ok(Some((decode(item)?, stats)))
+}
+
+fn user_account_named(name: &str) -> Option<UserAccount> {
+    UserAccount::ALL.into_iter().find(|a| a.name() == name)
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn profile(&self, id: &UserId) -> StoreResult<Option<Profile>> {
+        self.get_entity(&keys::profile(id)).await
+    }
+
+    async fn balances(&self, id: &UserId) -> StoreResult<Balances> {
+        let q = Q::table(keys::user_pk(id), keys::ACCOUNT_PREFIX, true);
+        let mut b = Balances::default();
+        for item in self.query_up_to(&q, 16).await? {
+            let sk = get_s(&item, SK)?;
+            let name = sk.strip_prefix(keys::ACCOUNT_PREFIX).unwrap_or(sk);
+            let Some(account) = user_account_named(name) else {
+                return Err(DynamoError::malformed(sk, "unknown account").into());
+            };
+            let amount = get_decimal(&item, keys::BALANCE)?.unwrap_or_default();
+            let m = Money::from_decimal(amount.max(Decimal::ZERO));
+            match account {
+                UserAccount::Balance => b.balance = m,
+                UserAccount::EarningsPending => b.earnings_pending = m,
+                UserAccount::EarningsAvailable => b.earnings_available = m,
+                UserAccount::WithdrawalsInFlight => b.withdrawals_in_flight = m,
+            }
+        }
+        Ok(b)
+    }
+
+    async fn service(&self, id: &ServiceId) -> StoreResult<Option<(Service, ServiceStats)>> {
+        match self.get(&keys::service(id)).await? {
+            Some(item) => Ok(service_of(item)?),
+            None => Ok(None),
+        }
+    }
+
+    async fn services(
+        &self,
+        q: &ServiceQuery,
+        page: &PageReq,
+    ) -> StoreResult<Page<(Service, ServiceStats)>> {
+        use khamsa_domain::service::ServiceStatus;
+        let q = match q {
+            ServiceQuery::Active { category: None } => {
+                Q::newest(G1, keys::svc_status(ServiceStatus::Active))
+            }
+            ServiceQuery::Active { category: Some(c) } => Q::newest(G2, keys::svc_category(c)),
+            ServiceQuery::BySeller {
+                seller,
+                only_active: false,
+            } => Q::newest(G3, keys::svc_seller(seller)),
+            ServiceQuery::BySeller {
+                seller,
+                only_active: true,
+            } => Q::newest(G4, keys::svc_seller_active(seller)),
+            ServiceQuery::ByStatus(st) => Q::newest(G1, keys::svc_status(*st)),
+            ServiceQuery::PendingRevision => Q::newest(G5, keys::SVC_PENDING_REVISION.to_owned()),
+        };
+        let (items, next_cursor) = self.query_page(&q, page).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            // Only real services carry index attributes, so none is skipped.
+            if let Some(x) = service_of(item)? {
+                out.push(x);
+            }
+        }
+        Ok(Page {
+            items: out,
+            next_cursor,
+        })
+    }
+
+    async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>> {
+        self.get_entity(&keys::order(id)).await
+    }
+
+    async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>> {
+        // A status filter is its own GSI partition, not a FilterExpression:
+        // pages stay full and a rare status costs no extra reads.
+        let q = match q {
+            OrderQuery::Purchases(u, None) => Q::newest(G1, keys::buyer(u)),
+            OrderQuery::Purchases(u, Some(st)) => Q::newest(G2, keys::buyer_status(u, *st)),
+            OrderQuery::Sales(u, None) => Q::newest(G3, keys::seller(u)),
+            OrderQuery::Sales(u, Some(st)) => Q::newest(G4, keys::seller_status(u, *st)),
+        };
+        self.page_of(&q, page).await
+    }
+
+    async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
+        let q = Q::table(keys::order_pk(order), keys::MESSAGE_PREFIX, true);
+        self.page_of(&q, page).await
+    }
+
+    async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
+        self.get_entity(&keys::review(order)).await
+    }
+
+    async fn reviews(&self, service: &ServiceId, page: &PageReq) -> StoreResult<Page<Review>> {
+        self.page_of(&Q::newest(G1, keys::reviews_of(service)), page)
+            .await
+    }
+
+    async fn request(&self, id: &RequestId) -> StoreResult<Option<Request>> {
+        self.get_entity(&keys::request(id)).await
+    }
+
+    async fn open_requests(&self, page: &PageReq) -> StoreResult<Page<Request>> {
+        self.page_of(&Q::newest(G1, keys::OPEN_REQUESTS.to_owned()), page)
+            .await
+    }
+
+    async fn offers(&self, request: &RequestId) -> StoreResult<Vec<Offer>> {
+        let q = Q::table(keys::request_pk(request), keys::OFFER_PREFIX, true);
+        let mut v: Vec<Offer> = self
+            .query_up_to(&q, usize::MAX)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_, _>>()?;
+        // Keyed by seller for uniqueness; shown oldest first.
+        v.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(v)
+    }
+
+    async fn withdrawal(&self, id: &WithdrawalId) -> StoreResult<Option<Withdrawal>> {
+        self.get_entity(&keys::withdrawal(id)).await
+    }
+
+    async fn withdrawals(
+        &self,
+        q: &WithdrawalQuery,
+        page: &PageReq,
+    ) -> StoreResult<Page<Withdrawal>> {
+        let q = match q {
+            WithdrawalQuery::ByUser(u) => Q::newest(G1, keys::wd_user(u)),
+            WithdrawalQuery::ByStatus(st) => Q::newest(G2, keys::wd_status(*st)),
+        };
+        self.page_of(&q, page).await
+    }
+
+    async fn ledger(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<LedgerLine>> {
+        let q = Q::table(keys::user_pk(user), keys::LEDGER_PREFIX, false);
+        self.page_of(&q, page).await
+    }
+
+    async fn due_timers(&self, until: Timestamp, limit: usize) -> StoreResult<Vec<Timer>> {
+        if limit == 0 {
+            return Ok(vec![]);
+        }
+        // The earliest `limit` of each shard hold the earliest `limit` overall.
+        let mut all = Vec::new();
+        for shard in 0..keys::TIMER_SHARDS {
+            let q = Q {
+                index: Some(G1),
+                partition: keys::timers_shard(shard),
+                sort_prefix: None,
+                sort_at_most: Some(keys::timers_due_by(until)),
+                forward: true,
+            };
+            for item in self.query_up_to(&q, limit).await? {
+                all.push(decode::<Timer>(item)?);
+            }
+        }
+        all.sort_by(|a, b| (a.due, a.kind, &a.order_id).cmp(&(b.due, b.kind, &b.order_id)));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>> {
+        self.get_entity(&keys::outbox(id)).await
+    }
+
+    async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+        if limit == 0 {
+            return Ok(vec![]);
+        }
+        let mut all = Vec::new();
+        for shard in 0..keys::OUTBOX_SHARDS {
+            let q = Q {
+                index: Some(G1),
+                partition: keys::outbox_shard(shard),
+                sort_prefix: None,
+                sort_at_most: None,
+                forward: true,
+            };
+            for item in self.query_up_to(&q, limit).await? {
+                all.push(decode::<OutboxRow>(item)?);
+            }
+        }
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()> {
+        // Only an unsent row is in the outbox index: its index attributes
+        // are the "unsent" flag, so a second mark changes nothing.
+        let mut e = Expr::default();
+        let update = format!(
+            "SET {} = {} REMOVE {}, {}",
+            e.name("sent_at"),
+            e.value(n_i64(at.millis())),
+            e.name(G1.pk),
+            e.name(G1.sk)
+        );
+        let cond = format!("attribute_exists({})", e.name(G1.pk));
+        let (names, values) = e.into_parts();
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::outbox(id))))
+            .update_expression(update)
+            .condition_expression(cond)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values);
+        let mut backoff = commit::Backoff::default();
+        for attempt in 1..=SINGLE_WRITE_ATTEMPTS {
+            match req.clone().send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    let Some(s) = e.as_service_error() else {
+                        return Err(DynamoError::sdk("UpdateItem", &e).into());
+                    };
+                    if s.is_conditional_check_failed_exception() {
+                        return Ok(());
+                    }
+                    if !(s.is_transaction_conflict_exception() && attempt < SINGLE_WRITE_ATTEMPTS) {
+                        return Err(DynamoError::sdk("UpdateItem", &e).into());
+                    }
+                }
+            }
+            tokio::time::sleep(backoff.next()).await;
+        }
+        Ok(())
+    }
+
+    async fn idempotency(
+        &self,
+        scope: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        // TTL deletes within days, not at once: expiry is checked here.
+        let r: Option<IdempotencyRecord> = self.get_entity(&keys::idempotency(scope)).await?;
+        Ok(r.filter(|r| r.expires_at > now))
+    }
+
+    async fn all_balances(&self) -> StoreResult<Vec<(Account, Decimal)>> {
+        let mut sums: BTreeMap<Account, Decimal> = BTreeMap::new();
+        for shard in 0..keys::ACCOUNT_SHARDS {
+            let q = Q {
+                index: Some(G1),
+                partition: keys::accounts_shard(shard),
+                sort_prefix: None,
+                sort_at_most: None,
+                forward: true,
+            };
+            for item in self.query_up_to(&q, usize::MAX).await? {
+                let account: Account = decode_value(&item, keys::ACCT)?;
+                let amount = get_decimal(&item, keys::BALANCE)?.unwrap_or_default();
+                // `external` is kept in shards; it is one account.
+                *sums.entry(account).or_default() += amount;
+            }
+        }
+        Ok(sums.into_iter().collect())
+    }
+
+    async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError> {
+        commit::commit(self, uow).await
+    }
+}

@@ -1,0 +1,329 @@
+//! The queue workers' cores, free of any transport: the Lambda functions
+//! turn an SQS event into `QueueMessage`s and the failed ids into a
+//! `ReportBatchItemFailures` answer; the local server feeds them from
+//! `receive` and deletes what succeeded (see `drain`).
+//!
+//! Both queues are at-least-once. A message that fails is retried by SQS
+//! and, after `MAX_RECEIVE_COUNT` receives, parked in the dead-letter queue
+//! (with an alarm). A message that can never succeed (a malformed body) is
+//! logged and dropped instead of being retried five times.
+
+use crate::sqs::{AwsError, BATCH, MAX_DELAY_SECONDS, OutboxMessage, SqsScheduler, sdk};
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use khamsa_app::App;
+use khamsa_app::ports::{Clock, Mailer, Notifier, Store};
+use khamsa_app::usecases::notify::{NotifyError, send_outbox};
+use khamsa_app::usecases::timers::{self, Fired};
+use khamsa_domain::order::Timer;
+use khamsa_domain::time::SECOND_MS;
+
+/// One message as the workers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// The SQS message id: what a partial batch failure names.
+    pub id: String,
+    pub body: String,
+}
+
+/// Sends the emails the notifications queue names. Returns the ids of the
+/// messages to retry.
+pub async fn notifier_batch(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    public_url: &str,
+    clock: &dyn Clock,
+    msgs: &[QueueMessage],
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    // One at a time: a batch holding the same id twice then sends it once,
+    // because the second sees the row marked sent.
+    for m in msgs {
+        let Ok(OutboxMessage { outbox_id }) = serde_json::from_str(&m.body) else {
+            tracing::error!(message = %m.id, body = %m.body, "malformed notification dropped");
+            continue;
+        };
+        match send_outbox(store, mailer, public_url, &outbox_id, clock.now()).await {
+            Ok(sent) => tracing::debug!(outbox = %outbox_id, sent, "notification handled"),
+            Err(NotifyError::Render(e)) => {
+                // The row itself cannot be rendered (a CR/LF in a header):
+                // no retry can fix it. Mark it done, as `send_outbox` does for
+                // a recipient without a profile, so sweeps stop re-queuing it.
+                tracing::error!(outbox = %outbox_id, error = %e, "email dropped");
+                if let Err(e) = store.mark_sent(&outbox_id, clock.now()).await {
+                    tracing::error!(outbox = %outbox_id, error = %e, "cannot mark dropped email");
+                    failed.push(m.id.clone());
+                }
+            }
+            Err(e) => {
+                tracing::error!(outbox = %outbox_id, error = %e, "email not sent; will retry");
+                failed.push(m.id.clone());
+            }
+        }
+    }
+    failed
+}
+
+/// Applies the timers the timers queue delivers. Returns the ids of the
+/// messages to retry.
+pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for m in msgs {
+        let timer: Timer = match serde_json::from_str(&m.body) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(
+                    message = %m.id, body = %m.body, error = %e,
+                    "malformed timer dropped"
+                );
+                continue;
+            }
+        };
+        // `fire` acts as of the timer's own due time, so an early message
+        // would cancel or complete an order early. Delays are rounded up,
+        // so this only happens when clocks disagree, by seconds. Reported as
+        // a failure: SQS retries it after the visibility timeout (by then
+        // due), with nothing to send. Re-queuing with a fresh delay would
+        // save a receive, but needs a queue client here and buys nothing:
+        // the timer row stays in the store until fired, so even a message
+        // that ends in the DLQ is re-queued by the next sweep.
+        let now = app.now();
+        if timer.due > now {
+            tracing::warn!(
+                order = %timer.order_id,
+                timer = timer.kind.name(),
+                early_ms = timer.due.millis() - now.millis(),
+                "timer arrived before it is due; will retry"
+            );
+            failed.push(m.id.clone());
+            continue;
+        }
+        // A duplicate (the sweeper queues a timer on every sweep until it
+        // fires) finds the order moved on: `Fired::Stale`, nothing written.
+        match timers::fire(app, &timer).await {
+            Ok(Fired::Applied) => {}
+            Ok(Fired::Stale) => {
+                tracing::debug!(order = %timer.order_id, timer = timer.kind.name(), "stale timer");
+            }
+            Err(e) => {
+                tracing::error!(
+                    order = %timer.order_id, timer = timer.kind.name(), error = %e,
+                    "timer failed; will retry"
+                );
+                failed.push(m.id.clone());
+            }
+        }
+    }
+    failed
+}
+
+/// At most this many timers and outbox rows per sweep; the rest wait for
+/// the next one.
+pub const SWEEP_LIMIT: usize = 500;
+
+/// An unsent outbox row younger than this is left to the normal path (its
+/// message is probably in flight), so the sweeper does not race it into a
+/// second email.
+pub const OUTBOX_GRACE_MS: i64 = 60 * SECOND_MS;
+
+/// What a sweep queued.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub timers: usize,
+    pub outbox: usize,
+}
+
+/// The scheduled sweeper: queues every timer due within the next 15
+/// minutes (SQS's delay limit) with its delay, and re-queues outbox rows
+/// left unsent. Run every 5 minutes, it queues a timer up to three times
+/// before it is due; that is harmless, as firing is idempotent (a duplicate
+/// is `Fired::Stale`). Overdue timers whose message was lost are queued
+/// again with no delay. Both halves run even if one fails; the first error
+/// is returned, so the invocation counts as failed.
+pub async fn sweep(
+    app: &App,
+    scheduler: &SqsScheduler,
+    notifier: &dyn Notifier,
+) -> Result<Swept, AwsError> {
+    let now = app.now();
+    let mut swept = Swept::default();
+    let mut first_err = None;
+
+    let until = now.plus_ms(MAX_DELAY_SECONDS * SECOND_MS);
+    match app.store.due_timers(until, SWEEP_LIMIT).await {
+        Ok(due) => match scheduler.enqueue_timers(&due).await {
+            Ok(n) => swept.timers = n,
+            Err(e) => first_err = Some(e),
+        },
+        Err(e) => first_err = Some(e.into()),
+    }
+
+    match app.store.unsent_outbox(SWEEP_LIMIT).await {
+        Ok(rows) => {
+            let ids: Vec<_> = rows
+                .into_iter()
+                .filter(|r| r.created_at.plus_ms(OUTBOX_GRACE_MS) <= now)
+                .map(|r| r.id)
+                .collect();
+            if !ids.is_empty() {
+                notifier.outbox_written(&ids).await;
+            }
+            swept.outbox = ids.len();
+        }
+        Err(e) => {
+            first_err.get_or_insert(e.into());
+        }
+    }
+
+    tracing::info!(timers = swept.timers, outbox = swept.outbox, "swept");
+    match first_err {
+        None => Ok(swept),
+        Some(e) => Err(e),
+    }
+}
+
+/// Receives up to `max` (1 to 10) messages, long-polling up to
+/// `wait_seconds` (0 to 20). Each comes with its receipt handle, which
+/// `delete` needs.
+pub async fn receive(
+    client: &Client,
+    queue_url: &str,
+    max: i32,
+    wait_seconds: i32,
+) -> Result<Vec<(QueueMessage, String)>, AwsError> {
+    let out = client
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(max.clamp(1, 10))
+        .wait_time_seconds(wait_seconds.clamp(0, 20))
+        .send()
+        .await
+        .map_err(sdk("ReceiveMessage"))?;
+    Ok(out
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| {
+            let handle = m.receipt_handle?;
+            Some((
+                QueueMessage {
+                    id: m.message_id.unwrap_or_default(),
+                    body: m.body.unwrap_or_default(),
+                },
+                handle,
+            ))
+        })
+        .collect())
+}
+
+/// Deletes handled messages, 10 per call.
+pub async fn delete(
+    client: &Client,
+    queue_url: &str,
+    receipt_handles: &[String],
+) -> Result<(), AwsError> {
+    let mut failed = 0;
+    let mut first = None;
+    for chunk in receipt_handles.chunks(BATCH) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(h)
+                    .build()
+                    .map_err(sdk("DeleteMessageBatch"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = client
+            .delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(sdk("DeleteMessageBatch"))?;
+        for f in out.failed() {
+            failed += 1;
+            first.get_or_insert_with(|| {
+                format!("{}: {}", f.code(), f.message().unwrap_or_default())
+            });
+        }
+    }
+    match first {
+        None => Ok(()),
+        // An undeleted message comes back and is handled again: harmless.
+        Some(detail) => Err(AwsError::Partial {
+            op: "DeleteMessageBatch",
+            failed,
+            detail,
+        }),
+    }
+}
+
+/// One round of what the Lambda event source mapping does: receive up to
+/// 10 messages, hand them to `handle`, delete all but the ones it reports
+/// failed (those come back after the queue's visibility timeout). Returns
+/// how many messages were received, so a polling loop knows when to back
+/// off.
+pub async fn drain<F, Fut>(
+    client: &Client,
+    queue_url: &str,
+    wait_seconds: i32,
+    handle: F,
+) -> Result<usize, AwsError>
+where
+    F: FnOnce(Vec<QueueMessage>) -> Fut,
+    Fut: Future<Output = Vec<String>>,
+{
+    let received = receive(client, queue_url, 10, wait_seconds).await?;
+    if received.is_empty() {
+        return Ok(0);
+    }
+    let count = received.len();
+    let (msgs, handles): (Vec<_>, Vec<_>) = received.into_iter().unzip();
+    let ids: Vec<String> = msgs.iter().map(|m| m.id.clone()).collect();
+    let failed = handle(msgs).await;
+    let done: Vec<String> = ids
+        .iter()
+        .zip(handles)
+        .filter(|(id, _)| !failed.contains(id))
+        .map(|(_, h)| h)
+        .collect();
+    delete(client, queue_url, &done).await?;
+    Ok(count)
+}
+
+/// `drain` over the notifications queue with the app's store, mailer and
+/// clock: the local server's notifier loop.
+pub async fn drain_notifications(
+    client: &Client,
+    queue_url: &str,
+    app: &App,
+    wait_seconds: i32,
+) -> Result<usize, AwsError> {
+    drain(client, queue_url, wait_seconds, |msgs| async move {
+        notifier_batch(
+            app.store.as_ref(),
+            app.mailer.as_ref(),
+            &app.public_url,
+            app.clock.as_ref(),
+            &msgs,
+        )
+        .await
+    })
+    .await
+}
+
+/// `drain` over the timers queue: the local server's timers loop.
+pub async fn drain_timers(
+    client: &Client,
+    queue_url: &str,
+    app: &App,
+    wait_seconds: i32,
+) -> Result<usize, AwsError> {
+    drain(client, queue_url, wait_seconds, |msgs| async move {
+        timers_batch(app, &msgs).await
+    })
+    .await
+}

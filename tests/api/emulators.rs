@@ -1,0 +1,131 @@
+//! What only the emulator mode can show: the emails really went through
+//! SES (moto keeps them), and the timers travelled through SQS. These run
+//! when the suite runs with `KHAMSA_BACKEND=aws` (infra/test.sh's second
+//! pass); on the in-memory default there is no SES to look into.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+fn on_emulators() -> Option<String> {
+    if std::env::var("KHAMSA_BACKEND").as_deref() != Ok("aws") {
+        eprintln!("in-memory run: the SES checks run in the emulator pass");
+        return None;
+    }
+    Some(std::env::var("KHAMSA_MOTO_URL").expect("KHAMSA_MOTO_URL is set by infra/emulators/up.sh"))
+}
+
+/// The messages moto's SES accepted for `to` (moto keeps only the HTML part).
+async fn ses_messages(moto: &str, to: &str) -> Vec<Value> {
+    let data: Value = reqwest::Client::new()
+        .get(format!("{moto}/moto-api/data.json"))
+        .send()
+        .await
+        .expect("moto answers")
+        .json()
+        .await
+        .expect("moto's data is JSON");
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == to))
+        })
+        .collect()
+}
+
+/// Unique per run: moto is shared by every test and keeps every email.
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{name}{nanos}")
+}
+
+#[tokio::test]
+async fn the_new_order_email_reaches_ses_with_recipient_subject_and_amounts() {
+    let Some(moto) = on_emulators() else { return };
+    let app = spawn_app().await;
+    let seller = app.user_en(&unique("seller")).await;
+    let buyer = app.user(&unique("buyer")).await;
+    let svc = app
+        .active_service(
+            &seller,
+            json!({ "title": "Arabic voice-over", "price": "10.00",
+                    "upgrades": [{ "title": "Studio quality", "price": "5.00", "extra_days": 1 }] }),
+        )
+        .await;
+    app.topup(&buyer, "50.00").await;
+    let order = app
+        .order(
+            &buyer,
+            svc["id"].as_str().unwrap(),
+            json!({ "upgrades": [0] }),
+        )
+        .await;
+    assert_eq!(
+        (order["total"].as_str(), order["seller_net"].as_str()),
+        (Some("15.00"), Some("12.00"))
+    );
+    // The notifier worker drains the queue before /dev/emails answers.
+    assert!(!app.emails_to(&seller.email).await.is_empty());
+
+    let got = ses_messages(&moto, &seller.email).await;
+    assert_eq!(
+        got.len(),
+        1,
+        "exactly one email to the seller in SES: {got:?}"
+    );
+    let m = &got[0];
+    let subject = m["subject"].as_str().unwrap();
+    assert!(subject.contains("Arabic voice-over"), "{subject}");
+    let body = m["body"].as_str().unwrap();
+    assert!(
+        body.contains("$15.00") && body.contains("$12.00"),
+        "total and net in the body: {body}"
+    );
+    assert!(
+        body.contains(order["id"].as_str().unwrap()),
+        "links to the order"
+    );
+    assert_eq!(m["source"], "no-reply@khamsa.local");
+}
+
+#[tokio::test]
+async fn auto_cancel_goes_through_the_timers_queue_and_mails_the_refund() {
+    let Some(moto) = on_emulators() else { return };
+    let app = spawn_app().await;
+    let seller = app.user(&unique("seller")).await;
+    let buyer = app.user_en(&unique("buyer")).await;
+    let svc = app
+        .active_service(&seller, json!({ "price": "20.00", "delivery_days": 1 }))
+        .await;
+    app.topup(&buyer, "20.00").await;
+    let order = app
+        .order(&buyer, svc["id"].as_str().unwrap(), json!({}))
+        .await;
+    let id = order["id"].as_str().unwrap();
+
+    // 1 day to deliver, 3 more before the system steps in.
+    app.advance_days(4).await;
+    let o = app.get_order(&buyer, id).await;
+    assert_eq!(
+        (o["status"].as_str(), o["cancelled_by"].as_str()),
+        (Some("cancelled"), Some("system"))
+    );
+    assert_eq!(app.me(&buyer).await["balance"], "20.00");
+    let mails = ses_messages(&moto, &buyer.email).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m["body"].as_str().is_some_and(|b| b.contains("$20.00"))
+                && m["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.to_lowercase().contains("cancel"))),
+        "the refund email reached SES: {mails:?}"
+    );
+}
