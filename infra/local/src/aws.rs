@@ -35,7 +35,13 @@ impl AwsSettings {
     /// Fresh names, so tests running side by side on one emulator never
     /// see each other's data (moto's reset would wipe everyone's).
     pub fn unique(prefix: &str) -> Self {
-        let id = khamsa_app::ids::new_id(prefix, khamsa_domain::Timestamp(0)).replace('_', "-");
+        // Wall time and 80 random bits: unique across processes and runs
+        // against a long-lived emulator too.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let id = khamsa_app::ids::new_id(prefix, khamsa_domain::Timestamp(now)).replace('_', "-");
         AwsSettings {
             table: id.clone(),
             timers_queue: format!("{id}-timers"),

@@ -62,6 +62,9 @@ pub struct Local {
     tokens: TokenKey,
     /// One timer run at a time: the loop and `/dev/clock` never race.
     timer_lock: tokio::sync::Mutex<()>,
+    /// One email drain at a time, so `/dev/emails` waits for a batch the
+    /// background loop holds instead of answering without it.
+    email_lock: tokio::sync::Mutex<()>,
 }
 
 impl Local {
@@ -99,6 +102,7 @@ impl Local {
             },
             tokens: TokenKey::random(),
             timer_lock: tokio::sync::Mutex::new(()),
+            email_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -166,6 +170,7 @@ impl Local {
             },
             tokens: TokenKey::random(),
             timer_lock: tokio::sync::Mutex::new(()),
+            email_lock: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -228,6 +233,7 @@ impl Local {
             ..
         } = &self.workers
         {
+            let _guard = self.email_lock.lock().await;
             while drain_notifications(sqs, notifications_url, &self.app, 0)
                 .await
                 .map_err(aws_error)?

@@ -217,7 +217,8 @@ pub enum ServiceQuery {
     BySeller { seller: UserId, only_active: bool },
     /// For moderation.
     ByStatus(ServiceStatus),
-    /// Active services carrying an edit that waits for moderation.
+    /// Approved services (active or paused) carrying an edit that waits
+    /// for moderation.
     PendingRevision,
 }
 
