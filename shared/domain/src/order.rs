@@ -217,12 +217,6 @@ pub struct OrderRequest {
     pub quantity: i64,
 }
 
-fn posting_id(order: &OrderId, what: &str) -> PostingId {
-    // Deterministic: each of these happens at most once per order, so a
-    // retried commit can never post the same movement twice.
-    PostingId::new(format!("{order}/{what}"))
-}
-
 impl Order {
     /// Places an order: checks the buyer may buy, snapshots what was bought
     /// and moves the total into escrow, balance first, then earnings.
@@ -317,14 +311,10 @@ impl Order {
             version: 0,
         };
         let escrow = Account::Escrow { order: id.clone() };
-        let posting = Posting::new(
-            posting_id(&id, "placed"),
+        let posting = order.posting(
+            "placed",
             PostingKind::OrderPlaced,
             now,
-            PostingRef {
-                order_id: Some(id.clone()),
-                ..Default::default()
-            },
             &[
                 (
                     Account::user(buyer, UserAccount::Balance),
@@ -358,6 +348,29 @@ impl Order {
             },
         );
         Ok(d)
+    }
+
+    /// A movement of this order's money. The id is `<order>/<what>`:
+    /// each movement happens at most once per order, so a retried commit can
+    /// never post the same movement twice.
+    fn posting(
+        &self,
+        what: &str,
+        kind: PostingKind,
+        now: Timestamp,
+        moves: &[(Account, Account, Money)],
+    ) -> DomainResult<Posting> {
+        let refs = PostingRef {
+            order_id: Some(self.id.clone()),
+            ..Default::default()
+        };
+        Posting::new(
+            PostingId::new(format!("{}/{what}", self.id)),
+            kind,
+            now,
+            refs,
+            moves,
+        )
     }
 
     /// The caller's relation to this order, or `None` when they may not see it.
@@ -510,14 +523,10 @@ impl Order {
         let escrow = Account::Escrow {
             order: self.id.clone(),
         };
-        d.postings.push(Posting::new(
-            posting_id(&self.id, "completed"),
+        d.postings.push(self.posting(
+            "completed",
             PostingKind::OrderCompleted,
             now,
-            PostingRef {
-                order_id: Some(self.id.clone()),
-                ..Default::default()
-            },
             &[
                 (
                     escrow.clone(),
@@ -604,14 +613,10 @@ impl Order {
         let escrow = Account::Escrow {
             order: self.id.clone(),
         };
-        d.postings.push(Posting::new(
-            posting_id(&self.id, "refunded"),
+        d.postings.push(self.posting(
+            "refunded",
             PostingKind::OrderRefunded,
             now,
-            PostingRef {
-                order_id: Some(self.id.clone()),
-                ..Default::default()
-            },
             &[
                 (
                     escrow.clone(),
@@ -707,14 +712,10 @@ impl Order {
                 {
                     let mut d = Decision::new(self.clone());
                     d.order.cleared_at = Some(now);
-                    d.postings.push(Posting::new(
-                        posting_id(&self.id, "cleared"),
+                    d.postings.push(self.posting(
+                        "cleared",
                         PostingKind::EarningsCleared,
                         now,
-                        PostingRef {
-                            order_id: Some(self.id.clone()),
-                            ..Default::default()
-                        },
                         &[(
                             Account::user(&self.seller_id, UserAccount::EarningsPending),
                             Account::user(&self.seller_id, UserAccount::EarningsAvailable),
