@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone:
-#   1. formatting and lints;
+#   1. formatting, lints, and `sam validate --lint` on template.yaml (the SAM
+#      CLI is installed into a cached virtualenv on first use);
 #   2. the emulators (DynamoDB Local, moto for SQS and SES), installed on
 #      first use and started on free loopback ports by infra/emulators/up.sh,
 #      stopped again on exit;
@@ -9,12 +10,16 @@
 #      concurrency, the SQS/SES adapters and workers, and the HTTP
 #      end-to-end suite on the in-memory default;
 #   4. the HTTP end-to-end suite a second time, with the local server on the
-#      emulators (timers through SQS, email through SES).
+#      emulators (timers through SQS, email through SES);
+#   5. (inside 3) every Lambda binary started against a Runtime API emulator
+#      and handed real API Gateway, SQS and schedule events, and the template
+#      checked against the OpenAPI document and each function's policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+bash infra/sam/validate.sh
 
 trap 'bash infra/emulators/down.sh' EXIT
 # shellcheck disable=SC1090
@@ -22,5 +27,7 @@ source "$(bash infra/emulators/up.sh)"
 # Adapter tests fail, rather than skip, when an emulator is missing.
 export KHAMSA_REQUIRE_EMULATORS=1
 
+# The deploy tests run the function binaries, so build them first.
+cargo build --locked -p khamsa-functions
 cargo test --workspace --locked
 KHAMSA_BACKEND=aws cargo test --locked -p khamsa-tests --test api

@@ -13,7 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// `!Tag value` → ("Tag", value).
 pub fn tagged(v: &Yaml) -> Option<(String, &Yaml)> {
     match v {
-        Yaml::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_owned(), &t.value)),
+        Yaml::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_owned(),
+            &t.value,
+        )),
         _ => None,
     }
 }
@@ -35,10 +38,6 @@ pub fn getatt_of(v: &Yaml) -> Option<(String, String)> {
         }
         _ => None,
     }
-}
-
-pub fn str_of(v: &Yaml) -> Option<&str> {
-    v.as_str()
 }
 
 /// A list, or a lone value as a list of one.
@@ -127,9 +126,8 @@ impl Template {
             let Some(m) = vars.as_mapping() else { continue };
             for (k, v) in m {
                 let k = k.as_str().expect("variable name").to_owned();
-                let value = if let Some(s) = v.as_str() {
-                    s.to_owned()
-                } else if let Some(r) = ref_of(v) {
+                // `as_str` looks through tags: ask for the !Ref first.
+                let value = if let Some(r) = ref_of(v) {
                     let p = &self.doc["Parameters"][r.as_str()];
                     match (resolve(&k, &r), &p["Default"]) {
                         (Some(x), _) => x,
@@ -137,6 +135,8 @@ impl Template {
                         (None, Yaml::Number(n)) => n.to_string(),
                         (None, _) => panic!("{k}: cannot resolve !Ref {r}"),
                     }
+                } else if let Some(s) = v.as_str().filter(|_| tagged(v).is_none()) {
+                    s.to_owned()
                 } else {
                     panic!("{k}: unexpected value {v:?}")
                 };
@@ -241,15 +241,29 @@ fn every_route_has_exactly_one_function_and_every_function_a_route() {
         }
     }
     for (route, fns) in &wired {
-        assert!(routes.contains_key(route), "{route:?} ({fns:?}) is not in infra/openapi.yaml");
-        assert_eq!(fns.len(), 1, "{route:?} is wired to several functions: {fns:?}");
+        assert!(
+            routes.contains_key(route),
+            "{route:?} ({fns:?}) is not in infra/openapi.yaml"
+        );
+        assert_eq!(
+            fns.len(),
+            1,
+            "{route:?} is wired to several functions: {fns:?}"
+        );
     }
     for route in routes.keys() {
-        assert!(wired.contains_key(route), "{route:?} has no function in template.yaml");
+        assert!(
+            wired.contains_key(route),
+            "{route:?} has no function in template.yaml"
+        );
     }
     // Each function serves in AWS exactly the routes its binary accepts.
     let functions = t.functions();
-    assert_eq!(functions.len(), Function::ALL.len(), "one resource per binary");
+    assert_eq!(
+        functions.len(),
+        Function::ALL.len(),
+        "one resource per binary"
+    );
     for f in &functions {
         let in_template: BTreeSet<(String, String)> = events
             .iter()
@@ -264,7 +278,11 @@ fn every_route_has_exactly_one_function_and_every_function_a_route() {
             .collect();
         assert_eq!(in_template, in_binary, "{}: template vs binary", f.logical);
         let events = f.props["Events"].as_mapping().map_or(0, |m| m.len());
-        assert!(events > 0, "{} has no event: nothing would ever call it", f.logical);
+        assert!(
+            events > 0,
+            "{} has no event: nothing would ever call it",
+            f.logical
+        );
         assert_eq!(f.metadata["BuildMethod"].as_str(), Some("rust-cargolambda"));
     }
     // One catch-all, on the function that answers 404/405 for it.
@@ -277,7 +295,10 @@ fn every_route_has_exactly_one_function_and_every_function_a_route() {
 fn routes_carry_the_authorizer_they_need() {
     let t = Template::load();
     let api = &t.resource("HttpApi")["Properties"];
-    assert_eq!(api["Auth"]["DefaultAuthorizer"].as_str(), Some("CognitoJwt"));
+    assert_eq!(
+        api["Auth"]["DefaultAuthorizer"].as_str(),
+        Some("CognitoJwt")
+    );
     let jwt = &api["Auth"]["Authorizers"]["CognitoJwt"];
     assert_eq!(
         jwt["IdentitySource"].as_str(),
@@ -286,7 +307,11 @@ fn routes_carry_the_authorizer_they_need() {
     let issuer = tagged(&jwt["JwtConfiguration"]["issuer"]).expect("issuer is a !Sub");
     assert_eq!(issuer.0, "Sub");
     assert!(
-        issuer.1.as_str().unwrap().contains("cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"),
+        issuer
+            .1
+            .as_str()
+            .unwrap()
+            .contains("cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"),
         "the issuer is the stack's user pool"
     );
     let audience = list(&jwt["JwtConfiguration"]["audience"]);
@@ -300,7 +325,11 @@ fn routes_carry_the_authorizer_they_need() {
     let openapi = openapi_routes();
     for e in http_events(&t) {
         let Some((method, path)) = &e.route else {
-            assert_eq!(e.authorizer.as_deref(), Some("NONE"), "$default answers 404/405 to anyone");
+            assert_eq!(
+                e.authorizer.as_deref(),
+                Some("NONE"),
+                "$default answers 404/405 to anyone"
+            );
             continue;
         };
         let public = public_by_api_md(method, path);
@@ -358,7 +387,11 @@ fn grants(f: Function) -> Grants {
         // the auto-cancel, sets the auto-complete.
         Function::Deliver => g(&["GetItem", "PutItem"], true, NOTIFY_AND_TIME),
         // The refund: no list read, no timer set.
-        Function::Cancel => g(&["GetItem", "BatchGetItem", "PutItem", "UpdateItem"], true, NOTIFY),
+        Function::Cancel => g(
+            &["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
+            true,
+            NOTIFY,
+        ),
         // The review and the service's rating counters.
         Function::Review => g(&["GetItem", "PutItem", "UpdateItem"], false, NOTIFY),
         Function::Withdraw => g(MONEY, false, &[]),
@@ -428,7 +461,11 @@ fn statements<'a>(t: &'a Template, role: &str) -> Vec<Statement<'a>> {
     for p in list(&r["Policies"]) {
         let name = p["PolicyName"].as_str().unwrap_or("?").to_owned();
         for s in list(&p["PolicyDocument"]["Statement"]) {
-            assert_eq!(s["Effect"].as_str(), Some("Allow"), "{role}/{name}: Allow only");
+            assert_eq!(
+                s["Effect"].as_str(),
+                Some("Allow"),
+                "{role}/{name}: Allow only"
+            );
             out.push(Statement {
                 policy: name.clone(),
                 actions: list(&s["Action"])
@@ -452,7 +489,10 @@ fn is_table_indexes(v: &Yaml) -> bool {
 }
 
 fn condition_values<'a>(c: &'a Yaml, op: &str, key: &str) -> Vec<&'a str> {
-    list(&c[op][key]).iter().filter_map(|v| v.as_str()).collect()
+    list(&c[op][key])
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect()
 }
 
 #[test]
@@ -503,20 +543,33 @@ fn each_role_grants_only_its_functions_actions() {
                             "dynamodb:EnclosingOperation",
                         );
                         if want.transactional_delete {
-                            assert_eq!(tx, ["TransactWriteItems"], "{name}: DeleteItem only in a transaction");
+                            assert_eq!(
+                                tx,
+                                ["TransactWriteItems"],
+                                "{name}: DeleteItem only in a transaction"
+                            );
                         } else {
                             assert!(!moves_money(f.function) || f.function == Function::Timers);
                         }
                         assert_eq!(
-                            condition_values(s.condition, "ForAllValues:StringLike", "dynamodb:LeadingKeys"),
+                            condition_values(
+                                s.condition,
+                                "ForAllValues:StringLike",
+                                "dynamodb:LeadingKeys"
+                            ),
                             ["ORD#*"],
                             "{name}: DeleteItem only on an order's items (timers)"
                         );
-                        assert!(s.resources.iter().all(|r| is_table(r)), "{name}: DeleteItem on the table");
+                        assert!(
+                            s.resources.iter().all(|r| is_table(r)),
+                            "{name}: DeleteItem on the table"
+                        );
                     }
                     ("dynamodb", "Query") => {
                         assert!(
-                            s.resources.iter().all(|r| is_table(r) || is_table_indexes(r)),
+                            s.resources
+                                .iter()
+                                .all(|r| is_table(r) || is_table_indexes(r)),
                             "{name}: Query on the table and its indexes only"
                         );
                     }
@@ -543,9 +596,13 @@ fn each_role_grants_only_its_functions_actions() {
                         assert_eq!(queues, want_q, "{name}: sends only to its queues");
                     }
                     ("sqs", "ReceiveMessage" | "DeleteMessage" | "GetQueueAttributes") => {
-                        let q = want.consumes.unwrap_or_else(|| panic!("{name} consumes no queue"));
+                        let q = want
+                            .consumes
+                            .unwrap_or_else(|| panic!("{name} consumes no queue"));
                         assert!(
-                            s.resources.iter().all(|r| getatt_of(r) == Some((q.into(), "Arn".into()))),
+                            s.resources
+                                .iter()
+                                .all(|r| getatt_of(r) == Some((q.into(), "Arn".into()))),
                             "{name}: consumes only {q}"
                         );
                     }
@@ -574,7 +631,12 @@ fn each_role_grants_only_its_functions_actions() {
         }
         if want.consumes.is_some() {
             needed.extend(
-                ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"].map(String::from),
+                [
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                ]
+                .map(String::from),
             );
         }
         if want.email {
@@ -593,9 +655,9 @@ fn each_role_grants_only_its_functions_actions() {
 fn placeholder(var: &str, reference: &str) -> Option<String> {
     match reference {
         "Table" => Some("khamsa-test".into()),
-        "TimersQueue" | "NotificationsQueue" => {
-            Some(format!("https://sqs.us-east-1.amazonaws.com/123456789012/{reference}"))
-        }
+        "TimersQueue" | "NotificationsQueue" => Some(format!(
+            "https://sqs.us-east-1.amazonaws.com/123456789012/{reference}"
+        )),
         // No default on purpose: operators must choose it.
         "SesSender" => Some("no-reply@khamsa.example".into()),
         _ => {
@@ -614,7 +676,10 @@ fn every_function_starts_with_the_environment_the_template_gives_it() {
             .unwrap_or_else(|e| panic!("{}: would refuse to start: {e}", f.name()));
         // The template's defaults are product.md's.
         assert_eq!(s.config, khamsa_domain::Config::default(), "{}", f.name());
-        assert!(!s.allow_sandbox_topups, "sandbox top-ups are off by default");
+        assert!(
+            !s.allow_sandbox_topups,
+            "sandbox top-ups are off by default"
+        );
         // Only what it needs: a queue URL only where it sends to that queue.
         assert_eq!(
             env.contains_key("KHAMSA_NOTIFICATIONS_QUEUE_URL"),
@@ -622,8 +687,18 @@ fn every_function_starts_with_the_environment_the_template_gives_it() {
             "{}",
             f.name()
         );
-        assert_eq!(env.contains_key("KHAMSA_TIMERS_QUEUE_URL"), f.sets_timers(), "{}", f.name());
-        assert_eq!(env.contains_key("KHAMSA_SES_SOURCE"), f.sends_email(), "{}", f.name());
+        assert_eq!(
+            env.contains_key("KHAMSA_TIMERS_QUEUE_URL"),
+            f.sets_timers(),
+            "{}",
+            f.name()
+        );
+        assert_eq!(
+            env.contains_key("KHAMSA_SES_SOURCE"),
+            f.sends_email(),
+            "{}",
+            f.name()
+        );
     }
 }
 
@@ -651,7 +726,11 @@ fn queues_have_dead_letter_queues_and_report_partial_batches() {
     let t = Template::load();
     for (queue, dlq, consumer) in [
         ("TimersQueue", "TimersDeadLetterQueue", Function::Timers),
-        ("NotificationsQueue", "NotificationsDeadLetterQueue", Function::Notifier),
+        (
+            "NotificationsQueue",
+            "NotificationsDeadLetterQueue",
+            Function::Notifier,
+        ),
     ] {
         let q = &t.resource(queue)["Properties"];
         assert_eq!(
@@ -660,7 +739,9 @@ fn queues_have_dead_letter_queues_and_report_partial_batches() {
         );
         assert_eq!(q["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(5));
         let f = t.function(consumer);
-        let timeout = f.props["Timeout"].as_u64().expect("workers set their timeout");
+        let timeout = f.props["Timeout"]
+            .as_u64()
+            .expect("workers set their timeout");
         assert!(
             q["VisibilityTimeout"].as_u64().unwrap_or(30) >= 6 * timeout,
             "{queue}: visibility at least 6 x the consumer's timeout"
@@ -683,7 +764,8 @@ fn queues_have_dead_letter_queues_and_report_partial_batches() {
         // An alarm on the DLQ's depth.
         let alarmed = t.resources().any(|(_, r)| {
             r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
-                && r["Properties"]["MetricName"].as_str() == Some("ApproximateNumberOfMessagesVisible")
+                && r["Properties"]["MetricName"].as_str()
+                    == Some("ApproximateNumberOfMessagesVisible")
                 && list(&r["Properties"]["Dimensions"])
                     .iter()
                     .any(|d| getatt_of(&d["Value"]) == Some((dlq.into(), "QueueName".into())))
@@ -722,17 +804,32 @@ fn the_table_is_on_demand_recoverable_protected_and_expires_idempotency_records(
         p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
         Some(true)
     );
-    assert_eq!(p["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
-    assert_eq!(t.resource("Table")["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(
+        p["TimeToLiveSpecification"]["Enabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        t.resource("Table")["DeletionPolicy"].as_str(),
+        Some("Retain")
+    );
     // The key schema and indexes are compared with what the adapter
     // creates in DynamoDB Local: lambdas::the_table_is_the_one_the_adapter_creates.
 }
 
-/// The table as template.yaml declares it: (key schema, [(index, key
-/// schema, projection)], ttl attribute), for comparison with DynamoDB.
+/// The table as template.yaml declares it, for comparison with what
+/// DynamoDB reports for the table the adapter creates.
 pub type KeySchema = Vec<(String, String)>;
+/// (index name, key schema, projection type).
+pub type Index = (String, KeySchema, String);
 
-pub fn table_shape(t: &Template) -> (KeySchema, Vec<(String, KeySchema, String)>, String, BTreeMap<String, String>) {
+pub struct TableShape {
+    pub keys: KeySchema,
+    pub indexes: Vec<Index>,
+    pub ttl: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+pub fn table_shape(t: &Template) -> TableShape {
     let p = &t.resource("Table")["Properties"];
     let keys = |v: &Yaml| -> KeySchema {
         list(v)
@@ -745,13 +842,16 @@ pub fn table_shape(t: &Template) -> (KeySchema, Vec<(String, KeySchema, String)>
             })
             .collect()
     };
-    let mut gsis: Vec<(String, KeySchema, String)> = list(&p["GlobalSecondaryIndexes"])
+    let mut gsis: Vec<Index> = list(&p["GlobalSecondaryIndexes"])
         .iter()
         .map(|g| {
             (
                 g["IndexName"].as_str().unwrap().to_owned(),
                 keys(&g["KeySchema"]),
-                g["Projection"]["ProjectionType"].as_str().unwrap().to_owned(),
+                g["Projection"]["ProjectionType"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
             )
         })
         .collect();
@@ -765,13 +865,13 @@ pub fn table_shape(t: &Template) -> (KeySchema, Vec<(String, KeySchema, String)>
             )
         })
         .collect();
-    (
-        keys(&p["KeySchema"]),
-        gsis,
-        p["TimeToLiveSpecification"]["AttributeName"]
+    TableShape {
+        keys: keys(&p["KeySchema"]),
+        indexes: gsis,
+        ttl: p["TimeToLiveSpecification"]["AttributeName"]
             .as_str()
             .unwrap()
             .to_owned(),
-        attrs,
-    )
+        attributes: attrs,
+    }
 }

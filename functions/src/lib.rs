@@ -1,0 +1,253 @@
+//! What every Lambda function binary shares: which function serves which
+//! routes, reading the settings once at start-up (and failing fast), the
+//! AWS clients built once, the JSON log subscriber, and the thin handlers
+//! that turn a Lambda event into a call of the shared code
+//! (`khamsa_app::http::handle`, `khamsa_aws::workers`).
+//!
+//! It lives here, beside the binaries, rather than in `khamsa-aws`: it is
+//! Lambda runtime glue, and keeping it out of the adapters crate means the
+//! local server (which links `khamsa-aws`) never links the Lambda runtime,
+//! and the dependencies still point one way: functions → aws → app → domain.
+//!
+//! A `main.rs` is then four lines: `boot` (settings, clients, the `App`),
+//! then `run(service_fn(...))` into `Api::handle` or a `Worker` method.
+
+pub mod boot;
+pub mod http;
+pub mod settings;
+pub mod workers;
+
+pub use boot::{BootError, boot_api, boot_worker, init_tracing};
+pub use http::Api;
+pub use workers::Worker;
+
+/// Every Lambda function of the stack. The binary of each is
+/// `functions/<name>/main.rs`, built as `<name>` (template.yaml's
+/// `BuildProperties: Binary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    /// `POST /orders`: the buyer's money moves into escrow.
+    Order,
+    /// `POST /orders/{id}/deliver`.
+    Deliver,
+    /// `POST /orders/{id}/cancel`: refunds the escrow.
+    Cancel,
+    /// `POST /orders/{id}/review` and the seller's reply.
+    Review,
+    /// `POST /withdrawals`.
+    Withdraw,
+    /// The catalogue: services, their reviews, sellers' public profiles.
+    Services,
+    /// The caller's profile, ledger, top-ups and withdrawals list.
+    Accounts,
+    /// Order queries and the transitions that have no function of their
+    /// own: instructions, receive, changes.
+    Orders,
+    /// An order's messages.
+    Messages,
+    /// The requests board.
+    Requests,
+    /// Every `/admin/*` route (operators only).
+    Admin,
+    /// Timers queue consumer: auto-cancel, auto-complete, reminder, clearing.
+    Timers,
+    /// Notifications queue consumer: renders and sends each email with SES.
+    Notifier,
+    /// Every 5 minutes: queues timers coming due and unsent emails.
+    Sweeper,
+}
+
+/// (method, route template) as `khamsa_app::http::ROUTES` spells them.
+pub type Route = (&'static str, &'static str);
+
+impl Function {
+    pub const ALL: [Function; 14] = [
+        Function::Order,
+        Function::Deliver,
+        Function::Cancel,
+        Function::Review,
+        Function::Withdraw,
+        Function::Services,
+        Function::Accounts,
+        Function::Orders,
+        Function::Messages,
+        Function::Requests,
+        Function::Admin,
+        Function::Timers,
+        Function::Notifier,
+        Function::Sweeper,
+    ];
+
+    /// The binary's name, also the function's name in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Order => "order",
+            Function::Deliver => "deliver",
+            Function::Cancel => "cancel",
+            Function::Review => "review",
+            Function::Withdraw => "withdraw",
+            Function::Services => "services",
+            Function::Accounts => "accounts",
+            Function::Orders => "orders",
+            Function::Messages => "messages",
+            Function::Requests => "requests",
+            Function::Admin => "admin",
+            Function::Timers => "timers",
+            Function::Notifier => "notifier",
+            Function::Sweeper => "sweeper",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Function> {
+        Function::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The routes this function serves; empty for the workers. Together
+    /// they are `khamsa_app::http::ROUTES`, each exactly once (a test says
+    /// so, and another that template.yaml wires the same).
+    pub fn routes(self) -> &'static [Route] {
+        match self {
+            Function::Order => &[("POST", "/orders")],
+            Function::Deliver => &[("POST", "/orders/{id}/deliver")],
+            Function::Cancel => &[("POST", "/orders/{id}/cancel")],
+            Function::Review => &[
+                ("POST", "/orders/{id}/review"),
+                ("POST", "/orders/{id}/review/reply"),
+            ],
+            Function::Withdraw => &[("POST", "/withdrawals")],
+            Function::Services => &[
+                ("POST", "/services"),
+                ("GET", "/services"),
+                ("GET", "/services/{id}"),
+                ("PATCH", "/services/{id}"),
+                ("POST", "/services/{id}/pause"),
+                ("POST", "/services/{id}/resume"),
+                ("GET", "/services/{id}/reviews"),
+                ("GET", "/users/{id}"),
+            ],
+            Function::Accounts => &[
+                ("GET", "/me"),
+                ("PATCH", "/me"),
+                ("GET", "/me/ledger"),
+                ("POST", "/me/topups"),
+                ("GET", "/me/withdrawals"),
+            ],
+            Function::Orders => &[
+                ("GET", "/orders/{id}"),
+                ("GET", "/me/purchases"),
+                ("GET", "/me/sales"),
+                ("POST", "/orders/{id}/instructions"),
+                ("POST", "/orders/{id}/receive"),
+                ("POST", "/orders/{id}/changes"),
+            ],
+            Function::Messages => &[
+                ("GET", "/orders/{id}/messages"),
+                ("POST", "/orders/{id}/messages"),
+            ],
+            Function::Requests => &[
+                ("POST", "/requests"),
+                ("GET", "/requests"),
+                ("GET", "/requests/{id}"),
+                ("POST", "/requests/{id}/offers"),
+                ("POST", "/requests/{id}/close"),
+            ],
+            Function::Admin => &[
+                ("GET", "/admin/services"),
+                ("POST", "/admin/services/{id}/approve"),
+                ("POST", "/admin/services/{id}/reject"),
+                ("POST", "/admin/services/{id}/revision/approve"),
+                ("POST", "/admin/services/{id}/revision/reject"),
+                ("GET", "/admin/withdrawals"),
+                ("POST", "/admin/withdrawals/{id}/pay"),
+                ("POST", "/admin/withdrawals/{id}/reject"),
+                ("POST", "/admin/orders/{id}/cancel"),
+                ("POST", "/admin/orders/{id}/complete"),
+                ("GET", "/admin/ledger/check"),
+            ],
+            Function::Timers | Function::Notifier | Function::Sweeper => &[],
+        }
+    }
+
+    /// The function that also answers API Gateway's `$default` route: any
+    /// request no route matches, which `handle` answers 404 or 405 as the
+    /// local server does, without touching the store.
+    pub const CATCH_ALL: Function = Function::Services;
+
+    pub fn is_http(self) -> bool {
+        !self.routes().is_empty()
+    }
+
+    /// Whether its use cases write outbox rows, so that it puts their ids
+    /// on the notifications queue. The others are not given the queue (nor
+    /// the IAM right to send to it); should one ever write a row anyway,
+    /// the sweeper queues it within minutes (see `Unqueued`).
+    pub fn sends_notifications(self) -> bool {
+        matches!(
+            self,
+            Function::Order
+                | Function::Deliver
+                | Function::Cancel
+                | Function::Review
+                | Function::Orders
+                | Function::Admin
+                | Function::Timers
+                | Function::Sweeper
+        )
+    }
+
+    /// Whether its use cases set timers, so that it queues the ones due
+    /// within SQS's 15-minute delay limit on the timers queue.
+    pub fn sets_timers(self) -> bool {
+        matches!(
+            self,
+            Function::Order
+                | Function::Deliver
+                | Function::Orders
+                | Function::Admin
+                | Function::Timers
+                | Function::Sweeper
+        )
+    }
+
+    /// Only the notifier sends email.
+    pub fn sends_email(self) -> bool {
+        self == Function::Notifier
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_route_is_served_by_exactly_one_function() {
+        let mut seen = HashSet::new();
+        for f in Function::ALL {
+            for r in f.routes() {
+                assert!(seen.insert(*r), "{r:?} served twice");
+                assert!(
+                    khamsa_app::http::ROUTES.contains(r),
+                    "{r:?} of {} is not a route of the HTTP glue",
+                    f.name()
+                );
+            }
+        }
+        for r in khamsa_app::http::ROUTES {
+            assert!(seen.contains(r), "{r:?} has no function");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for f in Function::ALL {
+            assert_eq!(Function::from_name(f.name()), Some(f));
+        }
+        assert!(Function::CATCH_ALL.is_http());
+        assert_eq!(
+            Function::ALL.iter().filter(|f| !f.is_http()).count(),
+            3,
+            "three workers"
+        );
+    }
+}
