@@ -77,7 +77,6 @@ pub async fn boot_api(function: Function) -> Result<Api, BootError> {
     Ok(Api {
         function,
         app: parts.app,
-        allow_sandbox_topups: parts.settings.allow_sandbox_topups,
     })
 }
 
@@ -104,7 +103,6 @@ pub async fn boot_worker(function: Function) -> Result<Worker, BootError> {
 }
 
 struct Parts {
-    settings: Settings,
     app: App,
     scheduler: Option<Arc<SqsScheduler>>,
     notifier: Option<Arc<SqsNotifier>>,
@@ -163,13 +161,12 @@ async fn boot(
             Some(s) => s.clone(),
             None => Arc::new(Unqueued(function.name())),
         },
-        cfg: Arc::new(settings.config.clone()),
+        cfg: Arc::new(settings.config),
         public_url: Arc::from(settings.public_url.as_str()),
         known_callers: Default::default(),
     };
     tracing::debug!(function = function.name(), "started");
     Ok(Parts {
-        settings,
         app,
         scheduler,
         notifier,

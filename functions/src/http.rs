@@ -3,7 +3,7 @@
 //! runs — and its response out.
 
 use crate::Function;
-use khamsa_app::http::{self as glue, auth};
+use khamsa_app::http as glue;
 use khamsa_app::{App, AppError};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -13,7 +13,6 @@ use std::convert::Infallible;
 pub struct Api {
     pub function: Function,
     pub app: App,
-    pub allow_sandbox_topups: bool,
 }
 
 impl Api {
@@ -43,40 +42,7 @@ impl Api {
             // `$default`: no route matched, 404 or 405 as the local server answers.
             Err(e) => return Ok(glue::error_response(&e)),
         }
-        if let Some(refusal) = self.refuse_sandbox_topup(&req, &method, &path) {
-            return Ok(refusal);
-        }
         Ok(glue::handle(&self.app, req).await)
-    }
-
-    /// Sandbox top-ups settle with no payment behind them: refused in a
-    /// deployed stack unless `KHAMSA_ALLOW_SANDBOX_TOPUPS=true`. Only for a
-    /// signed-in caller, so the 401 still comes first.
-    fn refuse_sandbox_topup(
-        &self,
-        req: &Request,
-        method: &str,
-        path: &str,
-    ) -> Option<Response<Body>> {
-        if self.allow_sandbox_topups
-            || method != "POST"
-            || path.trim_end_matches('/') != "/me/topups"
-            || auth::caller(req).is_none()
-        {
-            return None;
-        }
-        let body: &[u8] = match req.body() {
-            Body::Text(s) => s.as_bytes(),
-            Body::Binary(b) => b,
-            _ => &[],
-        };
-        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-        (v.get("method").and_then(|m| m.as_str()) == Some("sandbox")).then(|| {
-            glue::error_response(&AppError::Domain(khamsa_domain::DomainError::invalid(
-                "method",
-                "sandbox top-ups are turned off in this deployment: use paypal or cashu",
-            )))
-        })
     }
 }
 

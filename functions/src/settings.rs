@@ -33,9 +33,9 @@ pub struct Settings {
     /// `KHAMSA_PUBLIC_URL`: where links in emails point (notifier only;
     /// empty elsewhere).
     pub public_url: String,
-    /// `KHAMSA_ALLOW_SANDBOX_TOPUPS`.
-    pub allow_sandbox_topups: bool,
-    /// The business rules, product.md's defaults with `KHAMSA_CFG_*` applied.
+    /// The business rules, product.md's defaults with `KHAMSA_CFG_*` applied,
+    /// and `sandbox_topups` from `KHAMSA_ALLOW_SANDBOX_TOPUPS` (off unless
+    /// `true`).
     pub config: Config,
 }
 
@@ -130,14 +130,14 @@ impl Settings {
         let overrides = vars
             .iter()
             .filter_map(|(k, v)| k.strip_prefix(CONFIG_PREFIX).map(|f| (k.as_str(), f, v)));
-        let config = config_with(overrides)?;
+        let mut config = config_with(overrides)?;
+        config.sandbox_topups = allow_sandbox_topups;
         Ok(Settings {
             table,
             notifications_queue_url,
             timers_queue_url,
             ses_source,
             public_url,
-            allow_sandbox_topups,
             config,
         })
     }
@@ -257,9 +257,15 @@ mod tests {
     #[test]
     fn defaults_are_product_md() {
         let s = Settings::from_vars(Function::Services, vars(&[("KHAMSA_TABLE", "t")])).unwrap();
-        assert_eq!(s.config, Config::default());
+        // product.md's rules; sandbox top-ups are off unless asked for.
+        assert_eq!(
+            s.config,
+            Config {
+                sandbox_topups: false,
+                ..Config::default()
+            }
+        );
         assert_eq!(s.table, "t");
-        assert!(!s.allow_sandbox_topups);
         assert_eq!(s.notifications_queue_url, None);
     }
 
@@ -323,7 +329,7 @@ mod tests {
             vars(&[("KHAMSA_TABLE", "t"), (ALLOW_SANDBOX_TOPUPS, "true")]),
         )
         .unwrap();
-        assert!(on.allow_sandbox_topups);
+        assert!(on.config.sandbox_topups);
         let e = Settings::from_vars(
             Function::Accounts,
             vars(&[("KHAMSA_TABLE", "t"), (ALLOW_SANDBOX_TOPUPS, "yes")]),

@@ -42,6 +42,9 @@ pub struct Config {
     pub categories: Vec<String>,
     /// How many sub-accounts the platform's revenue is spread over.
     pub platform_shards: u8,
+    /// Whether the `sandbox` top-up method (money with no payment behind
+    /// it) is accepted: on for the local server, off in a deployed stack.
+    pub sandbox_topups: bool,
 }
 
 impl Default for Config {
@@ -89,6 +92,7 @@ impl Default for Config {
             .map(String::from)
             .to_vec(),
             platform_shards: 16,
+            sandbox_topups: true,
         }
     }
 }

@@ -63,6 +63,12 @@ impl Topup {
         cfg: &Config,
     ) -> DomainResult<(Topup, Option<Posting>)> {
         amount.check_range("amount", cfg.topup_min, cfg.topup_max, None)?;
+        if method == TopupMethod::Sandbox && !cfg.sandbox_topups {
+            return Err(DomainError::invalid(
+                "method",
+                "sandbox top-ups are turned off in this deployment: use paypal or cashu",
+            ));
+        }
         let settled = method == TopupMethod::Sandbox;
         let posting = settled
             .then(|| {

@@ -446,3 +446,35 @@ fn topup_methods_are_paypal_cashu_and_sandbox() {
         "validation_failed"
     );
 }
+
+#[test]
+fn a_deployment_without_sandbox_top_ups_refuses_them_and_keeps_paypal() {
+    let cfg = Config {
+        sandbox_topups: false,
+        ..Config::default()
+    };
+    let user = UserId::new("buyer-1");
+    let err = Topup::create(
+        TopupId::new("t"),
+        &user,
+        usd("20.00"),
+        TopupMethod::Sandbox,
+        day(0),
+        &cfg,
+    )
+    .unwrap_err();
+    assert_eq!(
+        (err.code(), err.kind()),
+        ("validation_failed", ErrorKind::Invalid)
+    );
+    let (t, posting) = Topup::create(
+        TopupId::new("t"),
+        &user,
+        usd("20.00"),
+        TopupMethod::Paypal,
+        day(0),
+        &cfg,
+    )
+    .unwrap();
+    assert_eq!((t.status, posting), (TopupStatus::Pending, None));
+}
