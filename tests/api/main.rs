@@ -10,5 +10,6 @@ mod money;
 mod openapi;
 mod requests;
 mod reviews;
+mod robustness;
 mod services;
 mod timers;
