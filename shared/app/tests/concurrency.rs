@@ -16,7 +16,7 @@ async fn active_service(h: &Harness, seller: &str, price: &str) -> String {
     let body = format!(
         r#"{{"title":"Logo","description":"A logo","category":"design","price":"{price}","delivery_days":3}}"#
     );
-    let s = run(&h.app, services::create(&h.app, &c, body.as_bytes()).await)
+    let (s, _) = run(&h.app, services::create(&h.app, &c, body.as_bytes()).await)
         .await
         .unwrap();
     run(

@@ -127,7 +127,7 @@ async fn setup(app: &App) -> Vec<(String, usize, Money, Money)> {
             r#"{{"title":"S","description":"D","category":"design","price":"{price}","delivery_days":2,
             "upgrades":[{{"title":"U","price":"{up}","extra_days":1}}]{instructions}}}"#
         );
-        let s = run(
+        let (s, _) = run(
             app,
             services::create(app, &who(USERS[seller]), body.as_bytes()).await,
         )

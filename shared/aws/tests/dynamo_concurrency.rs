@@ -82,7 +82,7 @@ async fn active_service(app: &App, seller: &str, price: &str) -> String {
     let body = format!(
         r#"{{"title":"Logo","description":"A logo","category":"design","price":"{price}","delivery_days":3}}"#
     );
-    let s = run(app, services::create(app, &c, body.as_bytes()).await)
+    let (s, _) = run(app, services::create(app, &c, body.as_bytes()).await)
         .await
         .unwrap();
     run(

@@ -757,7 +757,7 @@ async fn a_due_timer_fires_once_and_a_duplicate_changes_nothing() {
     accounts::ensure_profile(&app, &buyer).await.unwrap();
     let body = br#"{"title":"Logo","description":"A logo","category":"design",
         "price":"5","delivery_days":3}"#;
-    let svc = run(&app, services::create(&app, &seller, body).await)
+    let (svc, _) = run(&app, services::create(&app, &seller, body).await)
         .await
         .unwrap();
     run(

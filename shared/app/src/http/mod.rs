@@ -399,7 +399,7 @@ async fn route(ctx: &Ctx<'_>, template: &'static str, id: &str) -> AppResult<Rep
             ctx.mutate(
                 201,
                 || Box::pin(services::create(app, c, body)),
-                |s| views::service(s, &ServiceStats::default(), Some(c)),
+                |(s, st)| views::service(s, st, Some(c)),
             )
             .await
         }
@@ -430,16 +430,10 @@ async fn route(ctx: &Ctx<'_>, template: &'static str, id: &str) -> AppResult<Rep
         }
         ("PATCH", "/services/{id}") => {
             let c = ctx.caller()?;
-            let stats = app
-                .store
-                .service(&khamsa_domain::ids::ServiceId::new(id))
-                .await?
-                .map(|(_, st)| st)
-                .unwrap_or_default();
             ctx.mutate(
                 200,
                 || Box::pin(services::edit(app, c, id, body)),
-                |s| views::service(s, &stats, Some(c)),
+                |(s, st)| views::service(s, st, Some(c)),
             )
             .await
         }
@@ -450,16 +444,10 @@ async fn route(ctx: &Ctx<'_>, template: &'static str, id: &str) -> AppResult<Rep
             } else {
                 services::SellerAction::Resume
             };
-            let stats = app
-                .store
-                .service(&khamsa_domain::ids::ServiceId::new(id))
-                .await?
-                .map(|(_, st)| st)
-                .unwrap_or_default();
             ctx.mutate(
                 200,
                 || Box::pin(services::seller_action(app, c, id, action)),
-                |s| views::service(s, &stats, Some(c)),
+                |(s, st)| views::service(s, st, Some(c)),
             )
             .await
         }
@@ -664,16 +652,10 @@ async fn route(ctx: &Ctx<'_>, template: &'static str, id: &str) -> AppResult<Rep
                 "/admin/services/{id}/revision/approve" => services::Moderation::ApproveRevision,
                 _ => services::Moderation::RejectRevision,
             };
-            let stats = app
-                .store
-                .service(&khamsa_domain::ids::ServiceId::new(id))
-                .await?
-                .map(|(_, st)| st)
-                .unwrap_or_default();
             ctx.mutate(
                 200,
                 || Box::pin(services::moderate(app, c, id, m, body)),
-                |s| views::service(s, &stats, Some(c)),
+                |(s, st)| views::service(s, st, Some(c)),
             )
             .await
         }

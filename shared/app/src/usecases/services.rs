@@ -38,37 +38,43 @@ fn draft_input(f: &Fields) -> AppResult<DraftInput> {
     })
 }
 
-fn saved(s: Service) -> Outcome<Service> {
+/// A service with the counters read beside it, so the answer shows its
+/// rating without reading the service a second time.
+pub type ServiceView = (Service, ServiceStats);
+
+fn saved(s: Service, stats: ServiceStats) -> Outcome<ServiceView> {
     let uow = UnitOfWork {
         writes: vec![Write::Service(s.clone())],
         ..Default::default()
     };
     Outcome::new(
-        Service {
-            version: s.version + 1,
-            ..s
-        },
+        (
+            Service {
+                version: s.version + 1,
+                ..s
+            },
+            stats,
+        ),
         uow,
     )
 }
 
-pub async fn create(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outcome<Service>> {
+pub async fn create(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outcome<ServiceView>> {
     let draft = ServiceDraft::parse(draft_input(&fields(body)?)?, None, &app.cfg)?;
     let now = app.now();
-    Ok(saved(Service::create(
-        ServiceId::new(new_id("svc", now)),
-        caller.id.clone(),
-        draft,
-        now,
-    )))
+    Ok(saved(
+        Service::create(
+            ServiceId::new(new_id("svc", now)),
+            caller.id.clone(),
+            draft,
+            now,
+        ),
+        ServiceStats::default(),
+    ))
 }
 
 /// A service the caller may see; hidden ones are 404 like missing ones.
-pub async fn visible(
-    app: &App,
-    caller: Option<&Caller>,
-    id: &str,
-) -> AppResult<(Service, ServiceStats)> {
+pub async fn visible(app: &App, caller: Option<&Caller>, id: &str) -> AppResult<ServiceView> {
     let (s, stats) = app
         .store
         .service(&ServiceId::new(id))
@@ -80,12 +86,12 @@ pub async fn visible(
     Ok((s, stats))
 }
 
-async fn own(app: &App, caller: &Caller, id: &str) -> AppResult<Service> {
-    let (s, _) = visible(app, Some(caller), id).await?;
+async fn own(app: &App, caller: &Caller, id: &str) -> AppResult<ServiceView> {
+    let (s, stats) = visible(app, Some(caller), id).await?;
     if !s.is_seller(&caller.id) {
         return Err(DomainError::NotAllowed("the service's seller").into());
     }
-    Ok(s)
+    Ok((s, stats))
 }
 
 pub async fn edit(
@@ -93,11 +99,11 @@ pub async fn edit(
     caller: &Caller,
     id: &str,
     body: &[u8],
-) -> AppResult<Outcome<Service>> {
-    let mut s = own(app, caller, id).await?;
+) -> AppResult<Outcome<ServiceView>> {
+    let (mut s, stats) = own(app, caller, id).await?;
     let draft = ServiceDraft::parse(draft_input(&fields(body)?)?, Some(s.editable()), &app.cfg)?;
     s.edit(draft, app.now());
-    Ok(saved(s))
+    Ok(saved(s, stats))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,14 +117,14 @@ pub async fn seller_action(
     caller: &Caller,
     id: &str,
     a: SellerAction,
-) -> AppResult<Outcome<Service>> {
-    let mut s = own(app, caller, id).await?;
+) -> AppResult<Outcome<ServiceView>> {
+    let (mut s, stats) = own(app, caller, id).await?;
     let now = app.now();
     match a {
         SellerAction::Pause => s.pause(now)?,
         SellerAction::Resume => s.resume(now)?,
     }
-    Ok(saved(s))
+    Ok(saved(s, stats))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,11 +141,11 @@ pub async fn moderate(
     id: &str,
     m: Moderation,
     body: &[u8],
-) -> AppResult<Outcome<Service>> {
+) -> AppResult<Outcome<ServiceView>> {
     if !caller.operator {
         return Err(AppError::OperatorsOnly);
     }
-    let (mut s, _) = app
+    let (mut s, stats) = app
         .store
         .service(&ServiceId::new(id))
         .await?
@@ -158,5 +164,5 @@ pub async fn moderate(
         Moderation::ApproveRevision => s.approve_revision(now)?,
         Moderation::RejectRevision => s.reject_revision(now)?,
     }
-    Ok(saved(s))
+    Ok(saved(s, stats))
 }
