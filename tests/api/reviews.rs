@@ -96,6 +96,19 @@ async fn a_completed_order_is_reviewed_once_and_the_rating_rolls_up() {
     assert_eq!(profile["rating"], json!({ "count": 3, "average": "4.00" }));
     assert_eq!(profile["orders_completed"], 3);
     assert_eq!(profile["services"].as_array().unwrap().len(), 2);
+
+    // A paused service leaves the public list but keeps counting.
+    let r = app
+        .post_empty(&seller, &format!("/services/{}/pause", id(&other)))
+        .await;
+    expect_status(&r, 200);
+    let profile = expect_status(&app.get_anon(&format!("/users/{}", seller.id)).await, 200);
+    assert_eq!(
+        ids(profile["services"].as_array().unwrap()),
+        vec![svc.clone()]
+    );
+    assert_eq!(profile["rating"], json!({ "count": 3, "average": "4.00" }));
+    assert_eq!(profile["orders_completed"], 3);
     expect_problem(&app.get_anon("/users/nobody-here").await, 404, "not_found");
 }
 

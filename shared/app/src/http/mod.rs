@@ -465,31 +465,28 @@ async fn route(ctx: &Ctx<'_>, template: &'static str, id: &str) -> AppResult<Rep
                 .profile(&user)
                 .await?
                 .ok_or(AppError::NotFound("user"))?;
-            let q = ServiceQuery::BySeller {
-                seller: user,
-                only_active: true,
-            };
-            let page = app.store.services(&q, &PageReq::first(100)).await?;
-            let mut total = ServiceStats::default();
-            // The seller's rating rolls up every service they ever listed.
+            // One query: the rating rolls up every service the seller ever
+            // listed; the public list shows the active ones among them.
             let all = app
                 .store
                 .services(
                     &ServiceQuery::BySeller {
-                        seller: profile.id.clone(),
+                        seller: user,
                         only_active: false,
                     },
                     &PageReq::first(100),
                 )
                 .await?;
+            let mut total = ServiceStats::default();
             for (_, st) in &all.items {
                 total.rating_count += st.rating_count;
                 total.rating_sum += st.rating_sum;
                 total.orders_completed += st.orders_completed;
             }
-            let services = page
+            let services = all
                 .items
                 .iter()
+                .filter(|(s, _)| s.status == ServiceStatus::Active)
                 .map(|(s, st)| views::service(s, st, ctx.caller.as_ref()))
                 .collect();
             ok(views::public_user(&profile, &total, services))
