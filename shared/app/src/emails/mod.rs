@@ -44,8 +44,9 @@ pub struct Rendered {
 pub enum RenderError {
     #[error("header value contains CR or LF: {0}")]
     HeaderInjection(&'static str),
-    /// Only a failing `Display` inside a template gets here; kept as text so
-    /// the error stays comparable.
+    /// Our templates only print strings into a `String`, so this is not
+    /// expected; it makes a future failing filter an error, not a panic. Kept
+    /// as text so the error stays comparable.
     #[error("template: {0}")]
     Template(String),
 }
