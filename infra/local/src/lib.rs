@@ -1,8 +1,9 @@
 //! The local server: every route of the HTTP API on localhost, through the
 //! very handlers the Lambda functions call. Each request is turned into the
 //! API Gateway v2 event a function receives, with the JWT claims where the
-//! authorizer puts them, and parsed by `lambda_http` itself. It also runs
-//! the workers in-process: the notifier (inline) and the timer loop.
+//! authorizer puts them, and made a request by `lambda_http` itself. It
+//! also runs the workers in-process: the notifier (inline) and the timer
+//! loop.
 
 pub mod aws;
 pub mod token;
