@@ -14,6 +14,9 @@ use khamsa_domain::Timestamp;
 use khamsa_domain::ids::OrderId;
 use khamsa_domain::order::{Timer, TimerKind};
 use khamsa_functions::Function;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use lambda_http::http::HeaderValue;
+use lambda_http::http::header::AUTHORIZATION;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -242,42 +245,68 @@ impl Req {
         self
     }
 
-    /// The fixture's event with this request's method, path, body and
-    /// claims (the authorizer's context only when a caller is given: public
-    /// routes have no authorizer in AWS).
+    /// The fixture's event with this request's method, path, route, body
+    /// and claims (the authorizer's context only when a caller is given:
+    /// public routes have no authorizer in AWS).
     fn event(&self) -> Value {
-        let mut e = fixture("apigw-v2-http.json");
-        e["rawPath"] = json!(self.path);
-        e["rawQueryString"] = json!(self.query);
-        e["routeKey"] = json!(format!("{} {}", self.method, self.path));
-        e["requestContext"]["routeKey"] = e["routeKey"].clone();
-        e["requestContext"]["http"]["method"] = json!(self.method);
-        e["requestContext"]["http"]["path"] = json!(self.path);
-        e["body"] = match &self.body {
-            Some(b) => json!(b.to_string()),
-            None => Value::Null,
-        };
+        let mut e: ApiGatewayV2httpRequest = serde_json::from_value(fixture("apigw-v2-http.json"))
+            .expect("the fixture is an API Gateway v2 event");
+        let route_key = route_key(self.method, &self.path);
+        e.route_key = Some(route_key.clone());
+        e.raw_path = Some(self.path.clone());
+        e.raw_query_string = Some(self.query.clone());
+        e.body = self.body.as_ref().map(Value::to_string);
+        let ctx = &mut e.request_context;
+        ctx.route_key = Some(route_key);
+        ctx.http.method = self.method.parse().expect("an HTTP method");
+        ctx.http.path = Some(self.path.clone());
         if let Some(k) = &self.idempotency_key {
-            e["headers"]["idempotency-key"] = json!(k);
+            e.headers.insert(
+                "idempotency-key",
+                HeaderValue::from_str(k).expect("a header value"),
+            );
         }
         match &self.who {
             Some(w) => {
-                let claims = &mut e["requestContext"]["authorizer"]["jwt"]["claims"];
-                claims["sub"] = json!(w.sub);
-                claims["email"] = json!(w.email);
-                claims["cognito:groups"] = json!(if w.operator { "[operators]" } else { "[]" });
-                e["headers"]["authorization"] =
-                    json!("Bearer eyJraWQiOi.verified-by-api-gateway.sig");
+                let claims = &mut ctx
+                    .authorizer
+                    .get_or_insert_default()
+                    .jwt
+                    .get_or_insert_default()
+                    .claims;
+                claims.insert("sub".into(), w.sub.clone());
+                claims.insert("email".into(), w.email.clone());
+                claims.insert(
+                    "cognito:groups".into(),
+                    if w.operator { "[operators]" } else { "[]" }.into(),
+                );
+                e.headers.insert(
+                    AUTHORIZATION,
+                    HeaderValue::from_static("Bearer eyJraWQiOi.verified-by-api-gateway.sig"),
+                );
             }
-            None => {
-                e["requestContext"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("authorizer");
-            }
+            None => ctx.authorizer = None,
         }
-        e
+        serde_json::to_value(&e).expect("the event serializes")
     }
+}
+
+/// The `routeKey` API Gateway sends: the template route the request
+/// matched (`POST /orders/{id}/deliver`), the most literal one first, or
+/// `$default` when none did.
+fn route_key(method: &str, path: &str) -> String {
+    let matches = |template: &str| {
+        let (t, p) = (template.split('/'), path.split('/'));
+        t.clone().count() == p.clone().count()
+            && t.zip(p)
+                .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+    };
+    Function::ALL
+        .iter()
+        .flat_map(|f| f.routes())
+        .filter(|(m, template)| *m == method && matches(template))
+        .min_by_key(|(_, template)| template.matches('{').count())
+        .map_or_else(|| "$default".to_owned(), |(m, t)| format!("{m} {t}"))
 }
 
 /// The table, queues and SES sender of one test run, unique names so runs

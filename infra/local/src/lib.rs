@@ -1,16 +1,19 @@
 //! The local server: every route of the HTTP API on localhost, through the
 //! very handlers the Lambda functions call. Each request is turned into the
 //! API Gateway v2 event a function receives, with the JWT claims where the
-//! authorizer puts them, and parsed by `lambda_http` itself. It also runs
-//! the workers in-process: the notifier (inline) and the timer loop.
+//! authorizer puts them, and made a request by `lambda_http` itself. It
+//! also runs the workers in-process: the notifier (inline) and the timer
+//! loop.
 
 pub mod aws;
 pub mod token;
 
 use aws::{AwsSettings, RecordingMailer};
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
+use hyper::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -25,6 +28,11 @@ use khamsa_aws::ses::{SesMailer, verify_identity};
 use khamsa_aws::sqs::{SqsNotifier, SqsScheduler, ensure_queue};
 use khamsa_aws::workers::{drain_notifications, drain_timers, sweep};
 use khamsa_domain::Config;
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2httpRequest,
+};
+use lambda_http::aws_lambda_events::query_map::QueryMap;
+use lambda_http::request::LambdaRequest;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -284,17 +292,8 @@ impl Local {
         };
         let response = match local {
             Some(r) => r,
-            None => match self.to_event(&parts, &body) {
-                Ok(event) => match lambda_http::request::from_str(&event) {
-                    Ok(req) => glue::handle(&self.app, req).await,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot build the API Gateway event");
-                        glue::error_response(&AppError::bad_request(
-                            "malformed_request",
-                            "cannot read the request",
-                        ))
-                    }
-                },
+            None => match self.to_request(&parts, &body) {
+                Ok(req) => glue::handle(&self.app, req).await,
                 Err(e) => glue::error_response(&e),
             },
         };
@@ -307,27 +306,37 @@ impl Local {
         hyper::Response::from_parts(parts, Full::new(bytes))
     }
 
-    /// The API Gateway HTTP API (payload 2.0) event for this request. A
+    /// This request as the Lambda functions receive it: the API Gateway HTTP
+    /// API (payload 2.0) event, turned into a request by `lambda_http`. A
     /// bearer token is verified here, as the authorizer would; a bad one is
     /// a 401 before any handler runs.
-    fn to_event(
+    fn to_request(
         &self,
         parts: &hyper::http::request::Parts,
         body: &Bytes,
-    ) -> Result<String, AppError> {
-        let mut headers: HashMap<String, String> = HashMap::new();
-        for (k, v) in &parts.headers {
-            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-            headers
-                .entry(k.as_str().to_owned())
-                .and_modify(|e| *e = format!("{e},{v}"))
-                .or_insert(v);
+    ) -> Result<lambda_http::Request, AppError> {
+        // API Gateway joins a repeated header's values with commas.
+        let mut headers = HeaderMap::new();
+        for name in parts.headers.keys() {
+            let joined = parts
+                .headers
+                .get_all(name)
+                .iter()
+                .map(HeaderValue::as_bytes)
+                .collect::<Vec<_>>()
+                .join(&b","[..]);
+            if let Ok(v) = HeaderValue::from_bytes(&joined) {
+                headers.insert(name.clone(), v);
+            }
         }
-        let now = self.clock.now();
-        let claims = match headers.get("authorization") {
+        let claims = match headers.get(AUTHORIZATION) {
             None => None,
             Some(h) => {
-                let token = h.strip_prefix("Bearer ").ok_or(AppError::Unauthorized)?;
+                let token = h
+                    .to_str()
+                    .ok()
+                    .and_then(|h| h.strip_prefix("Bearer "))
+                    .ok_or(AppError::Unauthorized)?;
                 Some(
                     self.tokens
                         .verify(token.trim(), wall_seconds())
@@ -336,50 +345,52 @@ impl Local {
             }
         };
         let raw_query = parts.uri.query().unwrap_or("");
-        let mut query: HashMap<String, String> = HashMap::new();
-        for (k, v) in form_pairs(raw_query) {
-            query
-                .entry(k)
-                .and_modify(|e| *e = format!("{e},{v}"))
-                .or_insert(v);
+        let mut query: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in form_urlencoded::parse(raw_query.as_bytes()).into_owned() {
+            query.entry(k).or_default().push(v);
         }
-        let (body, b64) = match std::str::from_utf8(body) {
-            Ok(s) => (s.to_owned(), false),
-            Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
+        let now = self.clock.now();
+
+        let mut event = ApiGatewayV2httpRequest::default();
+        event.version = Some("2.0".into());
+        event.route_key = Some("$default".into());
+        event.raw_path = Some(parts.uri.path().to_owned());
+        event.raw_query_string = Some(raw_query.to_owned());
+        event.query_string_parameters = QueryMap::from(query);
+        (event.body, event.is_base64_encoded) = match std::str::from_utf8(body) {
+            Ok("") => (None, false),
+            Ok(s) => (Some(s.to_owned()), false),
+            Err(_) => (Some(STANDARD.encode(body)), true),
         };
-        let mut ctx = json!({
-            "accountId": "local",
-            "apiId": "khamsa-local",
-            "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "http": {
-                "method": parts.method.as_str(),
-                "path": parts.uri.path(),
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": headers.get("user-agent").cloned().unwrap_or_default(),
-            },
-            "requestId": khamsa_app::ids::new_id("req", now),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": views::ts(now),
-            "timeEpoch": now.millis(),
+        let ctx = &mut event.request_context;
+        ctx.account_id = Some("local".into());
+        ctx.apiid = Some("khamsa-local".into());
+        ctx.domain_name = Some("localhost".into());
+        ctx.domain_prefix = Some("localhost".into());
+        ctx.http.method = parts.method.clone();
+        ctx.http.path = Some(parts.uri.path().to_owned());
+        ctx.http.protocol = Some("HTTP/1.1".into());
+        ctx.http.source_ip = Some("127.0.0.1".into());
+        ctx.http.user_agent = Some(
+            headers
+                .get(USER_AGENT)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default(),
+        );
+        ctx.request_id = Some(khamsa_app::ids::new_id("req", now));
+        ctx.route_key = Some("$default".into());
+        ctx.stage = Some("$default".into());
+        ctx.time = views::ts(now).as_str().map(str::to_owned);
+        ctx.time_epoch = now.millis();
+        ctx.authorizer = claims.map(|claims| {
+            let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+            jwt.claims = claims;
+            let mut authorizer = ApiGatewayRequestAuthorizer::default();
+            authorizer.jwt = Some(jwt);
+            authorizer
         });
-        if let Some(claims) = claims {
-            ctx["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
-        }
-        let event = json!({
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": parts.uri.path(),
-            "rawQueryString": raw_query,
-            "headers": headers,
-            "queryStringParameters": if query.is_empty() { Value::Null } else { json!(query) },
-            "requestContext": ctx,
-            "body": if body.is_empty() { Value::Null } else { Value::String(body) },
-            "isBase64Encoded": b64,
-        });
-        Ok(event.to_string())
+        event.headers = headers;
+        Ok(LambdaRequest::ApiGatewayV2(event).into())
     }
 
     fn dev_token(&self, body: &[u8]) -> lambda_http::Response<lambda_http::Body> {
@@ -416,8 +427,15 @@ impl Local {
             return glue::error_response(&AppError::Domain(e));
         }
         let operator = v["operator"].as_bool().unwrap_or(false);
-        let token = self.tokens.sign(user, &email, operator, wall_seconds());
-        glue::json(200, json!({ "token": token }))
+        match self.tokens.sign(user, &email, operator, wall_seconds()) {
+            Ok(token) => glue::json(200, json!({ "token": token })),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot sign a dev token");
+                glue::error_response(&AppError::Store(
+                    khamsa_app::ports::StoreError::Unavailable(e.to_string()),
+                ))
+            }
+        }
     }
 
     async fn dev_clock(&self, body: &[u8]) -> lambda_http::Response<lambda_http::Body> {
@@ -443,10 +461,9 @@ impl Local {
         if let Err(e) = self.flush_emails().await {
             return glue::error_response(&e);
         }
-        let to = form_pairs(query)
-            .into_iter()
+        let to = form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == "to")
-            .map(|(_, v)| v);
+            .map(|(_, v)| v.into_owned());
         let items: Vec<Value> = self
             .mailer
             .sent(to.as_deref())
@@ -472,38 +489,6 @@ fn plain(status: u16, body: Value) -> hyper::Response<Full<Bytes>> {
         .header("content-type", "application/problem+json")
         .body(Full::new(Bytes::from(body.to_string())))
         .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
-}
-
-/// `application/x-www-form-urlencoded` pairs, percent-decoded.
-fn form_pairs(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'+', _) => out.push(b' '),
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 2;
-            }
-            (b, _) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A running local server.

@@ -2,16 +2,19 @@
 //! itself, carrying the same claims Cognito puts in an access token. They
 //! are never accepted by a deployed API (its authorizer trusts Cognito).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
-use sha2::Sha256;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 const LIFETIME_S: i64 = 7 * 86_400;
 
-pub struct TokenKey(Vec<u8>);
+pub struct TokenKey {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -21,89 +24,81 @@ pub enum TokenError {
     Signature,
     #[error("token expired")]
     Expired,
+    #[error("cannot sign the token: {0}")]
+    Sign(String),
+    #[error("the signing key is empty")]
+    EmptyKey,
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    sub: &'a str,
+    email: &'a str,
+    iat: i64,
+    exp: i64,
+    #[serde(rename = "cognito:groups", skip_serializing_if = "<[_]>::is_empty")]
+    groups: &'a [&'a str],
 }
 
 impl TokenKey {
-    pub fn new(secret: &[u8]) -> Self {
-        TokenKey(secret.to_vec())
+    pub fn new(secret: &[u8]) -> Result<Self, TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked in `verify`, against the caller's clock and
+        // without the crate's leeway; nothing else is required.
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        Ok(TokenKey {
+            encoding: EncodingKey::from_secret(secret).map_err(|_| TokenError::EmptyKey)?,
+            decoding: DecodingKey::from_secret(secret).map_err(|_| TokenError::EmptyKey)?,
+            validation,
+        })
     }
 
     /// A fresh random key: tokens die with the process, like its data.
     pub fn random() -> Self {
         use rand::RngCore;
-        let mut k = vec![0u8; 32];
+        let mut k = [0u8; 32];
         rand::rng().fill_bytes(&mut k);
-        TokenKey(k)
+        TokenKey::new(&k).expect("a 32-byte key is not empty")
     }
 
-    fn mac(&self, data: &[u8]) -> Vec<u8> {
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        m.update(data);
-        m.finalize().into_bytes().to_vec()
-    }
-
-    pub fn sign(&self, sub: &str, email: &str, operator: bool, now_s: i64) -> String {
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-        let mut claims =
-            json!({ "sub": sub, "email": email, "iat": now_s, "exp": now_s + LIFETIME_S });
-        if operator {
-            claims["cognito:groups"] = json!(["operators"]);
-        }
-        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let signing_input = format!("{header}.{payload}");
-        let sig = URL_SAFE_NO_PAD.encode(self.mac(signing_input.as_bytes()));
-        format!("{signing_input}.{sig}")
+    pub fn sign(
+        &self,
+        sub: &str,
+        email: &str,
+        operator: bool,
+        now_s: i64,
+    ) -> Result<String, TokenError> {
+        let claims = Claims {
+            sub,
+            email,
+            iat: now_s,
+            exp: now_s + LIFETIME_S,
+            groups: if operator { &["operators"] } else { &[] },
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| TokenError::Sign(e.to_string()))
     }
 
     /// Verifies a token and returns its claims flattened the way API
     /// Gateway's JWT authorizer flattens them (lists become `[a b]`).
     pub fn verify(&self, token: &str, now_s: i64) -> Result<HashMap<String, String>, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let sig = URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| TokenError::Malformed)?;
-        let expected = self.mac(format!("{h}.{p}").as_bytes());
-        // Constant-time comparison: the verifier must not leak the MAC.
-        if sig.len() != expected.len()
-            || sig
-                .iter()
-                .zip(&expected)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                != 0
-        {
-            return Err(TokenError::Signature);
-        }
-        let header: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(h)
-                .map_err(|_| TokenError::Malformed)?,
-        )
-        .map_err(|_| TokenError::Malformed)?;
-        if header["alg"] != "HS256" {
-            return Err(TokenError::Malformed);
-        }
-        let claims: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(p)
-                .map_err(|_| TokenError::Malformed)?,
-        )
-        .map_err(|_| TokenError::Malformed)?;
-        let Value::Object(map) = claims else {
-            return Err(TokenError::Malformed);
-        };
-        if map
+        let claims =
+            jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
+                .map_err(|e| match e.kind() {
+                    ErrorKind::InvalidSignature => TokenError::Signature,
+                    _ => TokenError::Malformed,
+                })?
+                .claims;
+        if claims
             .get("exp")
             .and_then(Value::as_i64)
             .is_none_or(|exp| exp <= now_s)
         {
             return Err(TokenError::Expired);
         }
-        Ok(map
+        Ok(claims
             .into_iter()
             .map(|(k, v)| {
                 let flat = match v {
@@ -130,16 +125,18 @@ impl TokenKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
     fn round_trip_and_tamper() {
-        let k = TokenKey::new(b"secret");
-        let t = k.sign("ali", "ali@example.com", true, 1000);
+        let k = TokenKey::new(b"secret").unwrap();
+        let t = k.sign("ali", "ali@example.com", true, 1000).unwrap();
         let c = k.verify(&t, 1001).unwrap();
         assert_eq!(c["sub"], "ali");
         assert_eq!(c["cognito:groups"], "[operators]");
         assert_eq!(
-            TokenKey::new(b"other").verify(&t, 1001),
+            TokenKey::new(b"other").unwrap().verify(&t, 1001),
             Err(TokenError::Signature)
         );
         assert_eq!(k.verify(&t, 1000 + LIFETIME_S), Err(TokenError::Expired));
