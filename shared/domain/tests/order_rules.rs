@@ -200,9 +200,9 @@ fn cents(d: Decimal) -> String {
 }
 
 fn legs(p: &Posting) -> Vec<(Account, String)> {
-    p.legs
+    p.legs()
         .iter()
-        .map(|l| (l.account.clone(), cents(l.amount)))
+        .map(|l| (l.account().clone(), cents(l.amount())))
         .collect()
 }
 
@@ -252,8 +252,8 @@ impl Books {
     fn post(&mut self, postings: &[Posting]) {
         for p in postings {
             assert!(p.is_balanced(), "unbalanced posting {p:?}");
-            for l in &p.legs {
-                *self.0.entry(l.account.clone()).or_default() += l.amount;
+            for l in p.legs() {
+                *self.0.entry(l.account().clone()).or_default() += l.amount();
             }
         }
         for (a, v) in &self.0 {
@@ -301,9 +301,9 @@ fn placing_moves_the_total_from_the_buyer_balance_into_escrow() {
     let d = place(&service_starting_at_once(), plenty());
     assert_eq!(d.postings.len(), 1);
     let p = &d.postings[0];
-    assert_eq!(p.kind, PostingKind::OrderPlaced);
-    assert_eq!(p.id.as_str(), "order-1/placed");
-    assert_eq!(p.order_id, Some(oid()));
+    assert_eq!(p.kind(), PostingKind::OrderPlaced);
+    assert_eq!(p.id().as_str(), "order-1/placed");
+    assert_eq!(p.order_id(), Some(&oid()));
     assert_eq!(
         legs(p),
         vec![
@@ -854,8 +854,8 @@ fn buyer_receiving_releases_80_percent_to_the_seller_and_20_to_the_platform() {
     assert!(d.completed);
     assert_eq!(d.postings.len(), 1);
     let p = &d.postings[0];
-    assert_eq!(p.kind, PostingKind::OrderCompleted);
-    assert_eq!(p.id.as_str(), "order-1/completed");
+    assert_eq!(p.kind(), PostingKind::OrderCompleted);
+    assert_eq!(p.id().as_str(), "order-1/completed");
     assert_eq!(
         legs(p),
         vec![
@@ -1178,8 +1178,8 @@ fn cancelling_refunds_the_total_to_the_buyer_balance_at_once() {
     let d = in_progress().cancel(Party::Seller, None, day(1)).unwrap();
     assert_eq!(d.postings.len(), 1);
     let p = &d.postings[0];
-    assert_eq!(p.kind, PostingKind::OrderRefunded);
-    assert_eq!(p.id.as_str(), "order-1/refunded");
+    assert_eq!(p.kind(), PostingKind::OrderRefunded);
+    assert_eq!(p.id().as_str(), "order-1/refunded");
     assert_eq!(
         legs(p),
         vec![
@@ -1363,7 +1363,7 @@ fn auto_cancel_fires_3_days_after_due_at_in_progress() {
         .expect("cancelled");
     assert_eq!(d.order.status, OrderStatus::Cancelled);
     assert_eq!(d.order.cancelled_by, Some(Actor::System));
-    assert_eq!(d.postings[0].kind, PostingKind::OrderRefunded);
+    assert_eq!(d.postings[0].kind(), PostingKind::OrderRefunded);
     assert_eq!(
         legs(&d.postings[0]),
         vec![
@@ -1666,8 +1666,8 @@ fn clearing_makes_the_seller_net_available_14_days_after_completion() {
     assert_eq!(d.order.status, OrderStatus::Completed);
     assert_eq!(d.order.cleared_at, Some(day(16)));
     let p = &d.postings[0];
-    assert_eq!(p.kind, PostingKind::EarningsCleared);
-    assert_eq!(p.id.as_str(), "order-1/cleared");
+    assert_eq!(p.kind(), PostingKind::EarningsCleared);
+    assert_eq!(p.id().as_str(), "order-1/cleared");
     assert_eq!(
         legs(p),
         vec![
@@ -1813,11 +1813,11 @@ fn every_posting_of_every_transition_is_balanced() {
         for p in &d.postings {
             assert!(p.is_balanced(), "{p:?}");
             assert_eq!(
-                p.legs.iter().map(|l| l.amount).sum::<Decimal>(),
+                p.legs().iter().map(|l| l.amount()).sum::<Decimal>(),
                 Decimal::ZERO
             );
             assert!(
-                p.legs.iter().all(|l| !l.amount.is_zero()),
+                p.legs().iter().all(|l| !l.amount().is_zero()),
                 "zero leg in {p:?}"
             );
             posted += 1;

@@ -188,7 +188,7 @@ fn author_closes_their_open_request() {
     let before = open_request();
     let after = before.close(&author()).unwrap();
     assert_eq!(after.status, RequestStatus::Closed);
-    assert_eq!(after.status.name(), "closed");
+    assert_eq!(after.status.to_string(), "closed");
     assert_eq!(after.title, before.title);
     assert_eq!(after.budget, Some(usd("20")));
 }
