@@ -102,6 +102,14 @@ fn completed() -> Order {
         .order
 }
 
+/// Delivered at day 1, sent back for changes at day 2: due again at day 5.
+fn changes_asked() -> Order {
+    delivered()
+        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
+        .unwrap()
+        .order
+}
+
 /// Cancelled by the seller at day 1.
 fn cancelled() -> Order {
     in_progress()
@@ -926,10 +934,7 @@ fn buyer_cannot_cancel_a_completed_or_cancelled_order() {
 #[test]
 fn buyer_must_wait_for_the_new_due_at_after_asking_for_changes() {
     // Delivered at day 1, changes asked at day 2: due again at day 5.
-    let o = delivered()
-        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
-        .unwrap()
-        .order;
+    let o = changes_asked();
     assert_eq!(code(o.cancel(Party::Buyer, None, day(4))), "not_late_yet");
     assert!(o.cancel(Party::Buyer, None, day(5)).is_ok());
 }
@@ -1276,10 +1281,7 @@ fn auto_cancel_after_instructions_counts_from_due_at_not_placement() {
 #[test]
 fn auto_cancel_counts_from_the_new_due_at_after_changes() {
     // Changes asked at day 2: due at day 5, auto-cancel at day 8, not day 6.
-    let o = delivered()
-        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
-        .unwrap()
-        .order;
+    let o = changes_asked();
     assert_eq!(fire(&o, TimerKind::AutoCancel, day(6)), None);
     let d = fire(&o, TimerKind::AutoCancel, day(8)).expect("cancelled");
     assert_eq!(d.order.status, OrderStatus::Cancelled);
@@ -1343,10 +1345,7 @@ fn redelivery_restarts_the_auto_complete() {
 
 #[test]
 fn auto_complete_does_nothing_after_changes_were_asked() {
-    let o = delivered()
-        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
-        .unwrap()
-        .order;
+    let o = changes_asked();
     assert_eq!(fire(&o, TimerKind::AutoComplete, day(4)), None);
 }
 
@@ -1433,10 +1432,7 @@ fn redelivery_earns_a_new_reminder() {
 
 #[test]
 fn reminder_is_not_sent_unless_the_order_is_still_delivered() {
-    let changed = delivered()
-        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
-        .unwrap()
-        .order;
+    let changed = changes_asked();
     assert_eq!(fire(&changed, TimerKind::Reminder, day(3)), None);
     assert_eq!(fire(&completed(), TimerKind::Reminder, day(3)), None);
     assert_eq!(fire(&cancelled(), TimerKind::Reminder, day(3)), None);
