@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use khamsa_domain::ids::{OrderId, ServiceId};
-use khamsa_domain::notice::NoticeKind;
+use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::order::{Order, OrderStatus, Party, TimerKind};
 use khamsa_domain::review::{Rating, Reply, Review};
 use khamsa_domain::service::Service;
@@ -78,6 +78,19 @@ fn write(order: &Order, existing: Option<&Review>, now: Timestamp) -> DomainResu
     .map(|(r, _)| r)
 }
 
+/// Four stars for the completed order, at day 3.
+fn four_stars() -> (Review, Notice) {
+    Review::write(
+        &completed(),
+        None,
+        stars(4),
+        "Good work".into(),
+        day(3),
+        &cfg(),
+    )
+    .unwrap()
+}
+
 fn review() -> Review {
     write(&completed(), None, day(3)).unwrap()
 }
@@ -88,15 +101,7 @@ fn review() -> Review {
 
 #[test]
 fn buyer_can_review_a_completed_order() {
-    let (r, _) = Review::write(
-        &completed(),
-        None,
-        stars(4),
-        "Good work".into(),
-        day(3),
-        &cfg(),
-    )
-    .unwrap();
+    let (r, _) = four_stars();
     assert_eq!(r.order_id, OrderId::new("order-1"));
     assert_eq!(r.service_id, ServiceId::new("service-1"));
     assert_eq!(r.seller_id, seller());
@@ -109,15 +114,7 @@ fn buyer_can_review_a_completed_order() {
 
 #[test]
 fn a_review_tells_the_seller_the_rating_and_text() {
-    let (_, n) = Review::write(
-        &completed(),
-        None,
-        stars(4),
-        "Good work".into(),
-        day(3),
-        &cfg(),
-    )
-    .unwrap();
+    let (_, n) = four_stars();
     assert_eq!(n.to, seller());
     assert_eq!(n.order_id, Some(OrderId::new("order-1")));
     assert_eq!(
