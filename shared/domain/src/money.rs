@@ -62,6 +62,7 @@ impl Money {
 
     /// Only for values already known to be non-negative.
     fn rounded(d: Decimal) -> Money {
+        debug_assert!(d >= Decimal::ZERO, "negative money {d}");
         let mut d = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
         d.rescale(2);
         // `-0` compares equal to zero but would print as "-0.00".
