@@ -23,15 +23,6 @@ pub enum Locale {
     En,
 }
 
-impl Locale {
-    pub fn name(self) -> &'static str {
-        match self {
-            Locale::Ar => "ar",
-            Locale::En => "en",
-        }
-    }
-}
-
 /// A user's profile, created on their first authenticated call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {

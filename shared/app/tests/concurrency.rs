@@ -83,7 +83,7 @@ async fn twenty_concurrent_orders_against_a_balance_for_seven_give_exactly_seven
 async fn two_full_withdrawals_at_once_have_one_winner() {
     use khamsa_app::ports::UnitOfWork;
     use khamsa_domain::ids::PostingId;
-    use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
+    use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 
     let h = Arc::new(harness());
     let seller = caller("seller");
@@ -94,13 +94,12 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
         PostingKind::EarningsCleared,
         T0,
         PostingRef::default(),
-        &[(
-            Account::External,
-            Account::user(&seller.id, UserAccount::EarningsAvailable),
-            Money::dollars(20),
-        )],
-    )
-    .unwrap();
+        [Transfer {
+            debit: Account::External,
+            credit: Account::user(&seller.id, UserAccount::EarningsAvailable),
+            amount: Money::dollars(20),
+        }],
+    );
     h.app
         .commit(
             UnitOfWork {

@@ -29,7 +29,7 @@ const USERS: [&str; 4] = ["s0", "s1", "b0", "b1"];
 enum Op {
     Topup {
         user: usize,
-        cents: i64,
+        cents: u64,
     },
     Place {
         buyer: usize,
@@ -46,7 +46,7 @@ enum Op {
     },
     Withdraw {
         user: usize,
-        cents: i64,
+        cents: u64,
     },
     Settle {
         w: usize,
@@ -56,12 +56,12 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        2 => (0..4usize, 50..60_000i64).prop_map(|(user, cents)| Op::Topup { user, cents }),
+        2 => (0..4usize, 50..60_000u64).prop_map(|(user, cents)| Op::Topup { user, cents }),
         4 => (0..4usize, 0..2usize, any::<bool>(), 1..4i64)
             .prop_map(|(buyer, service, upgrade, qty)| Op::Place { buyer, service, upgrade, qty }),
         6 => (0..16usize, 0..8u8).prop_map(|(order, t)| Op::Act { order, t }),
         2 => (0..24 * 20i64).prop_map(|hours| Op::Advance { hours }),
-        2 => (0..4usize, 500..6_000i64).prop_map(|(user, cents)| Op::Withdraw { user, cents }),
+        2 => (0..4usize, 500..6_000u64).prop_map(|(user, cents)| Op::Withdraw { user, cents }),
         1 => (0..8usize, 0..3u8).prop_map(|(w, how)| Op::Settle { w, how }),
     ]
 }
@@ -197,7 +197,7 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
                 Ok(o) => {
                     assert!(should, "order placed though the model refuses it");
                     assert_eq!(o.total, total);
-                    let from_balance = Money::from_decimal(bal).min(total);
+                    let from_balance = Money::from_decimal(bal).expect("a balance").min(total);
                     let from_earnings = total - from_balance;
                     assert_eq!(
                         (o.paid_from_balance, o.paid_from_earnings),
@@ -389,7 +389,7 @@ async fn check(app: &App, m: &Model) {
             .await
             .unwrap();
         for a in UserAccount::ALL {
-            assert_eq!(b.get(a).amount(), m.get(u, a), "{name} {}", a.name());
+            assert_eq!(b.get(a).amount(), m.get(u, a), "{name} {a}");
         }
     }
 }

@@ -91,7 +91,7 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
         if timer.due > now {
             tracing::warn!(
                 order = %timer.order_id,
-                timer = timer.kind.name(),
+                timer = %timer.kind,
                 early_ms = timer.due.millis() - now.millis(),
                 "timer arrived before it is due; will retry"
             );
@@ -103,11 +103,11 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
         match timers::fire(app, &timer).await {
             Ok(Fired::Applied) => {}
             Ok(Fired::Stale) => {
-                tracing::debug!(order = %timer.order_id, timer = timer.kind.name(), "stale timer");
+                tracing::debug!(order = %timer.order_id, timer = %timer.kind, "stale timer");
             }
             Err(e) => {
                 tracing::error!(
-                    order = %timer.order_id, timer = timer.kind.name(), error = %e,
+                    order = %timer.order_id, timer = %timer.kind, error = %e,
                     "timer failed; will retry"
                 );
                 failed.push(m.id.clone());

@@ -12,7 +12,7 @@ use khamsa_app::usecases::{accounts, ledger_check, place_order, services, withdr
 use khamsa_app::{App, AppError, AppResult, Outcome};
 use khamsa_aws::dynamo::DynamoStore;
 use khamsa_domain::ids::{OrderId, PostingId, UserId};
-use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
+use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 use khamsa_domain::money::Money;
 use khamsa_domain::order::OrderStatus;
 use khamsa_domain::{Config, DomainError, Timestamp};
@@ -302,13 +302,12 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
             PostingKind::EarningsCleared,
             T0,
             PostingRef::default(),
-            &[(
-                Account::External,
-                Account::user(&seller.id, UserAccount::EarningsAvailable),
-                Money::dollars(20),
-            )],
-        )
-        .unwrap();
+            [Transfer {
+                debit: Account::External,
+                credit: Account::user(&seller.id, UserAccount::EarningsAvailable),
+                amount: Money::dollars(20),
+            }],
+        );
         app.commit(
             UnitOfWork {
                 postings: vec![seed],

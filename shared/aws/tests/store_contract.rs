@@ -6,7 +6,7 @@ mod dynamo_env;
 
 use khamsa_app::ports::*;
 use khamsa_domain::ids::*;
-use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
+use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 use khamsa_domain::money::Money;
 use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::order::{Funds, Order, OrderRequest, OrderStatus, Timer, TimerKind};
@@ -154,9 +154,12 @@ fn posting(id: &str, kind: PostingKind, ms: i64, moves: &[(Account, Account, Mon
         kind,
         at(ms),
         PostingRef::default(),
-        moves,
+        moves.iter().map(|(debit, credit, amount)| Transfer {
+            debit: debit.clone(),
+            credit: credit.clone(),
+            amount: *amount,
+        }),
     )
-    .expect("balanced")
 }
 
 fn bal(u: &str) -> Account {
@@ -169,7 +172,7 @@ fn escrow(o: &str) -> Account {
     }
 }
 
-fn topup_posting(id: &str, user: &str, dollars: i64, ms: i64) -> Posting {
+fn topup_posting(id: &str, user: &str, dollars: u64, ms: i64) -> Posting {
     posting(
         id,
         PostingKind::Topup,
@@ -1304,8 +1307,8 @@ async fn snapshot(store: &dyn Store, uow: &UnitOfWork) -> Snapshot {
     let mut users: Vec<UserId> = uow
         .postings
         .iter()
-        .flat_map(|p| &p.legs)
-        .filter_map(|l| match &l.account {
+        .flat_map(|p| p.legs())
+        .filter_map(|l| match l.account() {
             Account::User { user, .. } => Some(user.clone()),
             _ => None,
         })

@@ -1,16 +1,30 @@
 //! The double-entry ledger: every movement is a posting whose legs sum to
 //! zero. Outside money enters only through `external`.
 
-use crate::error::{DomainError, DomainResult};
 use crate::ids::{OrderId, PostingId, TopupId, UserId, WithdrawalId};
 use crate::money::Money;
 use crate::time::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString};
 
 /// A user's own accounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum UserAccount {
     Balance,
     EarningsPending,
@@ -25,15 +39,6 @@ impl UserAccount {
         UserAccount::EarningsAvailable,
         UserAccount::WithdrawalsInFlight,
     ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            UserAccount::Balance => "balance",
-            UserAccount::EarningsPending => "earnings_pending",
-            UserAccount::EarningsAvailable => "earnings_available",
-            UserAccount::WithdrawalsInFlight => "withdrawals_in_flight",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -50,15 +55,6 @@ impl Account {
         Account::User {
             user: user.clone(),
             account,
-        }
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Account::User { account, .. } => account.name(),
-            Account::Escrow { .. } => "escrow",
-            Account::Platform { .. } => "platform",
-            Account::External => "external",
         }
     }
 
@@ -81,24 +77,45 @@ pub enum PostingKind {
     WithdrawalReturned,
 }
 
+/// One side of a transfer. Only `Posting::new` makes legs, always as a
+/// debit and a credit of the same amount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Leg {
-    pub account: Account,
+    account: Account,
     /// Signed: positive credits the account, negative debits it.
-    pub amount: Decimal,
+    amount: Decimal,
 }
 
-/// A balanced movement of money. Construct with `Posting::new`, which
-/// refuses any set of legs that does not sum to zero.
+impl Leg {
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+}
+
+/// `amount` leaves `debit` and arrives in `credit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub debit: Account,
+    pub credit: Account,
+    pub amount: Money,
+}
+
+/// A balanced movement of money: it is built from transfers only, so its
+/// legs always sum to zero. Fields are private to keep it that way; the
+/// serde names are the stored format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Posting {
-    pub id: PostingId,
-    pub kind: PostingKind,
-    pub at: Timestamp,
-    pub order_id: Option<OrderId>,
-    pub withdrawal_id: Option<WithdrawalId>,
-    pub topup_id: Option<TopupId>,
-    pub legs: Vec<Leg>,
+    id: PostingId,
+    kind: PostingKind,
+    at: Timestamp,
+    order_id: Option<OrderId>,
+    withdrawal_id: Option<WithdrawalId>,
+    topup_id: Option<TopupId>,
+    legs: Vec<Leg>,
 }
 
 /// What a posting is about, for the user's ledger view.
@@ -110,29 +127,32 @@ pub struct PostingRef {
 }
 
 impl Posting {
-    /// `moves` are (from, to, amount) transfers; zero amounts are dropped.
+    /// Each transfer becomes a debit leg and a credit leg, in order; zero
+    /// amounts are dropped.
     pub fn new(
         id: PostingId,
         kind: PostingKind,
         at: Timestamp,
         refs: PostingRef,
-        moves: &[(Account, Account, Money)],
-    ) -> DomainResult<Posting> {
-        let mut legs = Vec::with_capacity(moves.len() * 2);
-        for (from, to, amount) in moves {
-            if amount.is_zero() {
-                continue;
-            }
-            legs.push(Leg {
-                account: from.clone(),
-                amount: -amount.amount(),
-            });
-            legs.push(Leg {
-                account: to.clone(),
-                amount: amount.amount(),
-            });
-        }
-        let p = Posting {
+        transfers: impl IntoIterator<Item = Transfer>,
+    ) -> Posting {
+        let legs = transfers
+            .into_iter()
+            .filter(|t| !t.amount.is_zero())
+            .flat_map(|t| {
+                [
+                    Leg {
+                        account: t.debit,
+                        amount: -t.amount.amount(),
+                    },
+                    Leg {
+                        account: t.credit,
+                        amount: t.amount.amount(),
+                    },
+                ]
+            })
+            .collect();
+        Posting {
             id,
             kind,
             at,
@@ -140,13 +160,39 @@ impl Posting {
             withdrawal_id: refs.withdrawal_id,
             topup_id: refs.topup_id,
             legs,
-        };
-        if !p.is_balanced() {
-            return Err(DomainError::invalid("posting", "legs do not sum to zero"));
         }
-        Ok(p)
     }
 
+    pub fn id(&self) -> &PostingId {
+        &self.id
+    }
+
+    pub fn kind(&self) -> PostingKind {
+        self.kind
+    }
+
+    pub fn at(&self) -> Timestamp {
+        self.at
+    }
+
+    pub fn order_id(&self) -> Option<&OrderId> {
+        self.order_id.as_ref()
+    }
+
+    pub fn withdrawal_id(&self) -> Option<&WithdrawalId> {
+        self.withdrawal_id.as_ref()
+    }
+
+    pub fn topup_id(&self) -> Option<&TopupId> {
+        self.topup_id.as_ref()
+    }
+
+    pub fn legs(&self) -> &[Leg] {
+        &self.legs
+    }
+
+    /// True for every posting `new` builds; stores still check, since serde
+    /// can make one from anything.
     pub fn is_balanced(&self) -> bool {
         self.legs
             .iter()
@@ -181,15 +227,14 @@ mod tests {
             PostingKind::Topup,
             Timestamp(0),
             PostingRef::default(),
-            &[(
-                Account::External,
-                Account::user(&u, UserAccount::Balance),
-                Money::dollars(20),
-            )],
-        )
-        .unwrap();
+            [Transfer {
+                debit: Account::External,
+                credit: Account::user(&u, UserAccount::Balance),
+                amount: Money::dollars(20),
+            }],
+        );
         assert!(p.is_balanced());
-        assert_eq!(p.legs.len(), 2);
+        assert_eq!(p.legs().len(), 2);
         let net = Posting::net_by_account(&[p]);
         assert_eq!(net[0].1, Decimal::new(-2000, 2));
     }

@@ -1,7 +1,8 @@
 //! Money: exact USD amounts on `rust_decimal`, never floats.
 //!
 //! A `Money` is made once at the edge from decimal text and is always
-//! non-negative with exactly two decimal places.
+//! non-negative with exactly two decimal places: no public constructor can
+//! make a negative one. Signed movements are ledger legs, not `Money`.
 
 use crate::error::{DomainError, DomainResult};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -42,23 +43,31 @@ impl Money {
         let value: Decimal = text
             .parse()
             .map_err(|_| DomainError::AmountFormat(format!("{field} {text:?}")))?;
-        Ok(Money::from_decimal(value))
+        Ok(Money::rounded(value))
     }
 
-    /// Builds from a decimal already known to be a non-negative cent amount
-    /// (configuration, storage). Rounds to the cent defensively.
-    pub fn from_decimal(d: Decimal) -> Money {
+    /// Builds from a stored decimal, rounded to the cent; `None` when it is
+    /// negative, which no `Money` may be.
+    pub fn from_decimal(d: Decimal) -> Option<Money> {
+        (d >= Decimal::ZERO).then(|| Money::rounded(d))
+    }
+
+    pub fn from_cents(cents: u64) -> Money {
+        Money::rounded(Decimal::from_i128_with_scale(i128::from(cents), 2))
+    }
+
+    pub fn dollars(d: u64) -> Money {
+        Money::rounded(Decimal::from(d))
+    }
+
+    /// Only for values already known to be non-negative.
+    fn rounded(d: Decimal) -> Money {
+        debug_assert!(d >= Decimal::ZERO, "negative money {d}");
         let mut d = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
         d.rescale(2);
+        // `-0` compares equal to zero but would print as "-0.00".
+        d.set_sign_positive(true);
         Money(d)
-    }
-
-    pub fn from_cents(cents: i64) -> Money {
-        Money::from_decimal(Decimal::new(cents, 2))
-    }
-
-    pub fn dollars(d: i64) -> Money {
-        Money::from_cents(d * 100)
     }
 
     pub fn amount(self) -> Decimal {
@@ -70,11 +79,11 @@ impl Money {
     }
 
     pub fn checked_sub(self, other: Money) -> Option<Money> {
-        (self.0 >= other.0).then(|| Money::from_decimal(self.0 - other.0))
+        (self.0 >= other.0).then(|| Money::rounded(self.0 - other.0))
     }
 
     pub fn times(self, n: u32) -> Money {
-        Money::from_decimal(self.0 * Decimal::from(n))
+        Money::rounded(self.0 * Decimal::from(n))
     }
 
     pub fn min(self, other: Money) -> Money {
@@ -115,7 +124,7 @@ impl Money {
 impl Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {
-        Money::from_decimal(self.0 + rhs.0)
+        Money::rounded(self.0 + rhs.0)
     }
 }
 
@@ -165,11 +174,9 @@ pub struct FeeSplit {
 
 /// Splits `total` so that `fee + seller_net == total` to the cent: the fee is
 /// rounded half up and the seller gets the rest, so no cent is lost.
+/// `fee_rate` is from 0 to below 1 (the settings refuse any other).
 pub fn split_fee(total: Money, fee_rate: Decimal) -> FeeSplit {
-    let fee = Money::from_decimal(
-        (total.amount() * fee_rate)
-            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
-    );
+    let fee = Money::rounded(total.amount() * fee_rate);
     FeeSplit {
         fee,
         seller_net: total - fee,
@@ -228,6 +235,18 @@ mod tests {
     }
 
     #[test]
+    fn a_negative_decimal_is_no_money() {
+        assert_eq!(Money::from_decimal(dec!(-0.01)), None);
+        assert_eq!(Money::from_decimal(dec!(0.005)), Some(Money::from_cents(1)));
+        assert_eq!(
+            Money::from_decimal(-Decimal::ZERO).unwrap().to_string(),
+            "0.00"
+        );
+        assert_eq!(Money::from_cents(1050).to_string(), "10.50");
+        assert_eq!(Money::dollars(7).to_string(), "7.00");
+    }
+
+    #[test]
     fn range_and_step() {
         let five = Money::dollars(5);
         let m = Money::dollars(15);
@@ -274,11 +293,11 @@ mod tests {
     #[test]
     fn fee_split_is_exact_for_every_cent_from_5_to_2500_dollars() {
         let rate = dec!(0.20);
-        for cents in 500..=250_000i64 {
+        for cents in 500..=250_000u64 {
             let total = Money::from_cents(cents);
             let s = split_fee(total, rate);
             assert_eq!(s.fee + s.seller_net, total, "total {total}");
-            let exact = Decimal::new(cents, 2) * rate;
+            let exact = Decimal::from(cents) / dec!(100) * rate;
             let diff = (s.fee.amount() - exact).abs();
             assert!(diff <= dec!(0.005), "fee {} for {total}", s.fee);
             assert_eq!(s.fee.amount().scale(), 2);

@@ -5,15 +5,23 @@
 use crate::config::Config;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{OrderId, PostingId, ServiceId, UserId};
-use crate::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
+use crate::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 use crate::money::{Money, split_fee};
 use crate::notice::{Notice, NoticeKind};
 use crate::service::{Service, ServiceStatus};
 use crate::time::{HOUR_MS, Timestamp};
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Display, IntoStaticStr, EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = DomainError,
+    parse_err_fn = unknown_order_status
+)]
 pub enum OrderStatus {
     AwaitingInstructions,
     InProgress,
@@ -22,28 +30,11 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+fn unknown_order_status(_: &str) -> DomainError {
+    DomainError::invalid("status", "unknown order status")
+}
+
 impl OrderStatus {
-    pub fn name(self) -> &'static str {
-        match self {
-            OrderStatus::AwaitingInstructions => "awaiting_instructions",
-            OrderStatus::InProgress => "in_progress",
-            OrderStatus::Delivered => "delivered",
-            OrderStatus::Completed => "completed",
-            OrderStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> DomainResult<OrderStatus> {
-        Ok(match s {
-            "awaiting_instructions" => OrderStatus::AwaitingInstructions,
-            "in_progress" => OrderStatus::InProgress,
-            "delivered" => OrderStatus::Delivered,
-            "completed" => OrderStatus::Completed,
-            "cancelled" => OrderStatus::Cancelled,
-            _ => return Err(DomainError::invalid("status", "unknown order status")),
-        })
-    }
-
     pub fn is_finished(self) -> bool {
         matches!(self, OrderStatus::Completed | OrderStatus::Cancelled)
     }
@@ -58,17 +49,6 @@ pub enum Actor {
     Seller,
     System,
     Operator,
-}
-
-impl Actor {
-    pub fn name(self) -> &'static str {
-        match self {
-            Actor::Buyer => "buyer",
-            Actor::Seller => "seller",
-            Actor::System => "system",
-            Actor::Operator => "operator",
-        }
-    }
 }
 
 /// How a caller relates to an order. A caller with no relation does not see
@@ -98,24 +78,16 @@ pub struct OrderUpgrade {
     pub extra_days: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TimerKind {
     AutoCancel,
     AutoComplete,
     Reminder,
     Clearing,
-}
-
-impl TimerKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            TimerKind::AutoCancel => "auto_cancel",
-            TimerKind::AutoComplete => "auto_complete",
-            TimerKind::Reminder => "reminder",
-            TimerKind::Clearing => "clearing",
-        }
-    }
 }
 
 /// A timer is keyed by (order, kind): setting one again replaces it.
@@ -315,19 +287,19 @@ impl Order {
             "placed",
             PostingKind::OrderPlaced,
             now,
-            &[
-                (
-                    Account::user(buyer, UserAccount::Balance),
-                    escrow.clone(),
-                    from_balance,
-                ),
-                (
-                    Account::user(buyer, UserAccount::EarningsAvailable),
-                    escrow,
-                    from_earnings,
-                ),
+            [
+                Transfer {
+                    debit: Account::user(buyer, UserAccount::Balance),
+                    credit: escrow.clone(),
+                    amount: from_balance,
+                },
+                Transfer {
+                    debit: Account::user(buyer, UserAccount::EarningsAvailable),
+                    credit: escrow,
+                    amount: from_earnings,
+                },
             ],
-        )?;
+        );
         let mut d = Decision::new(order);
         d.postings.push(posting);
         d.arm_auto_cancel(cfg);
@@ -358,8 +330,8 @@ impl Order {
         what: &str,
         kind: PostingKind,
         now: Timestamp,
-        moves: &[(Account, Account, Money)],
-    ) -> DomainResult<Posting> {
+        transfers: impl IntoIterator<Item = Transfer>,
+    ) -> Posting {
         let refs = PostingRef {
             order_id: Some(self.id.clone()),
             ..Default::default()
@@ -369,7 +341,7 @@ impl Order {
             kind,
             now,
             refs,
-            moves,
+            transfers,
         )
     }
 
@@ -401,7 +373,7 @@ impl Order {
     fn invalid(&self, action: &'static str) -> DomainError {
         DomainError::InvalidTransition {
             action,
-            state: self.status.name(),
+            state: self.status.into(),
         }
     }
 
@@ -450,13 +422,10 @@ impl Order {
             d.order.delivery_text = text.clone();
         }
         d.order.delivered_at = Some(now);
-        let complete_at = now.plus_days(cfg.auto_complete_days);
+        let complete_at = auto_complete_at(now, cfg);
         d.timers_cleared.push(TimerKind::AutoCancel);
         d.set_timer(TimerKind::AutoComplete, complete_at);
-        d.set_timer(
-            TimerKind::Reminder,
-            complete_at.plus_ms(-i64::from(cfg.reminder_hours_before_complete) * HOUR_MS),
-        );
+        d.set_timer(TimerKind::Reminder, reminder_at(complete_at, cfg));
         d.notify(
             self.buyer_id.clone(),
             NoticeKind::OrderDelivered {
@@ -498,7 +467,7 @@ impl Order {
         if self.status != OrderStatus::Delivered {
             return Err(self.invalid("receive"));
         }
-        self.complete(Actor::Buyer, now, cfg)
+        Ok(self.complete(Actor::Buyer, now, cfg))
     }
 
     /// An operator releases any open order to the seller.
@@ -512,10 +481,10 @@ impl Order {
         if self.status.is_finished() {
             return Err(self.invalid("complete"));
         }
-        self.complete(Actor::Operator, now, cfg)
+        Ok(self.complete(Actor::Operator, now, cfg))
     }
 
-    fn complete(&self, by: Actor, now: Timestamp, cfg: &Config) -> DomainResult<Decision> {
+    fn complete(&self, by: Actor, now: Timestamp, cfg: &Config) -> Decision {
         let mut d = Decision::new(self.clone());
         d.order.status = OrderStatus::Completed;
         d.order.completed_at = Some(now);
@@ -527,28 +496,28 @@ impl Order {
             "completed",
             PostingKind::OrderCompleted,
             now,
-            &[
-                (
-                    escrow.clone(),
-                    Account::user(&self.seller_id, UserAccount::EarningsPending),
-                    self.seller_net,
-                ),
-                (
-                    escrow,
-                    Account::Platform {
+            [
+                Transfer {
+                    debit: escrow.clone(),
+                    credit: Account::user(&self.seller_id, UserAccount::EarningsPending),
+                    amount: self.seller_net,
+                },
+                Transfer {
+                    debit: escrow,
+                    credit: Account::Platform {
                         shard: self.id.platform_shard(cfg.platform_shards),
                     },
-                    self.fee,
-                ),
+                    amount: self.fee,
+                },
             ],
-        )?);
+        ));
         d.completed = true;
         d.timers_cleared.extend([
             TimerKind::AutoCancel,
             TimerKind::AutoComplete,
             TimerKind::Reminder,
         ]);
-        d.set_timer(TimerKind::Clearing, now.plus_days(cfg.clearing_days));
+        d.set_timer(TimerKind::Clearing, clearing_at(now, cfg));
         d.notify(
             self.seller_id.clone(),
             NoticeKind::OrderCompleted {
@@ -563,7 +532,7 @@ impl Order {
                 by,
             },
         );
-        Ok(d)
+        d
     }
 
     /// Whether `party` may cancel now (product.md, "who may do what").
@@ -595,16 +564,11 @@ impl Order {
         now: Timestamp,
     ) -> DomainResult<Decision> {
         self.check_cancel(party, now)?;
-        self.cancelled(party.into(), reason, now)
+        Ok(self.cancelled(party.into(), reason, now))
     }
 
     /// Refunds every part of the escrow to where it came from, at once.
-    fn cancelled(
-        &self,
-        by: Actor,
-        reason: Option<String>,
-        now: Timestamp,
-    ) -> DomainResult<Decision> {
+    fn cancelled(&self, by: Actor, reason: Option<String>, now: Timestamp) -> Decision {
         let mut d = Decision::new(self.clone());
         d.order.status = OrderStatus::Cancelled;
         d.order.cancelled_at = Some(now);
@@ -617,19 +581,19 @@ impl Order {
             "refunded",
             PostingKind::OrderRefunded,
             now,
-            &[
-                (
-                    escrow.clone(),
-                    Account::user(&self.buyer_id, UserAccount::Balance),
-                    self.paid_from_balance,
-                ),
-                (
-                    escrow,
-                    Account::user(&self.buyer_id, UserAccount::EarningsAvailable),
-                    self.paid_from_earnings,
-                ),
+            [
+                Transfer {
+                    debit: escrow.clone(),
+                    credit: Account::user(&self.buyer_id, UserAccount::Balance),
+                    amount: self.paid_from_balance,
+                },
+                Transfer {
+                    debit: escrow,
+                    credit: Account::user(&self.buyer_id, UserAccount::EarningsAvailable),
+                    amount: self.paid_from_earnings,
+                },
             ],
-        )?);
+        ));
         d.timers_cleared.extend([
             TimerKind::AutoCancel,
             TimerKind::AutoComplete,
@@ -651,7 +615,7 @@ impl Order {
                 reason,
             },
         );
-        Ok(d)
+        d
     }
 
     /// Applies a due timer as of `now`. `Ok(None)` when the order has moved
@@ -663,35 +627,22 @@ impl Order {
         cfg: &Config,
     ) -> DomainResult<Option<Decision>> {
         match kind {
-            TimerKind::AutoCancel => {
-                let deadline = match (self.status, self.due_at) {
-                    (OrderStatus::AwaitingInstructions, _) => self
-                        .placed_at
-                        .plus_days(cfg.auto_cancel_no_instructions_days),
-                    (OrderStatus::InProgress, Some(due)) => {
-                        due.plus_days(cfg.auto_cancel_late_days)
-                    }
-                    _ => return Ok(None),
-                };
-                if now < deadline {
-                    return Ok(None);
+            TimerKind::AutoCancel => match self.auto_cancel_at(cfg) {
+                Some(deadline) if now >= deadline => {
+                    Ok(Some(self.cancelled(Actor::System, None, now)))
                 }
-                self.cancelled(Actor::System, None, now).map(Some)
-            }
+                _ => Ok(None),
+            },
             TimerKind::AutoComplete => match (self.status, self.delivered_at) {
-                (OrderStatus::Delivered, Some(at))
-                    if now >= at.plus_days(cfg.auto_complete_days) =>
-                {
-                    self.complete(Actor::System, now, cfg).map(Some)
+                (OrderStatus::Delivered, Some(at)) if now >= auto_complete_at(at, cfg) => {
+                    Ok(Some(self.complete(Actor::System, now, cfg)))
                 }
                 _ => Ok(None),
             },
             TimerKind::Reminder => match (self.status, self.delivered_at) {
                 (OrderStatus::Delivered, Some(at)) if self.reminded_for != Some(at) => {
-                    let complete_at = at.plus_days(cfg.auto_complete_days);
-                    let remind_at = complete_at
-                        .plus_ms(-i64::from(cfg.reminder_hours_before_complete) * HOUR_MS);
-                    if now < remind_at {
+                    let complete_at = auto_complete_at(at, cfg);
+                    if now < reminder_at(complete_at, cfg) {
                         return Ok(None);
                     }
                     let mut d = Decision::new(self.clone());
@@ -707,21 +658,19 @@ impl Order {
                 _ => Ok(None),
             },
             TimerKind::Clearing => match (self.status, self.completed_at, self.cleared_at) {
-                (OrderStatus::Completed, Some(at), None)
-                    if now >= at.plus_days(cfg.clearing_days) =>
-                {
+                (OrderStatus::Completed, Some(at), None) if now >= clearing_at(at, cfg) => {
                     let mut d = Decision::new(self.clone());
                     d.order.cleared_at = Some(now);
                     d.postings.push(self.posting(
                         "cleared",
                         PostingKind::EarningsCleared,
                         now,
-                        &[(
-                            Account::user(&self.seller_id, UserAccount::EarningsPending),
-                            Account::user(&self.seller_id, UserAccount::EarningsAvailable),
-                            self.seller_net,
-                        )],
-                    )?);
+                        [Transfer {
+                            debit: Account::user(&self.seller_id, UserAccount::EarningsPending),
+                            credit: Account::user(&self.seller_id, UserAccount::EarningsAvailable),
+                            amount: self.seller_net,
+                        }],
+                    ));
                     Ok(Some(d))
                 }
                 _ => Ok(None),
@@ -741,19 +690,44 @@ impl Order {
     }
 }
 
-impl Decision {
-    /// (Re)arms the auto-cancel for the order's current state: 7 days after
+impl Order {
+    /// When the order cancels itself in its current state: 7 days after
     /// placement while awaiting instructions, 3 days after `due_at` in
-    /// progress.
+    /// progress. Arming the timer and firing it both read this.
+    fn auto_cancel_at(&self, cfg: &Config) -> Option<Timestamp> {
+        match self.status {
+            OrderStatus::AwaitingInstructions => Some(
+                self.placed_at
+                    .plus_days(cfg.auto_cancel_no_instructions_days),
+            ),
+            OrderStatus::InProgress => self
+                .due_at
+                .map(|due| due.plus_days(cfg.auto_cancel_late_days)),
+            OrderStatus::Delivered | OrderStatus::Completed | OrderStatus::Cancelled => None,
+        }
+    }
+}
+
+/// When a delivery made at `delivered_at` completes by itself.
+fn auto_complete_at(delivered_at: Timestamp, cfg: &Config) -> Timestamp {
+    delivered_at.plus_days(cfg.auto_complete_days)
+}
+
+/// When the seller's net of an order completed at `completed_at` clears.
+fn clearing_at(completed_at: Timestamp, cfg: &Config) -> Timestamp {
+    completed_at.plus_days(cfg.clearing_days)
+}
+
+/// When the buyer is reminded of an auto-complete due at `complete_at`.
+fn reminder_at(complete_at: Timestamp, cfg: &Config) -> Timestamp {
+    complete_at.plus_ms(-i64::from(cfg.reminder_hours_before_complete) * HOUR_MS)
+}
+
+impl Decision {
+    /// (Re)arms the auto-cancel for the new order's state.
     fn arm_auto_cancel(&mut self, cfg: &Config) {
-        let due = match (self.order.status, self.order.due_at) {
-            (OrderStatus::AwaitingInstructions, _) => self
-                .order
-                .placed_at
-                .plus_days(cfg.auto_cancel_no_instructions_days),
-            (OrderStatus::InProgress, Some(due)) => due.plus_days(cfg.auto_cancel_late_days),
-            _ => return,
-        };
-        self.set_timer(TimerKind::AutoCancel, due);
+        if let Some(due) = self.order.auto_cancel_at(cfg) {
+            self.set_timer(TimerKind::AutoCancel, due);
+        }
     }
 }

@@ -7,21 +7,14 @@ use crate::money::Money;
 use crate::service::{Service, ServiceStatus};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use strum::{Display, IntoStaticStr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Display, IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RequestStatus {
     Open,
     Closed,
-}
-
-impl RequestStatus {
-    pub fn name(self) -> &'static str {
-        match self {
-            RequestStatus::Open => "open",
-            RequestStatus::Closed => "closed",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +48,7 @@ impl Request {
         if self.status != RequestStatus::Open {
             return Err(DomainError::InvalidTransition {
                 action: "close",
-                state: self.status.name(),
+                state: self.status.into(),
             });
         }
         let mut r = self.clone();

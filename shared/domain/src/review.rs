@@ -64,7 +64,7 @@ impl Review {
         if order.status != OrderStatus::Completed {
             return Err(DomainError::InvalidTransition {
                 action: "review",
-                state: order.status.name(),
+                state: order.status.into(),
             });
         }
         if existing.is_some() {

@@ -7,9 +7,17 @@ use crate::money::Money;
 use crate::text::Text;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Display, IntoStaticStr, EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = DomainError,
+    parse_err_fn = unknown_service_status
+)]
 pub enum ServiceStatus {
     PendingReview,
     Active,
@@ -17,25 +25,8 @@ pub enum ServiceStatus {
     Rejected,
 }
 
-impl ServiceStatus {
-    pub fn name(self) -> &'static str {
-        match self {
-            ServiceStatus::PendingReview => "pending_review",
-            ServiceStatus::Active => "active",
-            ServiceStatus::Paused => "paused",
-            ServiceStatus::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> DomainResult<ServiceStatus> {
-        Ok(match s {
-            "pending_review" => ServiceStatus::PendingReview,
-            "active" => ServiceStatus::Active,
-            "paused" => ServiceStatus::Paused,
-            "rejected" => ServiceStatus::Rejected,
-            _ => return Err(DomainError::invalid("status", "unknown service status")),
-        })
-    }
+fn unknown_service_status(_: &str) -> DomainError {
+    DomainError::invalid("status", "unknown service status")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,7 +276,7 @@ impl Service {
         if self.status != from {
             return Err(DomainError::InvalidTransition {
                 action,
-                state: self.status.name(),
+                state: self.status.into(),
             });
         }
         self.status = to;

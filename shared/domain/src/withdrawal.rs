@@ -3,35 +3,29 @@
 use crate::config::Config;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{PostingId, TopupId, UserId, WithdrawalId};
-use crate::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
+use crate::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 use crate::money::Money;
 use crate::notice::{Notice, NoticeKind};
 use crate::text::EmailAddress;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = DomainError,
+    parse_err_fn = unknown_topup_method
+)]
 pub enum TopupMethod {
     Paypal,
     Cashu,
     Sandbox,
 }
 
-impl TopupMethod {
-    pub fn parse(s: &str) -> DomainResult<TopupMethod> {
-        Ok(match s {
-            "paypal" => TopupMethod::Paypal,
-            "cashu" => TopupMethod::Cashu,
-            "sandbox" => TopupMethod::Sandbox,
-            _ => {
-                return Err(DomainError::invalid(
-                    "method",
-                    "must be paypal, cashu or sandbox",
-                ));
-            }
-        })
-    }
+fn unknown_topup_method(_: &str) -> DomainError {
+    DomainError::invalid("method", "must be paypal, cashu or sandbox")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,24 +64,22 @@ impl Topup {
             ));
         }
         let settled = method == TopupMethod::Sandbox;
-        let posting = settled
-            .then(|| {
-                Posting::new(
-                    PostingId::new(format!("{id}/topup")),
-                    PostingKind::Topup,
-                    now,
-                    PostingRef {
-                        topup_id: Some(id.clone()),
-                        ..Default::default()
-                    },
-                    &[(
-                        Account::External,
-                        Account::user(user, UserAccount::Balance),
-                        amount,
-                    )],
-                )
-            })
-            .transpose()?;
+        let posting = settled.then(|| {
+            Posting::new(
+                PostingId::new(format!("{id}/topup")),
+                PostingKind::Topup,
+                now,
+                PostingRef {
+                    topup_id: Some(id.clone()),
+                    ..Default::default()
+                },
+                [Transfer {
+                    debit: Account::External,
+                    credit: Account::user(user, UserAccount::Balance),
+                    amount,
+                }],
+            )
+        });
         let topup = Topup {
             id,
             user_id: user.clone(),
@@ -104,8 +96,15 @@ impl Topup {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Display, IntoStaticStr, EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(
+    serialize_all = "snake_case",
+    parse_err_ty = DomainError,
+    parse_err_fn = unknown_withdrawal_status
+)]
 pub enum WithdrawalStatus {
     Requested,
     Paid,
@@ -113,25 +112,8 @@ pub enum WithdrawalStatus {
     Failed,
 }
 
-impl WithdrawalStatus {
-    pub fn name(self) -> &'static str {
-        match self {
-            WithdrawalStatus::Requested => "requested",
-            WithdrawalStatus::Paid => "paid",
-            WithdrawalStatus::Rejected => "rejected",
-            WithdrawalStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> DomainResult<WithdrawalStatus> {
-        Ok(match s {
-            "requested" => WithdrawalStatus::Requested,
-            "paid" => WithdrawalStatus::Paid,
-            "rejected" => WithdrawalStatus::Rejected,
-            "failed" => WithdrawalStatus::Failed,
-            _ => return Err(DomainError::invalid("status", "unknown withdrawal status")),
-        })
-    }
+fn unknown_withdrawal_status(_: &str) -> DomainError {
+    DomainError::invalid("status", "unknown withdrawal status")
 }
 
 /// Why a requested withdrawal's money comes back: only these two endings
@@ -161,10 +143,10 @@ fn wd_posting(
     w: &Withdrawal,
     kind: PostingKind,
     what: &str,
-    from: Account,
-    to: Account,
+    debit: Account,
+    credit: Account,
     now: Timestamp,
-) -> DomainResult<Posting> {
+) -> Posting {
     Posting::new(
         PostingId::new(format!("{}/{what}", w.id)),
         kind,
@@ -173,7 +155,11 @@ fn wd_posting(
             withdrawal_id: Some(w.id.clone()),
             ..Default::default()
         },
-        &[(from, to, w.amount)],
+        [Transfer {
+            debit,
+            credit,
+            amount: w.amount,
+        }],
     )
 }
 
@@ -216,7 +202,7 @@ impl Withdrawal {
             Account::user(user, UserAccount::EarningsAvailable),
             Account::user(user, UserAccount::WithdrawalsInFlight),
             now,
-        )?;
+        );
         Ok((w, p))
     }
 
@@ -229,7 +215,7 @@ impl Withdrawal {
         if self.status != WithdrawalStatus::Requested {
             return Err(DomainError::InvalidTransition {
                 action: "settle a withdrawal",
-                state: self.status.name(),
+                state: self.status.into(),
             });
         }
         let mut w = self.clone();
@@ -249,7 +235,7 @@ impl Withdrawal {
             Account::user(&w.user_id, UserAccount::WithdrawalsInFlight),
             Account::External,
             now,
-        )?;
+        );
         let n = Notice {
             to: w.user_id.clone(),
             order_id: None,
@@ -283,7 +269,7 @@ impl Withdrawal {
             Account::user(&w.user_id, UserAccount::WithdrawalsInFlight),
             Account::user(&w.user_id, UserAccount::EarningsAvailable),
             now,
-        )?;
+        );
         Ok((w, p))
     }
 }

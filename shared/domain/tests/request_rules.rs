@@ -2,36 +2,20 @@
 //! sellers answer with one offer each, optionally pointing at one of their
 //! own active services; only the author closes a request, once.
 
+mod common;
+
+use common::*;
 use khamsa_domain::ids::{OfferId, RequestId, ServiceId, UserId};
 use khamsa_domain::request::{Offer, Request, RequestStatus};
-use khamsa_domain::service::{DraftInput, Service, ServiceDraft, ServiceStatus};
-use khamsa_domain::time::DAY_MS;
-use khamsa_domain::{Config, DomainResult, ErrorKind, Money, Timestamp};
+use khamsa_domain::service::{Service, ServiceStatus};
+use khamsa_domain::{DomainResult, ErrorKind};
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-const T0: Timestamp = Timestamp(1_700_000_000_000);
-
-fn cfg() -> Config {
-    Config::default()
-}
-
-fn day(n: i64) -> Timestamp {
-    T0.plus_ms(n * DAY_MS)
-}
-
-fn usd(s: &str) -> Money {
-    Money::parse("amount", s).unwrap()
-}
-
 fn author() -> UserId {
     UserId::new("author-1")
-}
-
-fn seller() -> UserId {
-    UserId::new("seller-1")
 }
 
 fn other_seller() -> UserId {
@@ -40,24 +24,19 @@ fn other_seller() -> UserId {
 
 /// A service of `owner`, created and left pending review.
 fn pending_service(id: &str, owner: UserId) -> Service {
-    let input = DraftInput {
-        title: Some("A podcast intro voice-over".into()),
-        description: Some("A warm Arabic voice for your intro.".into()),
-        category: Some("audio".into()),
-        price: Some(usd("15")),
-        delivery_days: Some(2),
-        instructions: None,
-        upgrades: None,
-    };
-    let draft = ServiceDraft::parse(input, None, &cfg()).unwrap();
-    Service::create(ServiceId::new(id), owner, draft, day(-5))
+    let input = listing(
+        "A podcast intro voice-over",
+        "A warm Arabic voice for your intro.",
+        "audio",
+        "15",
+        2,
+    );
+    service(id, owner, input, day(-5))
 }
 
 /// A service of `owner`, approved by an operator.
 fn active_service(id: &str, owner: UserId) -> Service {
-    let mut s = pending_service(id, owner);
-    s.approve(day(-4)).unwrap();
-    s
+    approved(pending_service(id, owner), day(-4))
 }
 
 fn open_request() -> Request {
@@ -188,7 +167,7 @@ fn author_closes_their_open_request() {
     let before = open_request();
     let after = before.close(&author()).unwrap();
     assert_eq!(after.status, RequestStatus::Closed);
-    assert_eq!(after.status.name(), "closed");
+    assert_eq!(after.status.to_string(), "closed");
     assert_eq!(after.title, before.title);
     assert_eq!(after.budget, Some(usd("20")));
 }

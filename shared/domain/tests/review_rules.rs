@@ -1,79 +1,35 @@
 //! Reviews (product.md): once per completed order, by its buyer, 1–5 stars,
 //! within 30 days of completion; the seller may reply once.
 
-use khamsa_domain::ids::{OrderId, ServiceId, UserId};
-use khamsa_domain::notice::NoticeKind;
-use khamsa_domain::order::{Funds, Order, OrderRequest, OrderStatus, Party, TimerKind};
+mod common;
+
+use common::*;
+use khamsa_domain::ids::{OrderId, ServiceId};
+use khamsa_domain::notice::{Notice, NoticeKind};
+use khamsa_domain::order::{Order, OrderStatus, Party, TimerKind};
 use khamsa_domain::review::{Rating, Reply, Review};
-use khamsa_domain::service::{DraftInput, Service, ServiceDraft};
-use khamsa_domain::time::DAY_MS;
-use khamsa_domain::{Config, DomainResult, ErrorKind, Money, Timestamp};
+use khamsa_domain::service::Service;
+use khamsa_domain::{Config, DomainResult, ErrorKind, Timestamp};
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// When the order is placed.
-const T0: Timestamp = Timestamp(1_700_000_000_000);
-
-fn cfg() -> Config {
-    Config::default()
-}
-
-fn day(n: i64) -> Timestamp {
-    T0.plus_ms(n * DAY_MS)
-}
-
-fn usd(s: &str) -> Money {
-    Money::parse("amount", s).unwrap()
-}
-
-fn seller() -> UserId {
-    UserId::new("seller-1")
-}
-
-fn buyer() -> UserId {
-    UserId::new("buyer-1")
-}
-
 /// A $10 translation in 2 days, approved by an operator.
 fn active_service() -> Service {
-    let input = DraftInput {
-        title: Some("English to Arabic, 500 words".into()),
-        description: Some("A careful human translation.".into()),
-        category: Some("writing-translation".into()),
-        price: Some(usd("10")),
-        delivery_days: Some(2),
-        instructions: None,
-        upgrades: None,
-    };
-    let draft = ServiceDraft::parse(input, None, &cfg()).unwrap();
-    let mut s = Service::create(ServiceId::new("service-1"), seller(), draft, day(-10));
-    s.approve(day(-9)).unwrap();
-    s
+    let input = listing(
+        "English to Arabic, 500 words",
+        "A careful human translation.",
+        "writing-translation",
+        "10",
+        2,
+    );
+    approved(service("service-1", seller(), input, day(-10)), day(-9))
 }
 
 /// Placed at T0; starts at once.
 fn placed() -> Order {
-    let funds = Funds {
-        balance: usd("50"),
-        earnings_available: Money::ZERO,
-    };
-    let req = OrderRequest {
-        upgrades: vec![],
-        quantity: 1,
-    };
-    Order::place(
-        OrderId::new("order-1"),
-        &active_service(),
-        &buyer(),
-        req,
-        funds,
-        T0,
-        &cfg(),
-    )
-    .unwrap()
-    .order
+    place(&active_service(), funds("50", "0")).order
 }
 
 fn delivered() -> Order {
@@ -122,6 +78,19 @@ fn write(order: &Order, existing: Option<&Review>, now: Timestamp) -> DomainResu
     .map(|(r, _)| r)
 }
 
+/// Four stars for the completed order, at day 3.
+fn four_stars() -> (Review, Notice) {
+    Review::write(
+        &completed(),
+        None,
+        stars(4),
+        "Good work".into(),
+        day(3),
+        &cfg(),
+    )
+    .unwrap()
+}
+
 fn review() -> Review {
     write(&completed(), None, day(3)).unwrap()
 }
@@ -132,15 +101,7 @@ fn review() -> Review {
 
 #[test]
 fn buyer_can_review_a_completed_order() {
-    let (r, _) = Review::write(
-        &completed(),
-        None,
-        stars(4),
-        "Good work".into(),
-        day(3),
-        &cfg(),
-    )
-    .unwrap();
+    let (r, _) = four_stars();
     assert_eq!(r.order_id, OrderId::new("order-1"));
     assert_eq!(r.service_id, ServiceId::new("service-1"));
     assert_eq!(r.seller_id, seller());
@@ -153,15 +114,7 @@ fn buyer_can_review_a_completed_order() {
 
 #[test]
 fn a_review_tells_the_seller_the_rating_and_text() {
-    let (_, n) = Review::write(
-        &completed(),
-        None,
-        stars(4),
-        "Good work".into(),
-        day(3),
-        &cfg(),
-    )
-    .unwrap();
+    let (_, n) = four_stars();
     assert_eq!(n.to, seller());
     assert_eq!(n.order_id, Some(OrderId::new("order-1")));
     assert_eq!(
@@ -193,9 +146,7 @@ fn only_a_completed_order_can_be_reviewed() {
 
 #[test]
 fn an_auto_completed_order_can_be_reviewed() {
-    let o = delivered()
-        .fire_timer(TimerKind::AutoComplete, day(4), &cfg())
-        .unwrap()
+    let o = fire(&delivered(), TimerKind::AutoComplete, day(4))
         .unwrap()
         .order;
     assert_eq!(write(&o, None, day(5)).unwrap().rating.stars(), 5);

@@ -376,7 +376,7 @@ async fn route(ctx: &Ctx<'_>, template: &'static str, id: &str) -> AppResult<Rep
         }
         ("GET", "/me/purchases") | ("GET", "/me/sales") => {
             let c = ctx.caller()?;
-            let status = ctx.status_filter(OrderStatus::parse)?;
+            let status = ctx.status_filter(str::parse::<OrderStatus>)?;
             let q = if template == "/me/purchases" {
                 OrderQuery::Purchases(c.id.clone(), status)
             } else {
@@ -629,7 +629,7 @@ async fn route(ctx: &Ctx<'_>, template: &'static str, id: &str) -> AppResult<Rep
             let q = match ctx.q("status") {
                 Some("pending_revision") => ServiceQuery::PendingRevision,
                 _ => ServiceQuery::ByStatus(
-                    ctx.status_filter(ServiceStatus::parse)?
+                    ctx.status_filter(str::parse::<ServiceStatus>)?
                         .unwrap_or(ServiceStatus::PendingReview),
                 ),
             };
@@ -662,7 +662,7 @@ async fn route(ctx: &Ctx<'_>, template: &'static str, id: &str) -> AppResult<Rep
                 return Err(AppError::OperatorsOnly);
             }
             let status = ctx
-                .status_filter(WithdrawalStatus::parse)?
+                .status_filter(str::parse::<WithdrawalStatus>)?
                 .unwrap_or(WithdrawalStatus::Requested);
             ok(views::page(
                 &app.store

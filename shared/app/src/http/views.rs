@@ -48,7 +48,7 @@ pub fn profile(p: &Profile, b: &Balances) -> Value {
         "id": p.id,
         "email": p.email.as_str(),
         "display_name": p.display_name,
-        "locale": p.locale.name(),
+        "locale": p.locale,
         "paypal_email": p.paypal_email.as_ref().map(|e| e.as_str()),
         "balance": b.balance,
         "earnings_pending": b.earnings_pending,
@@ -60,7 +60,7 @@ pub fn profile(p: &Profile, b: &Balances) -> Value {
 pub fn ledger_line(l: &LedgerLine) -> Value {
     json!({
         "at": ts(l.at),
-        "account": l.account.name(),
+        "account": l.account,
         "amount": signed(l.amount),
         "balance_after": signed(l.balance_after),
         "kind": l.kind,
@@ -100,7 +100,7 @@ pub fn service(s: &Service, stats: &ServiceStats, viewer: Option<&Caller>) -> Va
     let m = v.as_object_mut().expect("draft is an object");
     m.insert("id".into(), json!(s.id));
     m.insert("seller_id".into(), json!(s.seller_id));
-    m.insert("status".into(), json!(s.status.name()));
+    m.insert("status".into(), json!(s.status));
     m.insert("rating".into(), json!({ "count": stats.rating_count, "average": rating_average(stats.rating_sum, stats.rating_count) }));
     m.insert("orders_completed".into(), json!(stats.orders_completed));
     m.insert("created_at".into(), ts(s.created_at));
@@ -131,16 +131,16 @@ pub fn order(o: &Order, caller: &Caller, now: Timestamp) -> Value {
         "total": o.total,
         "fee": o.fee,
         "seller_net": o.seller_net,
-        "status": o.status.name(),
+        "status": o.status,
         "instructions": o.instructions,
         "delivery_text": o.delivery_text,
         "placed_at": ts(o.placed_at),
         "due_at": opt_ts(o.due_at),
         "delivered_at": opt_ts(o.delivered_at),
         "completed_at": opt_ts(o.completed_at),
-        "completed_by": o.completed_by.map(|a| a.name()),
+        "completed_by": o.completed_by,
         "cancelled_at": opt_ts(o.cancelled_at),
-        "cancelled_by": o.cancelled_by.map(|a| a.name()),
+        "cancelled_by": o.cancelled_by,
         "cancel_reason": o.cancel_reason,
         "can_cancel": o.can_cancel(party, now),
     })
@@ -175,7 +175,7 @@ pub fn request(r: &Request, offers: Option<&[Offer]>) -> Value {
         "title": r.title,
         "description": r.description,
         "budget": r.budget,
-        "status": r.status.name(),
+        "status": r.status,
         "created_at": ts(r.created_at),
     });
     if let Some(offers) = offers {
@@ -190,7 +190,7 @@ pub fn withdrawal(w: &Withdrawal) -> Value {
         "user_id": w.user_id,
         "amount": w.amount,
         "paypal_email": w.paypal_email.as_str(),
-        "status": w.status.name(),
+        "status": w.status,
         "reason": w.reason,
         "created_at": ts(w.created_at),
         "updated_at": ts(w.updated_at),

@@ -108,8 +108,9 @@ fn paginate<T: Clone>(
     })
 }
 
+/// A user account never goes negative; if one did, it reads as zero.
 fn money(d: Decimal) -> Money {
-    Money::from_decimal(d.max(Decimal::ZERO))
+    Money::from_decimal(d).unwrap_or(Money::ZERO)
 }
 
 fn check_version(stored: Option<u64>, given: u64, what: &str) -> Result<(), CommitError> {
@@ -420,8 +421,8 @@ impl Store for MemoryStore {
             }
         }
         for p in &uow.postings {
-            if s.postings.contains_key(&p.id) || !p.is_balanced() {
-                return Err(CommitError::Conflict(format!("posting {}", p.id)));
+            if s.postings.contains_key(p.id()) || !p.is_balanced() {
+                return Err(CommitError::Conflict(format!("posting {}", p.id())));
             }
         }
         let net = Posting::net_by_account(&uow.postings);
@@ -472,27 +473,27 @@ impl Store for MemoryStore {
             }
         }
         for p in uow.postings {
-            for leg in &p.legs {
-                let bal = s.accounts.entry(leg.account.clone()).or_default();
-                *bal += leg.amount;
+            for leg in p.legs() {
+                let bal = s.accounts.entry(leg.account().clone()).or_default();
+                *bal += leg.amount();
                 let after = *bal;
-                if let Account::User { user, account } = &leg.account {
+                if let Account::User { user, account } = leg.account() {
                     s.seq += 1;
                     let line = LedgerLine {
                         user_id: user.clone(),
-                        at: p.at,
+                        at: p.at(),
                         account: *account,
-                        amount: leg.amount,
+                        amount: leg.amount(),
                         balance_after: after,
-                        kind: p.kind,
-                        order_id: p.order_id.clone(),
-                        withdrawal_id: p.withdrawal_id.clone(),
+                        kind: p.kind(),
+                        order_id: p.order_id().cloned(),
+                        withdrawal_id: p.withdrawal_id().cloned(),
                         seq: s.seq,
                     };
                     s.ledger.entry(user.clone()).or_default().push(line);
                 }
             }
-            s.postings.insert(p.id.clone(), p);
+            s.postings.insert(p.id().clone(), p);
         }
         for c in uow.timers_cleared {
             let key = (c.order_id, c.kind);

@@ -97,7 +97,7 @@ pub async fn update_profile(
 pub async fn topup(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outcome<Topup>> {
     let f = fields(body)?;
     let amount = f.money("amount")?;
-    let method = TopupMethod::parse(&f.str("method")?)?;
+    let method = f.str("method")?.parse::<TopupMethod>()?;
     let now = app.now();
     let (topup, posting) = Topup::create(
         TopupId::new(new_id("top", now)),

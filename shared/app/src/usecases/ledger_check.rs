@@ -49,7 +49,7 @@ pub async fn check(app: &App, caller: &Caller) -> AppResult<LedgerCheck> {
         {
             violations.push(Violation {
                 subject: order.to_string(),
-                problem: format!("{} order still holds {amount} in escrow", o.status.name()),
+                problem: format!("{} order still holds {amount} in escrow", o.status),
                 is_order: true,
             });
         }
@@ -62,7 +62,7 @@ pub async fn check(app: &App, caller: &Caller) -> AppResult<LedgerCheck> {
 
 fn account_label(a: &Account) -> String {
     match a {
-        Account::User { user, account } => format!("{}:{user}", account.name()),
+        Account::User { user, account } => format!("{account}:{user}"),
         Account::Escrow { order } => format!("escrow:{order}"),
         Account::Platform { shard } => format!("platform:{shard}"),
         Account::External => "external".into(),

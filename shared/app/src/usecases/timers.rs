@@ -47,7 +47,7 @@ async fn fire_once(app: &App, timer: &Timer) -> AppResult<Fired> {
             let (_, mut uow) = decision_uow(d, timer.due);
             uow.timers_cleared.push(this);
             app.commit(uow, None).await?;
-            tracing::info!(order = %timer.order_id, timer = timer.kind.name(), "timer applied");
+            tracing::info!(order = %timer.order_id, timer = %timer.kind, "timer applied");
             Ok(Fired::Applied)
         }
         None => {

@@ -107,7 +107,7 @@ pub fn profile(u: &UserId) -> Key {
 }
 pub const ACCOUNT_PREFIX: &str = "ACCT#";
 pub fn user_account(u: &UserId, a: UserAccount) -> Key {
-    (user_pk(u), format!("{ACCOUNT_PREFIX}{}", a.name()))
+    (user_pk(u), format!("{ACCOUNT_PREFIX}{a}"))
 }
 pub const LEDGER_PREFIX: &str = "LEDGER#";
 pub fn ledger_line(u: &UserId, at: Timestamp, seq: u64) -> Key {
@@ -131,7 +131,7 @@ pub fn review(o: &OrderId) -> Key {
     k(order_pk(o), "REVIEW")
 }
 pub fn timer(o: &OrderId, kind: TimerKind) -> Key {
-    (order_pk(o), format!("TIMER#{}", kind.name()))
+    (order_pk(o), format!("TIMER#{kind}"))
 }
 
 pub fn service(id: &ServiceId) -> Key {
@@ -187,7 +187,7 @@ pub fn account(a: &Account, posting: &PostingId) -> Key {
 // ---- GSI partitions ----
 
 pub fn svc_status(st: ServiceStatus) -> String {
-    format!("SVCST#{}", st.name())
+    format!("SVCST#{st}")
 }
 pub fn svc_category(c: &str) -> String {
     format!("SVCCAT#{c}")
@@ -203,13 +203,13 @@ pub fn buyer(u: &UserId) -> String {
     format!("BUYER#{u}")
 }
 pub fn buyer_status(u: &UserId, st: OrderStatus) -> String {
-    format!("BUYER#{u}#{}", st.name())
+    format!("BUYER#{u}#{st}")
 }
 pub fn seller(u: &UserId) -> String {
     format!("SELLER#{u}")
 }
 pub fn seller_status(u: &UserId, st: OrderStatus) -> String {
-    format!("SELLER#{u}#{}", st.name())
+    format!("SELLER#{u}#{st}")
 }
 pub fn reviews_of(s: &ServiceId) -> String {
     format!("REVIEWS#{s}")
@@ -219,7 +219,7 @@ pub fn wd_user(u: &UserId) -> String {
     format!("WDUSER#{u}")
 }
 pub fn wd_status(st: WithdrawalStatus) -> String {
-    format!("WDST#{}", st.name())
+    format!("WDST#{st}")
 }
 pub fn timers_shard(n: u32) -> String {
     format!("TIMERS#{n}")

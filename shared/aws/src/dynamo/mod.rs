@@ -231,10 +231,6 @@ fn service_of(item: Item) -> Result<Option<(Service, ServiceStats)>, DynamoError
     Ok(Some((decode(item)?, stats)))
 }
 
-fn user_account_named(name: &str) -> Option<UserAccount> {
-    UserAccount::ALL.into_iter().find(|a| a.name() == name)
-}
-
 #[async_trait]
 impl Store for DynamoStore {
     async fn profile(&self, id: &UserId) -> StoreResult<Option<Profile>> {
@@ -247,11 +243,11 @@ impl Store for DynamoStore {
         for item in self.query_up_to(&q, 16).await? {
             let sk = get_s(&item, SK)?;
             let name = sk.strip_prefix(keys::ACCOUNT_PREFIX).unwrap_or(sk);
-            let Some(account) = user_account_named(name) else {
+            let Ok(account) = name.parse::<UserAccount>() else {
                 return Err(DynamoError::malformed(sk, "unknown account").into());
             };
             let amount = get_decimal(&item, keys::BALANCE)?.unwrap_or_default();
-            let m = Money::from_decimal(amount.max(Decimal::ZERO));
+            let m = Money::from_decimal(amount).unwrap_or(Money::ZERO);
             match account {
                 UserAccount::Balance => b.balance = m,
                 UserAccount::EarningsPending => b.earnings_pending = m,

@@ -89,16 +89,16 @@ impl<'a> Plan<'a> {
         let mut deltas: Vec<Delta> = Vec::new();
         for p in &uow.postings {
             if !p.is_balanced() {
-                return Err(CommitError::Conflict(format!("posting {}", p.id)));
+                return Err(CommitError::Conflict(format!("posting {}", p.id())));
             }
-            for leg in &p.legs {
-                let key = keys::account(&leg.account, &p.id);
+            for leg in p.legs() {
+                let key = keys::account(leg.account(), p.id());
                 match deltas.iter_mut().find(|d| d.key == key) {
-                    Some(d) => d.delta += leg.amount,
+                    Some(d) => d.delta += leg.amount(),
                     None => deltas.push(Delta {
                         key,
-                        account: leg.account.clone(),
-                        delta: leg.amount,
+                        account: leg.account().clone(),
+                        delta: leg.amount(),
                     }),
                 }
             }
@@ -258,9 +258,9 @@ impl<'a> Plan<'a> {
             }
         }
         for p in &uow.postings {
-            let key = keys::posting(&p.id);
+            let key = keys::posting(p.id());
             let item = entity_item("posting", p, &key)?;
-            b.insert(key, Role::Posting(p.id.clone()), item)?;
+            b.insert(key, Role::Posting(p.id().clone()), item)?;
         }
         for d in &self.deltas {
             b.balance(d, reads)?;
@@ -270,28 +270,28 @@ impl<'a> Plan<'a> {
         let mut running: HashMap<Key, Decimal> = HashMap::new();
         let mut seq = seq_base;
         for p in &uow.postings {
-            for leg in &p.legs {
-                let Account::User { user, account } = &leg.account else {
+            for leg in p.legs() {
+                let Account::User { user, account } = leg.account() else {
                     continue;
                 };
                 let acct_key = keys::user_account(user, *account);
                 let bal = running
                     .entry(acct_key.clone())
                     .or_insert_with(|| reads.get(&acct_key).copied().flatten().unwrap_or_default());
-                *bal += leg.amount;
+                *bal += leg.amount();
                 seq += 1;
                 let line = LedgerLine {
                     user_id: user.clone(),
-                    at: p.at,
+                    at: p.at(),
                     account: *account,
-                    amount: leg.amount,
+                    amount: leg.amount(),
                     balance_after: *bal,
-                    kind: p.kind,
-                    order_id: p.order_id.clone(),
-                    withdrawal_id: p.withdrawal_id.clone(),
+                    kind: p.kind(),
+                    order_id: p.order_id().cloned(),
+                    withdrawal_id: p.withdrawal_id().cloned(),
                     seq,
                 };
-                let key = keys::ledger_line(user, p.at, seq);
+                let key = keys::ledger_line(user, p.at(), seq);
                 let item = entity_item("ledger_line", &line, &key)?;
                 b.insert(key, Role::LedgerLine, item)?;
             }
