@@ -19,7 +19,7 @@ use khamsa_app::memory::{MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
 use khamsa_app::ports::{Clock, Store};
 use khamsa_app::usecases::notify::InlineNotifier;
 use khamsa_app::usecases::timers;
-use khamsa_app::{App, AppError};
+use khamsa_app::{App, AppError, Ports};
 use khamsa_aws::dynamo::DynamoStore;
 use khamsa_aws::ses::{SesMailer, verify_identity};
 use khamsa_aws::sqs::{SqsNotifier, SqsScheduler, ensure_queue};
@@ -74,24 +74,24 @@ impl Local {
         let mailer = Arc::new(MemoryMailer::new());
         let clock = Arc::new(OffsetClock::new());
         let scheduler = Arc::new(WakeScheduler::default());
-        let public_url: Arc<str> = Arc::from(public_url);
         let notifier = Arc::new(InlineNotifier {
             store: store.clone(),
             mailer: mailer.clone(),
             clock: clock.clone(),
-            public_url: public_url.clone(),
+            public_url: Arc::from(public_url),
             lock: tokio::sync::Mutex::new(()),
         });
-        let app = App {
-            store,
-            clock: clock.clone(),
-            mailer: mailer.clone(),
-            notifier: notifier.clone(),
-            scheduler: scheduler.clone(),
-            cfg: Arc::new(cfg),
+        let app = App::new(
+            Ports {
+                store,
+                clock: clock.clone(),
+                mailer: mailer.clone(),
+                notifier: notifier.clone(),
+                scheduler: scheduler.clone(),
+            },
+            cfg,
             public_url,
-            known_callers: Default::default(),
-        };
+        );
         Arc::new(Local {
             app,
             mailer,
@@ -147,16 +147,17 @@ impl Local {
             clock.clone(),
         ));
         let notifier = Arc::new(SqsNotifier::new(sqs.clone(), notifications_url.clone()));
-        let app = App {
-            store,
-            clock: clock.clone(),
-            mailer,
-            notifier: notifier.clone(),
-            scheduler: scheduler.clone(),
-            cfg: Arc::new(cfg),
-            public_url: Arc::from(public_url),
-            known_callers: Default::default(),
-        };
+        let app = App::new(
+            Ports {
+                store,
+                clock: clock.clone(),
+                mailer,
+                notifier: notifier.clone(),
+                scheduler: scheduler.clone(),
+            },
+            cfg,
+            public_url,
+        );
         Ok(Arc::new(Local {
             app,
             mailer: record,
