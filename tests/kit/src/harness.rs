@@ -1,0 +1,113 @@
+//! An `App` with a clock the test moves and a mailer it reads, the callers
+//! the use cases are called as, and the glue's commit step.
+
+use khamsa_app::caller::Caller;
+use khamsa_app::memory::{FixedClock, MemoryMailer, MemoryStore, WakeScheduler};
+use khamsa_app::ports::Store;
+use khamsa_app::usecases::notify::InlineNotifier;
+use khamsa_app::usecases::{accounts, services};
+use khamsa_app::{App, AppResult, Outcome, Ports};
+use khamsa_domain::ids::UserId;
+use khamsa_domain::{Config, Timestamp};
+use std::sync::Arc;
+
+/// Where a harness's clock starts.
+pub const T0: Timestamp = Timestamp(1_800_000_000_000);
+
+pub const PUBLIC_URL: &str = "http://test";
+
+pub struct Harness {
+    pub app: App,
+    pub clock: Arc<FixedClock>,
+    pub mailer: Arc<MemoryMailer>,
+}
+
+/// On the in-memory store.
+pub fn harness() -> Harness {
+    Harness::on(Arc::new(MemoryStore::new()))
+}
+
+impl Harness {
+    /// On `store`, with the clock at `T0`, emails sent inline to a memory
+    /// mailer and timers left to the test.
+    pub fn on(store: Arc<dyn Store>) -> Harness {
+        let clock = Arc::new(FixedClock::new(T0));
+        let mailer = Arc::new(MemoryMailer::new());
+        let notifier = Arc::new(InlineNotifier {
+            store: store.clone(),
+            mailer: mailer.clone(),
+            clock: clock.clone(),
+            public_url: Arc::from(PUBLIC_URL),
+            lock: tokio::sync::Mutex::new(()),
+        });
+        let app = App::new(
+            Ports {
+                store,
+                clock: clock.clone(),
+                mailer: mailer.clone(),
+                notifier,
+                scheduler: Arc::new(WakeScheduler::default()),
+            },
+            Config::default(),
+            PUBLIC_URL,
+        );
+        Harness { app, clock, mailer }
+    }
+}
+
+/// A user `id` with the address `id@example.com`.
+pub fn caller(id: &str) -> Caller {
+    Caller {
+        id: UserId::new(id),
+        email: Some(format!("{id}@example.com")),
+        operator: false,
+    }
+}
+
+pub fn operator() -> Caller {
+    Caller {
+        id: UserId::new("op"),
+        email: Some("op@example.com".into()),
+        operator: true,
+    }
+}
+
+/// Commits what a use case decided, as the HTTP glue does.
+pub async fn run<T>(app: &App, out: AppResult<Outcome<T>>) -> AppResult<T> {
+    let out = out?;
+    app.commit(out.uow, out.on_overdraft).await?;
+    Ok(out.value)
+}
+
+/// Has the operator approve service `id`.
+pub async fn approve(app: &App, id: &str) {
+    let op = operator();
+    let out = services::moderate(app, &op, id, services::Moderation::Approve, b"").await;
+    run(app, out).await.expect("the operator approves");
+}
+
+/// A live "Logo" service of `seller`'s at `price` dollars, three days to
+/// deliver; its id.
+pub async fn active_service(app: &App, seller: &str, price: &str) -> String {
+    let c = caller(seller);
+    accounts::ensure_profile(app, &c).await.unwrap();
+    let body = format!(
+        r#"{{"title":"Logo","description":"A logo","category":"design","price":"{price}","delivery_days":3}}"#
+    );
+    let (s, _) = run(app, services::create(app, &c, body.as_bytes()).await)
+        .await
+        .unwrap();
+    approve(app, s.id.as_str()).await;
+    s.id.to_string()
+}
+
+/// A user `id` with `amount` dollars topped up.
+pub async fn funded_buyer(app: &App, id: &str, amount: &str) -> Caller {
+    let buyer = caller(id);
+    accounts::ensure_profile(app, &buyer).await.unwrap();
+    let body = format!(r#"{{"amount":"{amount}","method":"sandbox"}}"#);
+    run(app, accounts::topup(app, &buyer, body.as_bytes()).await)
+        .await
+        .unwrap();
+    buyer
+}
