@@ -47,36 +47,10 @@ async fn twenty_concurrent_orders_against_a_balance_for_seven_give_exactly_seven
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_full_withdrawals_at_once_have_one_winner() {
-    use khamsa_app::ports::UnitOfWork;
-    use khamsa_domain::ids::PostingId;
-    use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
-
     let h = Arc::new(harness());
     let seller = caller("seller");
     accounts::ensure_profile(&h.app, &seller).await.unwrap();
-    // Seed $20 of available earnings straight through the ledger port.
-    let p = Posting::new(
-        PostingId::new("seed"),
-        PostingKind::EarningsCleared,
-        T0,
-        PostingRef::default(),
-        &[(
-            Account::External,
-            Account::user(&seller.id, UserAccount::EarningsAvailable),
-            Money::dollars(20),
-        )],
-    )
-    .unwrap();
-    h.app
-        .commit(
-            UnitOfWork {
-                postings: vec![p],
-                ..Default::default()
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    seed_earnings(&h.app, &seller, "seed", 20).await;
 
     let tasks: Vec<_> = (0..8)
         .map(|_| {

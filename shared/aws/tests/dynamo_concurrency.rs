@@ -1,114 +1,32 @@
 //! The real use cases on `DynamoStore` under concurrency (DynamoDB Local
 //! only): no double spend, one winner per race, a ledger that balances.
 
-mod dynamo_env;
-
-use khamsa_app::caller::Caller;
-use khamsa_app::memory::{FixedClock, MemoryMailer, WakeScheduler};
-use khamsa_app::ports::UnitOfWork;
-use khamsa_app::usecases::notify::InlineNotifier;
+use khamsa_app::App;
+use khamsa_app::AppError;
 use khamsa_app::usecases::order_transitions::{Transition, transition};
-use khamsa_app::usecases::{accounts, ledger_check, place_order, services, withdrawals};
-use khamsa_app::{App, AppError, AppResult, Outcome};
-use khamsa_aws::dynamo::DynamoStore;
-use khamsa_domain::ids::{OrderId, PostingId, UserId};
-use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
+use khamsa_app::usecases::{accounts, ledger_check, place_order, withdrawals};
+use khamsa_domain::DomainError;
+use khamsa_domain::ids::OrderId;
+use khamsa_domain::ledger::{Account, PostingKind};
 use khamsa_domain::money::Money;
 use khamsa_domain::order::OrderStatus;
-use khamsa_domain::{Config, DomainError, Timestamp};
+use khamsa_testkit::aws::TestTable;
+use khamsa_testkit::{active_service, caller, funded_buyer, operator, run, seed_earnings};
 use rust_decimal::Decimal;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-const T0: Timestamp = Timestamp(1_800_000_000_000);
-
+/// The in-memory harness's `App`, on a DynamoDB Local table of its own.
 struct Harness {
     app: App,
-    table: dynamo_env::TestTable,
+    table: TestTable,
 }
 
 async fn harness(test: &str) -> Option<Harness> {
-    let table = dynamo_env::table(test).await?;
-    let store: Arc<DynamoStore> = Arc::new(table.store.clone());
-    let clock = Arc::new(FixedClock::new(T0));
-    let mailer = Arc::new(MemoryMailer::new());
-    let notifier = Arc::new(InlineNotifier {
-        store: store.clone(),
-        mailer: mailer.clone(),
-        clock: clock.clone(),
-        public_url: Arc::from("http://test"),
-        lock: tokio::sync::Mutex::new(()),
-    });
-    let app = App {
-        store,
-        clock,
-        mailer,
-        notifier,
-        scheduler: Arc::new(WakeScheduler::default()),
-        cfg: Arc::new(Config::default()),
-        public_url: Arc::from("http://test"),
-        known_callers: Default::default(),
-    };
+    let table = TestTable::create(test).await?;
+    let app = khamsa_testkit::Harness::on(Arc::new(table.store.clone())).app;
     Some(Harness { app, table })
-}
-
-fn caller(id: &str) -> Caller {
-    Caller {
-        id: UserId::new(id),
-        email: Some(format!("{id}@example.com")),
-        operator: false,
-    }
-}
-
-fn operator() -> Caller {
-    Caller {
-        id: UserId::new("op"),
-        email: Some("op@example.com".into()),
-        operator: true,
-    }
-}
-
-/// Commits what a use case decided, as the HTTP glue does.
-async fn run<T>(app: &App, out: AppResult<Outcome<T>>) -> AppResult<T> {
-    let out = out?;
-    app.commit(out.uow, out.on_overdraft).await?;
-    Ok(out.value)
-}
-
-async fn active_service(app: &App, seller: &str, price: &str) -> String {
-    let c = caller(seller);
-    accounts::ensure_profile(app, &c).await.unwrap();
-    let body = format!(
-        r#"{{"title":"Logo","description":"A logo","category":"design","price":"{price}","delivery_days":3}}"#
-    );
-    let (s, _) = run(app, services::create(app, &c, body.as_bytes()).await)
-        .await
-        .unwrap();
-    run(
-        app,
-        services::moderate(
-            app,
-            &operator(),
-            s.id.as_str(),
-            services::Moderation::Approve,
-            b"",
-        )
-        .await,
-    )
-    .await
-    .unwrap();
-    s.id.to_string()
-}
-
-async fn funded_buyer(app: &App, id: &str, amount: &str) -> Caller {
-    let buyer = caller(id);
-    accounts::ensure_profile(app, &buyer).await.unwrap();
-    let body = format!(r#"{{"amount":"{amount}","method":"sandbox"}}"#);
-    run(app, accounts::topup(app, &buyer, body.as_bytes()).await)
-        .await
-        .unwrap();
-    buyer
 }
 
 async fn ledger_balances(app: &App) {
@@ -296,28 +214,7 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
     for round in 0..10 {
         let seller = caller(&format!("seller{round}"));
         accounts::ensure_profile(&app, &seller).await.unwrap();
-        // $20 of available earnings, straight through the ledger port.
-        let seed = Posting::new(
-            PostingId::new(format!("seed{round}")),
-            PostingKind::EarningsCleared,
-            T0,
-            PostingRef::default(),
-            &[(
-                Account::External,
-                Account::user(&seller.id, UserAccount::EarningsAvailable),
-                Money::dollars(20),
-            )],
-        )
-        .unwrap();
-        app.commit(
-            UnitOfWork {
-                postings: vec![seed],
-                ..Default::default()
-            },
-            None,
-        )
-        .await
-        .unwrap();
+        seed_earnings(&app, &seller, &format!("seed{round}"), 20).await;
 
         let tasks: Vec<_> = (0..2)
             .map(|_| {

@@ -3,11 +3,13 @@
 
 use khamsa_app::caller::Caller;
 use khamsa_app::memory::{FixedClock, MemoryMailer, MemoryStore, WakeScheduler};
-use khamsa_app::ports::Store;
+use khamsa_app::ports::{Store, UnitOfWork};
 use khamsa_app::usecases::notify::InlineNotifier;
 use khamsa_app::usecases::{accounts, services};
 use khamsa_app::{App, AppResult, Outcome, Ports};
-use khamsa_domain::ids::UserId;
+use khamsa_domain::ids::{PostingId, UserId};
+use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
+use khamsa_domain::money::Money;
 use khamsa_domain::{Config, Timestamp};
 use std::sync::Arc;
 
@@ -110,4 +112,26 @@ pub async fn funded_buyer(app: &App, id: &str, amount: &str) -> Caller {
         .await
         .unwrap();
     buyer
+}
+
+/// `dollars` of available earnings for `user`, straight through the
+/// ledger port (posting `id`), as if an order had cleared.
+pub async fn seed_earnings(app: &App, user: &Caller, id: &str, dollars: i64) {
+    let p = Posting::new(
+        PostingId::new(id),
+        PostingKind::EarningsCleared,
+        T0,
+        PostingRef::default(),
+        &[(
+            Account::External,
+            Account::user(&user.id, UserAccount::EarningsAvailable),
+            Money::dollars(dollars),
+        )],
+    )
+    .expect("a balanced posting");
+    let uow = UnitOfWork {
+        postings: vec![p],
+        ..Default::default()
+    };
+    app.commit(uow, None).await.expect("the seed commits");
 }
