@@ -471,11 +471,8 @@ async fn asking_for_changes_puts_the_order_back_in_progress_with_a_new_due_at() 
 #[tokio::test]
 async fn messages_are_listed_oldest_first_even_when_sent_within_one_millisecond() {
     let app = spawn_app().await;
-    let seller = app.user("seller").await;
-    let buyer = app.user("buyer").await;
-    let svc = app.active_service(&seller, json!({})).await;
-    app.topup(&buyer, "5.00").await;
-    let order = app.order(&buyer, &id(&svc), json!({})).await;
+    let (seller, buyer, svc) = app.market(json!({}), "5.00").await;
+    let order = app.order(&buyer, &svc, json!({})).await;
     let path = format!("/orders/{}/messages", id(&order));
     let mut sent = vec![];
     for i in 0..30 {
