@@ -585,6 +585,15 @@ async fn the_profile_email_follows_the_token() {
     assert!(app.emails_to(&seller.email).await.is_empty());
 }
 
+/// Each step (caller, action) on order `oid` is a 409 invalid_transition.
+async fn refused(app: &TestApp, oid: &str, steps: &[(&User, &str)]) {
+    for (who, action) in steps {
+        let path = format!("/orders/{oid}/{action}");
+        let r = app.post(who, &path, json!({ "text": "Some text." })).await;
+        expect_problem(&r, 409, "invalid_transition");
+    }
+}
+
 #[tokio::test]
 async fn steps_out_of_order_are_state_conflicts_and_change_nothing() {
     let app = spawn_app().await;
@@ -595,29 +604,15 @@ async fn steps_out_of_order_are_state_conflicts_and_change_nothing() {
         .await;
     let plain = app.active_service(&seller, json!({})).await;
     app.topup(&buyer, "20.00").await;
-    let step = |who: &User, oid: &str, action: &str| {
-        let (app, who) = (&app, who.clone());
-        let path = format!("/orders/{oid}/{action}");
-        async move { app.post(&who, &path, json!({ "text": "Some text." })).await }
-    };
 
     // Awaiting instructions: no delivery, receipt or changes yet.
     let waiting = id(&app.order(&buyer, &id(&asks), json!({})).await);
-    expect_problem(
-        &step(&seller, &waiting, "deliver").await,
-        409,
-        "invalid_transition",
-    );
-    expect_problem(
-        &step(&buyer, &waiting, "receive").await,
-        409,
-        "invalid_transition",
-    );
-    expect_problem(
-        &step(&buyer, &waiting, "changes").await,
-        409,
-        "invalid_transition",
-    );
+    let early = [
+        (&seller, "deliver"),
+        (&buyer, "receive"),
+        (&buyer, "changes"),
+    ];
+    refused(&app, &waiting, &early).await;
     assert_eq!(
         app.get_order(&buyer, &waiting).await["status"],
         "awaiting_instructions"
@@ -625,21 +620,12 @@ async fn steps_out_of_order_are_state_conflicts_and_change_nothing() {
 
     // In progress: instructions only once (or never, if none were asked).
     let working = id(&app.order(&buyer, &id(&plain), json!({})).await);
-    expect_problem(
-        &step(&buyer, &working, "instructions").await,
-        409,
-        "invalid_transition",
-    );
-    expect_problem(
-        &step(&buyer, &working, "receive").await,
-        409,
-        "invalid_transition",
-    );
-    expect_problem(
-        &step(&buyer, &working, "changes").await,
-        409,
-        "invalid_transition",
-    );
+    let working_steps = [
+        (&buyer, "instructions"),
+        (&buyer, "receive"),
+        (&buyer, "changes"),
+    ];
+    refused(&app, &working, &working_steps).await;
     assert_eq!(
         app.get_order(&buyer, &working).await["instructions"],
         Value::Null
@@ -648,19 +634,14 @@ async fn steps_out_of_order_are_state_conflicts_and_change_nothing() {
     // Completed: nothing moves it again.
     app.deliver(&seller, &working).await;
     app.receive(&buyer, &working).await;
-    for (who, action) in [
+    let done = [
         (&seller, "deliver"),
         (&buyer, "receive"),
         (&buyer, "changes"),
         (&buyer, "cancel"),
         (&seller, "cancel"),
-    ] {
-        expect_problem(
-            &step(who, &working, action).await,
-            409,
-            "invalid_transition",
-        );
-    }
+    ];
+    refused(&app, &working, &done).await;
     let o = app.get_order(&buyer, &working).await;
     assert_eq!(
         (o["status"].as_str(), o["completed_by"].as_str()),

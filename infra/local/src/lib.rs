@@ -15,7 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use khamsa_app::http::{self as glue, views};
-use khamsa_app::memory::{MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
+use khamsa_app::memory::{InMemory, MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
 use khamsa_app::ports::{Clock, Store};
 use khamsa_app::usecases::notify::InlineNotifier;
 use khamsa_app::usecases::timers;
@@ -70,25 +70,16 @@ pub struct Local {
 impl Local {
     /// The embedded default: in-memory store, mailer and clock.
     pub fn in_memory(public_url: &str, cfg: Config) -> Arc<Local> {
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let mailer = Arc::new(MemoryMailer::new());
         let clock = Arc::new(OffsetClock::new());
-        let scheduler = Arc::new(WakeScheduler::default());
-        let notifier = Arc::new(InlineNotifier {
-            store: store.clone(),
-            mailer: mailer.clone(),
-            clock: clock.clone(),
-            public_url: Arc::from(public_url),
-            lock: tokio::sync::Mutex::new(()),
-        });
-        let app = App::new(
-            Ports {
-                store,
-                clock: clock.clone(),
-                mailer: mailer.clone(),
-                notifier: notifier.clone(),
-                scheduler: scheduler.clone(),
-            },
+        let InMemory {
+            app,
+            notifier,
+            scheduler,
+        } = InMemory::new(
+            Arc::new(MemoryStore::new()),
+            clock.clone(),
+            mailer.clone(),
             cfg,
             public_url,
         );

@@ -52,27 +52,7 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
     accounts::ensure_profile(&h.app, &seller).await.unwrap();
     seed_earnings(&h.app, &seller, "seed", 20).await;
 
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let (h, seller) = (h.clone(), seller.clone());
-            tokio::spawn(async move {
-                let body = br#"{"amount":"20.00","paypal_email":"s@example.com"}"#;
-                run(
-                    &h.app,
-                    usecases::withdrawals::request(&h.app, &seller, body).await,
-                )
-                .await
-            })
-        })
-        .collect();
-    let mut ok = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(_) => ok += 1,
-            Err(AppError::Domain(DomainError::InsufficientEarnings)) => {}
-            Err(e) => panic!("unexpected {e:?}"),
-        }
-    }
+    let ok = race_withdrawals_of_20(&h.app, &seller, 8).await;
     assert_eq!(ok, 1);
     let b = h.app.store.balances(&seller.id).await.unwrap();
     assert_eq!(

@@ -4,14 +4,16 @@
 use khamsa_app::App;
 use khamsa_app::AppError;
 use khamsa_app::usecases::order_transitions::{Transition, transition};
-use khamsa_app::usecases::{accounts, ledger_check, place_order, withdrawals};
+use khamsa_app::usecases::{accounts, ledger_check, place_order};
 use khamsa_domain::DomainError;
 use khamsa_domain::ids::OrderId;
 use khamsa_domain::ledger::{Account, PostingKind};
 use khamsa_domain::money::Money;
 use khamsa_domain::order::OrderStatus;
 use khamsa_testkit::aws::TestTable;
-use khamsa_testkit::{active_service, caller, funded_buyer, operator, run, seed_earnings};
+use khamsa_testkit::{
+    active_service, caller, funded_buyer, operator, race_withdrawals_of_20, run, seed_earnings,
+};
 use rust_decimal::Decimal;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -216,23 +218,7 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
         accounts::ensure_profile(&app, &seller).await.unwrap();
         seed_earnings(&app, &seller, &format!("seed{round}"), 20).await;
 
-        let tasks: Vec<_> = (0..2)
-            .map(|_| {
-                let (app, seller) = (app.clone(), seller.clone());
-                tokio::spawn(async move {
-                    let body = br#"{"amount":"20.00","paypal_email":"s@example.com"}"#;
-                    run(&app, withdrawals::request(&app, &seller, body).await).await
-                })
-            })
-            .collect();
-        let mut ok = 0;
-        for t in tasks {
-            match t.await.unwrap() {
-                Ok(_) => ok += 1,
-                Err(AppError::Domain(DomainError::InsufficientEarnings)) => {}
-                Err(e) => panic!("round {round}: unexpected {e:?}"),
-            }
-        }
+        let ok = race_withdrawals_of_20(&app, &seller, 2).await;
         assert_eq!(ok, 1, "round {round}");
         let b = app.store.balances(&seller.id).await.unwrap();
         assert_eq!(

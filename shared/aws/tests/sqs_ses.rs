@@ -17,7 +17,7 @@ use khamsa_app::{App, Ports};
 use khamsa_aws::ses::{SesMailer, verify_identity};
 use khamsa_aws::sqs::{SqsNotifier, SqsScheduler, ensure_queue};
 use khamsa_aws::workers::{self, QueueMessage, Swept};
-use khamsa_domain::ids::{OrderId, UserId};
+use khamsa_domain::ids::{OrderId, OutboxId, UserId};
 use khamsa_domain::money::Money;
 use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::order::{Actor, OrderStatus, Timer, TimerKind};
@@ -86,6 +86,23 @@ fn completed_notice(to: &UserId, amount: Money) -> Notice {
             by: Actor::System,
         },
     }
+}
+
+/// `notice`'s outbox row, written straight to the store (no notifier is
+/// told), and the queue message that would carry it.
+async fn unqueued_row(app: &App, notice: Notice) -> (OutboxId, QueueMessage) {
+    let rows = outbox_rows(vec![notice], app.now());
+    let id = rows[0].id.clone();
+    let uow = UnitOfWork {
+        outbox: rows,
+        ..Default::default()
+    };
+    app.store.commit(uow).await.unwrap();
+    let msg = QueueMessage {
+        id: "m-1".into(),
+        body: format!(r#"{{"outbox_id":"{id}"}}"#),
+    };
+    (id, msg)
 }
 
 /// Receives until `n` messages came or `within` passed.
@@ -247,19 +264,7 @@ async fn a_row_that_cannot_be_rendered_is_dropped_not_retried() {
         },
         ..completed_notice(&user.id, Money::dollars(1))
     };
-    let rows = outbox_rows(vec![notice], app.now());
-    let id = rows[0].id.clone();
-    store
-        .commit(UnitOfWork {
-            outbox: rows,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let msg = QueueMessage {
-        id: "m-1".into(),
-        body: format!(r#"{{"outbox_id":"{id}"}}"#),
-    };
+    let (_, msg) = unqueued_row(&app, notice).await;
     let failed =
         workers::notifier_batch(store.as_ref(), &mailer, "http://t", clock.as_ref(), &[msg]).await;
     assert!(failed.is_empty(), "{failed:?}");
@@ -508,22 +513,7 @@ async fn a_mail_failure_is_reported_and_the_retry_sends_it() {
     let user = caller(&unique("buyer"));
     let to = user.email.clone().unwrap();
     accounts::ensure_profile(&app, &user).await.unwrap();
-    let rows = outbox_rows(
-        vec![completed_notice(&user.id, Money::dollars(7))],
-        app.now(),
-    );
-    let id = rows[0].id.clone();
-    store
-        .commit(UnitOfWork {
-            outbox: rows,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let msg = QueueMessage {
-        id: "m-1".into(),
-        body: format!(r#"{{"outbox_id":"{id}"}}"#),
-    };
+    let (id, msg) = unqueued_row(&app, completed_notice(&user.id, Money::dollars(7))).await;
 
     let failed = workers::notifier_batch(
         store.as_ref(),

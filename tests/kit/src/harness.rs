@@ -2,15 +2,14 @@
 //! the use cases are called as, and the glue's commit step.
 
 use khamsa_app::caller::Caller;
-use khamsa_app::memory::{FixedClock, MemoryMailer, MemoryStore, WakeScheduler};
+use khamsa_app::memory::{FixedClock, InMemory, MemoryMailer, MemoryStore};
 use khamsa_app::ports::{Store, UnitOfWork};
-use khamsa_app::usecases::notify::InlineNotifier;
-use khamsa_app::usecases::{accounts, services};
-use khamsa_app::{App, AppResult, Outcome, Ports};
+use khamsa_app::usecases::{accounts, services, withdrawals};
+use khamsa_app::{App, AppError, AppResult, Outcome};
 use khamsa_domain::ids::{PostingId, UserId};
 use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, UserAccount};
 use khamsa_domain::money::Money;
-use khamsa_domain::{Config, Timestamp};
+use khamsa_domain::{Config, DomainError, Timestamp};
 use std::sync::Arc;
 
 /// Where a harness's clock starts.
@@ -35,24 +34,14 @@ impl Harness {
     pub fn on(store: Arc<dyn Store>) -> Harness {
         let clock = Arc::new(FixedClock::new(T0));
         let mailer = Arc::new(MemoryMailer::new());
-        let notifier = Arc::new(InlineNotifier {
-            store: store.clone(),
-            mailer: mailer.clone(),
-            clock: clock.clone(),
-            public_url: Arc::from(PUBLIC_URL),
-            lock: tokio::sync::Mutex::new(()),
-        });
-        let app = App::new(
-            Ports {
-                store,
-                clock: clock.clone(),
-                mailer: mailer.clone(),
-                notifier,
-                scheduler: Arc::new(WakeScheduler::default()),
-            },
+        let wired = InMemory::new(
+            store,
+            clock.clone(),
+            mailer.clone(),
             Config::default(),
             PUBLIC_URL,
         );
+        let app = wired.app;
         Harness { app, clock, mailer }
     }
 }
@@ -134,4 +123,27 @@ pub async fn seed_earnings(app: &App, user: &Caller, id: &str, dollars: i64) {
         ..Default::default()
     };
     app.commit(uow, None).await.expect("the seed commits");
+}
+
+/// `n` requests at once by `seller` to withdraw $20; how many were
+/// accepted. Any refusal but "insufficient earnings" fails the test.
+pub async fn race_withdrawals_of_20(app: &App, seller: &Caller, n: usize) -> usize {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (app, seller) = (app.clone(), seller.clone());
+            tokio::spawn(async move {
+                let body = br#"{"amount":"20.00","paypal_email":"s@example.com"}"#;
+                run(&app, withdrawals::request(&app, &seller, body).await).await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.expect("the task ends") {
+            Ok(_) => ok += 1,
+            Err(AppError::Domain(DomainError::InsufficientEarnings)) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    ok
 }
