@@ -306,6 +306,20 @@ impl TestApp {
             .clone()
     }
 
+    /// The first email to `addr` whose subject starts with `subject`.
+    pub async fn email(&self, addr: &str, subject: &str) -> Value {
+        let mails = self.emails_to(addr).await;
+        mails
+            .iter()
+            .find(|m| {
+                m["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(subject))
+            })
+            .unwrap_or_else(|| panic!("no email to {addr} about {subject:?}: {mails:?}"))
+            .clone()
+    }
+
     // ---- money ---------------------------------------------------------
 
     pub async fn me(&self, u: &User) -> Value {
@@ -365,6 +379,18 @@ impl TestApp {
         s
     }
 
+    /// Has an operator reject at `path` (an `/admin/.../reject` route):
+    /// refused without a reason (422), then done with `reason`.
+    pub async fn reject(&self, path: &str, reason: &str) -> Value {
+        let op = self.operator().await;
+        let r = self.post(&op, path, json!({})).await;
+        expect_problem(&r, 422, "validation_failed");
+        let r = self.post(&op, path, json!({ "reason": reason })).await;
+        let v = expect_status(&r, 200);
+        assert_eq!(v["status"], "rejected");
+        v
+    }
+
     /// Creates a service and has an operator approve it.
     pub async fn active_service(&self, seller: &User, overrides: Value) -> Value {
         let s = self.create_service(seller, overrides).await;
@@ -400,6 +426,28 @@ impl TestApp {
             .post(u, &format!("/orders/{order_id}/{action}"), body)
             .await;
         expect_status(&r, 200)
+    }
+
+    /// Runs `action` with `text` on an order that must then be in progress,
+    /// due `days` after the call; returns the order.
+    pub async fn act_due_in(
+        &self,
+        u: &User,
+        order_id: &str,
+        action: &str,
+        text: &str,
+        days: i64,
+    ) -> Value {
+        let before = self.now().await;
+        let o = self.act(u, order_id, action, json!({ "text": text })).await;
+        let after = self.now().await;
+        assert_eq!(o["status"], "in_progress");
+        let due = ms(&o["due_at"]);
+        assert!(
+            due >= before + days * DAY_MS && due <= after + days * DAY_MS,
+            "due_at is now + {days} days"
+        );
+        o
     }
 
     pub async fn deliver(&self, seller: &User, order_id: &str) -> Value {
