@@ -8,21 +8,20 @@ use khamsa_testkit::aws::moto_emails;
 use khamsa_testkit::unique;
 use serde_json::json;
 
-/// Whether this is the emulator pass (the in-memory one has no SES).
-fn on_emulators() -> bool {
-    let on = std::env::var("KHAMSA_BACKEND").as_deref() == Ok("aws");
-    if !on {
+/// The server, in the emulator pass only (the in-memory one has no SES).
+async fn on_emulators() -> Option<TestApp> {
+    if std::env::var("KHAMSA_BACKEND").as_deref() != Ok("aws") {
         eprintln!("in-memory run: the SES checks run in the emulator pass");
+        return None;
     }
-    on
+    Some(spawn_app().await)
 }
 
 #[tokio::test]
 async fn the_new_order_email_reaches_ses_with_recipient_subject_and_amounts() {
-    if !on_emulators() {
+    let Some(app) = on_emulators().await else {
         return;
-    }
-    let app = spawn_app().await;
+    };
     let seller = app.user_en(&unique("seller")).await;
     let buyer = app.user(&unique("buyer")).await;
     let svc = app
@@ -70,10 +69,9 @@ async fn the_new_order_email_reaches_ses_with_recipient_subject_and_amounts() {
 
 #[tokio::test]
 async fn auto_cancel_goes_through_the_timers_queue_and_mails_the_refund() {
-    if !on_emulators() {
+    let Some(app) = on_emulators().await else {
         return;
-    }
-    let app = spawn_app().await;
+    };
     let seller = app.user(&unique("seller")).await;
     let buyer = app.user_en(&unique("buyer")).await;
     let svc = app

@@ -21,13 +21,21 @@ use std::time::Instant;
 
 /// The in-memory harness's `App`, on a DynamoDB Local table of its own.
 struct Harness {
-    app: App,
+    app: Arc<App>,
     table: TestTable,
+}
+
+impl Harness {
+    /// Checks the ledger still balances, then drops the table.
+    async fn finish(self) {
+        ledger_balances(&self.app).await;
+        self.table.drop_table().await;
+    }
 }
 
 async fn harness(test: &str) -> Option<Harness> {
     let table = TestTable::create(test).await?;
-    let app = khamsa_testkit::Harness::on(Arc::new(table.store.clone())).app;
+    let app = Arc::new(khamsa_testkit::Harness::on(Arc::new(table.store.clone())).app);
     Some(Harness { app, table })
 }
 
@@ -42,7 +50,7 @@ async fn sixty_four_orders_against_ten_orders_of_money_thirty_rounds() {
     let Some(h) = harness("orders_race").await else {
         return;
     };
-    let app = Arc::new(h.app.clone());
+    let app = h.app.clone();
     let sid = active_service(&app, "seller", "10").await;
     let body = Arc::new(format!(r#"{{"service_id":"{sid}"}}"#));
     let started = Instant::now();
@@ -113,8 +121,7 @@ async fn sixty_four_orders_against_ten_orders_of_money_thirty_rounds() {
         eprintln!("round {round}: 10 of 64 placed in {:?}", t.elapsed());
     }
     eprintln!("30 rounds of 64 orders in {:?}", started.elapsed());
-    ledger_balances(&app).await;
-    h.table.drop_table().await;
+    h.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -122,7 +129,7 @@ async fn cancel_against_deliver_has_one_winner_and_the_ledger_balances() {
     let Some(h) = harness("cancel_deliver").await else {
         return;
     };
-    let app = Arc::new(h.app.clone());
+    let app = h.app.clone();
     let sid = active_service(&app, "seller", "10").await;
     let buyer = funded_buyer(&app, "buyer", "200.00").await;
     let body = format!(r#"{{"service_id":"{sid}"}}"#);
@@ -203,8 +210,7 @@ async fn cancel_against_deliver_has_one_winner_and_the_ledger_balances() {
     );
     let b = app.store.balances(&buyer.id).await.unwrap();
     assert_eq!(b.balance, Money::dollars(200 - 10 * delivered));
-    ledger_balances(&app).await;
-    h.table.drop_table().await;
+    h.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -212,7 +218,7 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
     let Some(h) = harness("withdrawals_race").await else {
         return;
     };
-    let app = Arc::new(h.app.clone());
+    let app = h.app.clone();
     for round in 0..10 {
         let seller = caller(&format!("seller{round}"));
         accounts::ensure_profile(&app, &seller).await.unwrap();
@@ -227,6 +233,5 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
             "round {round}"
         );
     }
-    ledger_balances(&app).await;
-    h.table.drop_table().await;
+    h.finish().await;
 }

@@ -51,6 +51,13 @@ async fn moto(test: &str) -> Option<Moto> {
     })
 }
 
+impl Moto {
+    /// A new queue (and its dead-letter queue) named after `prefix`.
+    async fn queue(&self, prefix: &str) -> String {
+        ensure_queue(&self.sqs, &unique(prefix)).await.unwrap()
+    }
+}
+
 /// A mailer with a freshly verified source address.
 async fn mailer(moto: &Moto) -> SesMailer {
     let source = format!("{}@khamsa.test", unique("noreply"));
@@ -348,9 +355,7 @@ async fn scheduler_delays_a_near_timer_and_leaves_a_far_one_to_the_sweeper() {
     else {
         return;
     };
-    let url = ensure_queue(&moto.sqs, &unique("khamsa-timers"))
-        .await
-        .unwrap();
+    let url = moto.queue("khamsa-timers").await;
     let clock: Arc<dyn Clock> = Arc::new(OffsetClock::new());
     let scheduler = SqsScheduler::new(moto.sqs.clone(), &url, clock.clone());
     let now = clock.now();
@@ -402,9 +407,7 @@ async fn the_notifier_worker_sends_each_outbox_row_once() {
     let Some(moto) = moto("the_notifier_worker_sends_each_outbox_row_once").await else {
         return;
     };
-    let url = ensure_queue(&moto.sqs, &unique("khamsa-notify"))
-        .await
-        .unwrap();
+    let url = moto.queue("khamsa-notify").await;
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(FixedClock::new(now_ms()));
     let mailer = Arc::new(mailer(&moto).await);
@@ -546,12 +549,8 @@ async fn the_sweeper_requeues_rows_left_unsent_after_a_minute() {
     let Some(moto) = moto("the_sweeper_requeues_rows_left_unsent_after_a_minute").await else {
         return;
     };
-    let notify_url = ensure_queue(&moto.sqs, &unique("khamsa-notify"))
-        .await
-        .unwrap();
-    let timers_url = ensure_queue(&moto.sqs, &unique("khamsa-timers"))
-        .await
-        .unwrap();
+    let notify_url = moto.queue("khamsa-notify").await;
+    let timers_url = moto.queue("khamsa-timers").await;
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(FixedClock::new(now_ms()));
     let notifier = Arc::new(SqsNotifier::new(moto.sqs.clone(), &notify_url));
@@ -626,9 +625,7 @@ async fn a_due_timer_fires_once_and_a_duplicate_changes_nothing() {
     let Some(moto) = moto("a_due_timer_fires_once_and_a_duplicate_changes_nothing").await else {
         return;
     };
-    let url = ensure_queue(&moto.sqs, &unique("khamsa-timers"))
-        .await
-        .unwrap();
+    let url = moto.queue("khamsa-timers").await;
     let store = Arc::new(MemoryStore::new());
     let t0 = T0;
     // The harness's app (inline emails to a memory mailer), with the timers
