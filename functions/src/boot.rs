@@ -7,8 +7,8 @@
 use crate::settings::{Settings, SettingsError};
 use crate::{Api, Function, Worker};
 use async_trait::async_trait;
-use khamsa_app::App;
 use khamsa_app::ports::{Clock, Email, MailError, Mailer, Notifier, Scheduler, Store};
+use khamsa_app::{App, Ports};
 use khamsa_aws::dynamo::DynamoStore;
 use khamsa_aws::ses::SesMailer;
 use khamsa_aws::sqs::{SqsNotifier, SqsScheduler};
@@ -149,22 +149,23 @@ async fn boot(
         _ => None,
     };
     let mailer = mailer(&sdk, &settings).unwrap_or_else(|| Arc::new(NoMailer(function.name())));
-    let app = App {
-        store,
-        clock,
-        mailer,
-        notifier: match &notifier {
-            Some(n) => n.clone(),
-            None => Arc::new(Unqueued(function.name())),
+    let app = App::new(
+        Ports {
+            store,
+            clock,
+            mailer,
+            notifier: match &notifier {
+                Some(n) => n.clone(),
+                None => Arc::new(Unqueued(function.name())),
+            },
+            scheduler: match &scheduler {
+                Some(s) => s.clone(),
+                None => Arc::new(Unqueued(function.name())),
+            },
         },
-        scheduler: match &scheduler {
-            Some(s) => s.clone(),
-            None => Arc::new(Unqueued(function.name())),
-        },
-        cfg: Arc::new(settings.config),
-        public_url: Arc::from(settings.public_url.as_str()),
-        known_callers: Default::default(),
-    };
+        settings.config,
+        &settings.public_url,
+    );
     tracing::debug!(function = function.name(), "started");
     Ok(Parts {
         app,

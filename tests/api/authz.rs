@@ -6,12 +6,9 @@ use serde_json::{Value, json};
 
 /// Seller, buyer ($50), an active service and an in-progress order.
 async fn order_setup(app: &TestApp) -> (User, User, String, String) {
-    let seller = app.user("seller").await;
-    let buyer = app.user("buyer").await;
-    let svc = app.active_service(&seller, json!({})).await;
-    app.topup(&buyer, "50.00").await;
-    let order = app.order(&buyer, &id(&svc), json!({})).await;
-    (seller, buyer, id(&svc), id(&order))
+    let (seller, buyer, svc) = app.market(json!({}), "50.00").await;
+    let order = app.order(&buyer, &svc, json!({})).await;
+    (seller, buyer, svc.clone(), id(&order))
 }
 
 #[tokio::test]
@@ -311,16 +308,13 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
 #[tokio::test]
 async fn contact_details_are_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
-    let seller = app.user("seller").await;
-    let buyer = app.user("buyer").await;
-    let svc = app
-        .active_service(
-            &seller,
+    let (seller, buyer, svc) = app
+        .market(
             json!({ "instructions": "Your brand name, please." }),
+            "10.00",
         )
         .await;
-    app.topup(&buyer, "10.00").await;
-    let order = app.order(&buyer, &id(&svc), json!({})).await;
+    let order = app.order(&buyer, &svc, json!({})).await;
     let oid = id(&order);
     let msgs = format!("/orders/{oid}/messages");
 
@@ -392,7 +386,7 @@ async fn contact_details_are_refused_and_nothing_is_stored() {
     );
     assert_eq!(app.get_order(&buyer, &oid).await["status"], "delivered");
     // And the cancel reason the other side reads.
-    let second = app.order(&buyer, &id(&svc), json!({})).await;
+    let second = app.order(&buyer, &svc, json!({})).await;
     expect_problem(
         &app.post(
             &seller,
@@ -435,16 +429,13 @@ async fn contact_details_are_refused_and_nothing_is_stored() {
 #[tokio::test]
 async fn a_refused_order_changes_nothing() {
     let app = spawn_app().await;
-    let seller = app.user("seller").await;
-    let buyer = app.user("buyer").await;
-    let svc = app
-        .active_service(
-            &seller,
+    let (seller, buyer, svc) = app
+        .market(
             json!({ "upgrades": [{ "title": "Fast", "price": "5.00", "extra_days": 0 }] }),
+            "50.00",
         )
         .await;
-    app.topup(&buyer, "50.00").await;
-    let sid = id(&svc);
+    let sid = svc.clone();
     for (body, status, code) in [
         (
             json!({ "service_id": sid, "quantity": 11 }),

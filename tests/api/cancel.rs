@@ -4,23 +4,10 @@
 use crate::helpers::*;
 use serde_json::json;
 
-/// A seller, a buyer with `balance` topped up, and an active service.
-async fn market(
-    app: &TestApp,
-    overrides: serde_json::Value,
-    balance: &str,
-) -> (User, User, String) {
-    let seller = app.user("seller").await;
-    let buyer = app.user("buyer").await;
-    let svc = app.active_service(&seller, overrides).await;
-    app.topup(&buyer, balance).await;
-    (seller, buyer, id(&svc))
-}
-
 #[tokio::test]
 async fn seller_cancel_refunds_the_buyer_balance_at_once_and_emails_the_amount() {
     let app = spawn_app().await;
-    let (seller, buyer, svc) = market(&app, json!({ "price": "15.00" }), "20.00").await;
+    let (seller, buyer, svc) = app.market(json!({ "price": "15.00" }), "20.00").await;
     let order = app.order(&buyer, &svc, json!({})).await;
     assert_eq!(app.me(&buyer).await["balance"], "5.00");
     assert_eq!(
@@ -87,7 +74,7 @@ async fn seller_cancel_refunds_the_buyer_balance_at_once_and_emails_the_amount()
 #[tokio::test]
 async fn buyer_cancel_is_refused_before_due_at_and_allowed_after() {
     let app = spawn_app().await;
-    let (seller, buyer, svc) = market(&app, json!({ "delivery_days": 2 }), "5.00").await;
+    let (seller, buyer, svc) = app.market(json!({ "delivery_days": 2 }), "5.00").await;
     let order = app.order(&buyer, &svc, json!({})).await;
     let oid = id(&order);
     assert_eq!(order["status"], "in_progress");
@@ -125,12 +112,9 @@ async fn buyer_cancel_is_refused_before_due_at_and_allowed_after() {
 #[tokio::test]
 async fn buyer_may_cancel_while_awaiting_instructions() {
     let app = spawn_app().await;
-    let (_seller, buyer, svc) = market(
-        &app,
-        json!({ "instructions": "Send me your logo." }),
-        "5.00",
-    )
-    .await;
+    let (_seller, buyer, svc) = app
+        .market(json!({ "instructions": "Send me your logo." }), "5.00")
+        .await;
     let order = app.order(&buyer, &svc, json!({})).await;
     assert_eq!(order["status"], "awaiting_instructions");
     assert_eq!(order["can_cancel"], true);
@@ -142,7 +126,7 @@ async fn buyer_may_cancel_while_awaiting_instructions() {
 #[tokio::test]
 async fn nobody_but_an_operator_cancels_a_delivered_order() {
     let app = spawn_app().await;
-    let (seller, buyer, svc) = market(&app, json!({ "delivery_days": 1 }), "5.00").await;
+    let (seller, buyer, svc) = app.market(json!({ "delivery_days": 1 }), "5.00").await;
     let order = app.order(&buyer, &svc, json!({})).await;
     let oid = id(&order);
     let delivered = app.deliver(&seller, &oid).await;
@@ -177,7 +161,7 @@ async fn nobody_but_an_operator_cancels_a_delivered_order() {
 #[tokio::test]
 async fn an_order_still_in_progress_3_days_after_due_at_is_cancelled_by_the_system() {
     let app = spawn_app().await;
-    let (seller, buyer, svc) = market(&app, json!({ "delivery_days": 1 }), "5.00").await;
+    let (seller, buyer, svc) = app.market(json!({ "delivery_days": 1 }), "5.00").await;
     let order = app.order(&buyer, &svc, json!({})).await;
     let oid = id(&order);
     let due = ms(&order["due_at"]);
@@ -212,12 +196,12 @@ async fn an_order_still_in_progress_3_days_after_due_at_is_cancelled_by_the_syst
 #[tokio::test]
 async fn an_order_awaiting_instructions_for_7_days_is_cancelled_by_the_system() {
     let app = spawn_app().await;
-    let (_seller, buyer, svc) = market(
-        &app,
-        json!({ "instructions": "Tell me the name.", "delivery_days": 1 }),
-        "5.00",
-    )
-    .await;
+    let (_seller, buyer, svc) = app
+        .market(
+            json!({ "instructions": "Tell me the name.", "delivery_days": 1 }),
+            "5.00",
+        )
+        .await;
     let order = app.order(&buyer, &svc, json!({})).await;
     let oid = id(&order);
     let placed = ms(&order["placed_at"]);
@@ -238,7 +222,7 @@ async fn an_order_awaiting_instructions_for_7_days_is_cancelled_by_the_system() 
 #[tokio::test]
 async fn an_operator_cancels_or_completes_any_open_order() {
     let app = spawn_app().await;
-    let (seller, buyer, svc) = market(&app, json!({ "price": "10.00" }), "20.00").await;
+    let (seller, buyer, svc) = app.market(json!({ "price": "10.00" }), "20.00").await;
     let op = app.operator().await;
     let first = app.order(&buyer, &svc, json!({})).await;
     let second = app.order(&buyer, &svc, json!({})).await;
@@ -324,7 +308,7 @@ async fn an_operator_cancels_or_completes_any_open_order() {
 #[tokio::test]
 async fn an_operator_may_cancel_through_the_order_route_too() {
     let app = spawn_app().await;
-    let (_seller, buyer, svc) = market(&app, json!({}), "5.00").await;
+    let (_seller, buyer, svc) = app.market(json!({}), "5.00").await;
     let op = app.operator().await;
     let order = app.order(&buyer, &svc, json!({})).await;
     let o = app.act(&op, &id(&order), "cancel", json!({})).await;
@@ -335,12 +319,12 @@ async fn an_operator_may_cancel_through_the_order_route_too() {
 #[tokio::test]
 async fn instructions_replace_the_7_day_auto_cancel_with_the_late_one() {
     let app = spawn_app().await;
-    let (_seller, buyer, svc) = market(
-        &app,
-        json!({ "instructions": "Tell me the name.", "delivery_days": 3 }),
-        "5.00",
-    )
-    .await;
+    let (_seller, buyer, svc) = app
+        .market(
+            json!({ "instructions": "Tell me the name.", "delivery_days": 3 }),
+            "5.00",
+        )
+        .await;
     let order = app.order(&buyer, &svc, json!({})).await;
     let oid = id(&order);
     app.advance_days(6).await;

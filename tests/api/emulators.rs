@@ -4,52 +4,24 @@
 //! pass); on the in-memory default there is no SES to look into.
 
 use crate::helpers::*;
-use serde_json::{Value, json};
+use khamsa_testkit::aws::moto_emails;
+use khamsa_testkit::unique;
+use serde_json::json;
 
-fn on_emulators() -> Option<String> {
+/// The server, in the emulator pass only (the in-memory one has no SES).
+async fn on_emulators() -> Option<TestApp> {
     if std::env::var("KHAMSA_BACKEND").as_deref() != Ok("aws") {
         eprintln!("in-memory run: the SES checks run in the emulator pass");
         return None;
     }
-    Some(std::env::var("KHAMSA_MOTO_URL").expect("KHAMSA_MOTO_URL is set by infra/emulators/up.sh"))
-}
-
-/// The messages moto's SES accepted for `to` (moto keeps only the HTML part).
-async fn ses_messages(moto: &str, to: &str) -> Vec<Value> {
-    let data: Value = reqwest::Client::new()
-        .get(format!("{moto}/moto-api/data.json"))
-        .send()
-        .await
-        .expect("moto answers")
-        .json()
-        .await
-        .expect("moto's data is JSON");
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| {
-            m["destinations"]["ToAddresses"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|x| x == to))
-        })
-        .collect()
-}
-
-/// Unique per run: moto is shared by every test and keeps every email.
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{name}{nanos}")
+    Some(spawn_app().await)
 }
 
 #[tokio::test]
 async fn the_new_order_email_reaches_ses_with_recipient_subject_and_amounts() {
-    let Some(moto) = on_emulators() else { return };
-    let app = spawn_app().await;
+    let Some(app) = on_emulators().await else {
+        return;
+    };
     let seller = app.user_en(&unique("seller")).await;
     let buyer = app.user(&unique("buyer")).await;
     let svc = app
@@ -74,7 +46,7 @@ async fn the_new_order_email_reaches_ses_with_recipient_subject_and_amounts() {
     // The notifier worker drains the queue before /dev/emails answers.
     assert!(!app.emails_to(&seller.email).await.is_empty());
 
-    let got = ses_messages(&moto, &seller.email).await;
+    let got = moto_emails(&[&seller.email]).await;
     assert_eq!(
         got.len(),
         1,
@@ -97,8 +69,9 @@ async fn the_new_order_email_reaches_ses_with_recipient_subject_and_amounts() {
 
 #[tokio::test]
 async fn auto_cancel_goes_through_the_timers_queue_and_mails_the_refund() {
-    let Some(moto) = on_emulators() else { return };
-    let app = spawn_app().await;
+    let Some(app) = on_emulators().await else {
+        return;
+    };
     let seller = app.user(&unique("seller")).await;
     let buyer = app.user_en(&unique("buyer")).await;
     let svc = app
@@ -118,7 +91,7 @@ async fn auto_cancel_goes_through_the_timers_queue_and_mails_the_refund() {
         (Some("cancelled"), Some("system"))
     );
     assert_eq!(app.me(&buyer).await["balance"], "20.00");
-    let mails = ses_messages(&moto, &buyer.email).await;
+    let mails = moto_emails(&[&buyer.email]).await;
     assert!(
         mails
             .iter()

@@ -79,31 +79,10 @@ pub fn expect_problem(r: &Resp, status: u16, code: &str) {
     );
 }
 
-/// Milliseconds since the epoch of an RFC 3339 UTC time such as
-/// `2025-03-01T10:20:30.123Z` (what the API answers with).
+/// Milliseconds since the epoch of a timestamp the API answered.
 #[track_caller]
 pub fn ms(v: &Value) -> i64 {
-    let s = v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}"));
-    let fail = || -> ! { panic!("not an RFC 3339 UTC time: {s}") };
-    let (date, time) = s.split_once('T').unwrap_or_else(|| fail());
-    let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
-    let time = time
-        .strip_suffix('Z')
-        .or_else(|| time.strip_suffix("+00:00"))
-        .unwrap_or_else(|| fail());
-    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    let t: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
-    let millis: i64 = format!("{frac:0<3}")[..3]
-        .parse()
-        .unwrap_or_else(|_| fail());
-    // Days from civil (Howard Hinnant).
-    let (y, m, day) = (d[0] - i64::from(d[1] <= 2), d[1], d[2]);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    ((days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]) * 1000) + millis
+    khamsa_testkit::rfc3339_ms(v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}")))
 }
 
 /// `base` with the keys of `overrides` replaced (both JSON objects).
@@ -327,6 +306,20 @@ impl TestApp {
             .clone()
     }
 
+    /// The first email to `addr` whose subject starts with `subject`.
+    pub async fn email(&self, addr: &str, subject: &str) -> Value {
+        let mails = self.emails_to(addr).await;
+        mails
+            .iter()
+            .find(|m| {
+                m["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(subject))
+            })
+            .unwrap_or_else(|| panic!("no email to {addr} about {subject:?}: {mails:?}"))
+            .clone()
+    }
+
     // ---- money ---------------------------------------------------------
 
     pub async fn me(&self, u: &User) -> Value {
@@ -386,10 +379,32 @@ impl TestApp {
         s
     }
 
+    /// Has an operator reject at `path` (an `/admin/.../reject` route):
+    /// refused without a reason (422), then done with `reason`.
+    pub async fn reject(&self, path: &str, reason: &str) -> Value {
+        let op = self.operator().await;
+        let r = self.post(&op, path, json!({})).await;
+        expect_problem(&r, 422, "validation_failed");
+        let r = self.post(&op, path, json!({ "reason": reason })).await;
+        let v = expect_status(&r, 200);
+        assert_eq!(v["status"], "rejected");
+        v
+    }
+
     /// Creates a service and has an operator approve it.
     pub async fn active_service(&self, seller: &User, overrides: Value) -> Value {
         let s = self.create_service(seller, overrides).await;
         self.approve(s["id"].as_str().unwrap()).await
+    }
+
+    /// "seller" with an active service (`overrides` on the default one) and
+    /// "buyer" with `balance` topped up: (seller, buyer, service id).
+    pub async fn market(&self, overrides: Value, balance: &str) -> (User, User, String) {
+        let seller = self.user("seller").await;
+        let buyer = self.user("buyer").await;
+        let svc = self.active_service(&seller, overrides).await;
+        self.topup(&buyer, balance).await;
+        (seller, buyer, id(&svc))
     }
 
     // ---- orders --------------------------------------------------------
@@ -411,6 +426,28 @@ impl TestApp {
             .post(u, &format!("/orders/{order_id}/{action}"), body)
             .await;
         expect_status(&r, 200)
+    }
+
+    /// Runs `action` with `text` on an order that must then be in progress,
+    /// due `days` after the call; returns the order.
+    pub async fn act_due_in(
+        &self,
+        u: &User,
+        order_id: &str,
+        action: &str,
+        text: &str,
+        days: i64,
+    ) -> Value {
+        let before = self.now().await;
+        let o = self.act(u, order_id, action, json!({ "text": text })).await;
+        let after = self.now().await;
+        assert_eq!(o["status"], "in_progress");
+        let due = ms(&o["due_at"]);
+        assert!(
+            due >= before + days * DAY_MS && due <= after + days * DAY_MS,
+            "due_at is now + {days} days"
+        );
+        o
     }
 
     pub async fn deliver(&self, seller: &User, order_id: &str) -> Value {

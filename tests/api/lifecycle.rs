@@ -138,39 +138,16 @@ async fn full_lifecycle_with_instructions_and_an_upgrade_ends_in_a_payout() {
     assert_eq!(app.items(&seller, &msgs).await, thread);
 
     // Instructions start the clock.
-    let before = app.now().await;
+    let text = "The page is about our bakery; the audience is families.";
     let o = app
-        .act(
-            &buyer,
-            &order_id,
-            "instructions",
-            json!({ "text": "The page is about our bakery; the audience is families." }),
-        )
+        .act_due_in(&buyer, &order_id, "instructions", text, 4)
         .await;
-    let after = app.now().await;
-    assert_eq!(o["status"], "in_progress");
-    assert_eq!(
-        o["instructions"],
-        "The page is about our bakery; the audience is families."
-    );
-    let due = ms(&o["due_at"]);
-    assert!(
-        due >= before + 4 * DAY_MS && due <= after + 4 * DAY_MS,
-        "due_at is now + 4 days"
-    );
+    assert_eq!(o["instructions"], text);
     // Instructions are a field of the order, not a message.
     assert_eq!(app.items(&buyer, &msgs).await.len(), 2);
     let told = app
-        .emails_to(&seller.email)
-        .await
-        .into_iter()
-        .find(|m| {
-            m["subject"]
-                .as_str()
-                .unwrap()
-                .starts_with("The buyer sent instructions")
-        })
-        .expect("an instructions email");
+        .email(&seller.email, "The buyer sent instructions")
+        .await;
     assert!(told["text"].as_str().unwrap().contains("our bakery"));
 
     // Deliver, then receive.
@@ -360,17 +337,7 @@ async fn an_order_is_paid_from_balance_first_then_earnings_and_a_refund_returns_
         (me["balance"].as_str(), me["earnings_available"].as_str()),
         (Some("0.00"), Some("3.00"))
     );
-    let receipt = app
-        .emails_to(&maker.email)
-        .await
-        .into_iter()
-        .find(|m| {
-            m["subject"]
-                .as_str()
-                .unwrap()
-                .starts_with("Your order is confirmed")
-        })
-        .expect("a receipt");
+    let receipt = app.email(&maker.email, "Your order is confirmed").await;
     let text = receipt["text"].as_str().unwrap();
     assert!(text.contains("Paid from your balance: $5.00"), "{text}");
     assert!(text.contains("Paid from your earnings: $5.00"), "{text}");
@@ -424,36 +391,21 @@ async fn asking_for_changes_puts_the_order_back_in_progress_with_a_new_due_at() 
     app.deliver(&seller, &order_id).await;
 
     app.advance_days(1).await;
-    let t0 = app.now().await;
     let o = app
-        .act(
+        .act_due_in(
             &buyer,
             &order_id,
             "changes",
-            json!({ "text": "Please make the blue darker." }),
+            "Please make the blue darker.",
+            2,
         )
         .await;
-    let t1 = app.now().await;
-    assert_eq!(o["status"], "in_progress");
-    let new_due = ms(&o["due_at"]);
-    assert!(
-        new_due >= t0 + 2 * DAY_MS && new_due <= t1 + 2 * DAY_MS,
-        "due_at is now + the order's 2 days"
-    );
-    assert!(new_due > first_due);
+    assert!(ms(&o["due_at"]) > first_due);
     assert_eq!(o["can_cancel"], false, "not late for the buyer yet");
 
     let mail = app
-        .emails_to(&seller.email)
-        .await
-        .into_iter()
-        .find(|m| {
-            m["subject"]
-                .as_str()
-                .unwrap()
-                .starts_with("The buyer asked for changes")
-        })
-        .expect("a changes email");
+        .email(&seller.email, "The buyer asked for changes")
+        .await;
     assert!(
         mail["text"]
             .as_str()
@@ -471,11 +423,8 @@ async fn asking_for_changes_puts_the_order_back_in_progress_with_a_new_due_at() 
 #[tokio::test]
 async fn messages_are_listed_oldest_first_even_when_sent_within_one_millisecond() {
     let app = spawn_app().await;
-    let seller = app.user("seller").await;
-    let buyer = app.user("buyer").await;
-    let svc = app.active_service(&seller, json!({})).await;
-    app.topup(&buyer, "5.00").await;
-    let order = app.order(&buyer, &id(&svc), json!({})).await;
+    let (seller, buyer, svc) = app.market(json!({}), "5.00").await;
+    let order = app.order(&buyer, &svc, json!({})).await;
     let path = format!("/orders/{}/messages", id(&order));
     let mut sent = vec![];
     for i in 0..30 {
@@ -535,16 +484,8 @@ async fn user_text_in_emails_is_escaped_in_html_and_kept_in_text() {
     )
     .await;
     let mail = app
-        .emails_to(&seller.email)
-        .await
-        .into_iter()
-        .find(|m| {
-            m["subject"]
-                .as_str()
-                .unwrap()
-                .starts_with("The buyer sent instructions")
-        })
-        .expect("an instructions email");
+        .email(&seller.email, "The buyer sent instructions")
+        .await;
     let html = mail["html"].as_str().unwrap();
     assert!(!html.contains("<script>"), "{html}");
     assert!(
@@ -591,6 +532,15 @@ async fn the_profile_email_follows_the_token() {
     assert!(app.emails_to(&seller.email).await.is_empty());
 }
 
+/// Each step (caller, action) on order `oid` is a 409 invalid_transition.
+async fn refused(app: &TestApp, oid: &str, steps: &[(&User, &str)]) {
+    for (who, action) in steps {
+        let path = format!("/orders/{oid}/{action}");
+        let r = app.post(who, &path, json!({ "text": "Some text." })).await;
+        expect_problem(&r, 409, "invalid_transition");
+    }
+}
+
 #[tokio::test]
 async fn steps_out_of_order_are_state_conflicts_and_change_nothing() {
     let app = spawn_app().await;
@@ -601,29 +551,15 @@ async fn steps_out_of_order_are_state_conflicts_and_change_nothing() {
         .await;
     let plain = app.active_service(&seller, json!({})).await;
     app.topup(&buyer, "20.00").await;
-    let step = |who: &User, oid: &str, action: &str| {
-        let (app, who) = (&app, who.clone());
-        let path = format!("/orders/{oid}/{action}");
-        async move { app.post(&who, &path, json!({ "text": "Some text." })).await }
-    };
 
     // Awaiting instructions: no delivery, receipt or changes yet.
     let waiting = id(&app.order(&buyer, &id(&asks), json!({})).await);
-    expect_problem(
-        &step(&seller, &waiting, "deliver").await,
-        409,
-        "invalid_transition",
-    );
-    expect_problem(
-        &step(&buyer, &waiting, "receive").await,
-        409,
-        "invalid_transition",
-    );
-    expect_problem(
-        &step(&buyer, &waiting, "changes").await,
-        409,
-        "invalid_transition",
-    );
+    let early = [
+        (&seller, "deliver"),
+        (&buyer, "receive"),
+        (&buyer, "changes"),
+    ];
+    refused(&app, &waiting, &early).await;
     assert_eq!(
         app.get_order(&buyer, &waiting).await["status"],
         "awaiting_instructions"
@@ -631,21 +567,12 @@ async fn steps_out_of_order_are_state_conflicts_and_change_nothing() {
 
     // In progress: instructions only once (or never, if none were asked).
     let working = id(&app.order(&buyer, &id(&plain), json!({})).await);
-    expect_problem(
-        &step(&buyer, &working, "instructions").await,
-        409,
-        "invalid_transition",
-    );
-    expect_problem(
-        &step(&buyer, &working, "receive").await,
-        409,
-        "invalid_transition",
-    );
-    expect_problem(
-        &step(&buyer, &working, "changes").await,
-        409,
-        "invalid_transition",
-    );
+    let working_steps = [
+        (&buyer, "instructions"),
+        (&buyer, "receive"),
+        (&buyer, "changes"),
+    ];
+    refused(&app, &working, &working_steps).await;
     assert_eq!(
         app.get_order(&buyer, &working).await["instructions"],
         Value::Null
@@ -654,19 +581,14 @@ async fn steps_out_of_order_are_state_conflicts_and_change_nothing() {
     // Completed: nothing moves it again.
     app.deliver(&seller, &working).await;
     app.receive(&buyer, &working).await;
-    for (who, action) in [
+    let done = [
         (&seller, "deliver"),
         (&buyer, "receive"),
         (&buyer, "changes"),
         (&buyer, "cancel"),
         (&seller, "cancel"),
-    ] {
-        expect_problem(
-            &step(who, &working, action).await,
-            409,
-            "invalid_transition",
-        );
-    }
+    ];
+    refused(&app, &working, &done).await;
     let o = app.get_order(&buyer, &working).await;
     assert_eq!(
         (o["status"].as_str(), o["completed_by"].as_str()),

@@ -17,6 +17,9 @@ use khamsa_functions::Function;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_http::http::HeaderValue;
 use lambda_http::http::header::AUTHORIZATION;
+use khamsa_testkit::aws::{moto_emails, sdk_config};
+use khamsa_testkit::env::ALL;
+use khamsa_testkit::{emulators, unique, wall_ms};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,38 +27,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 // ----------------------------------------------------------- harness ---
-
-struct Emulators {
-    moto: String,
-}
-
-fn emulators() -> Option<Emulators> {
-    let vars = [
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_SQS",
-        "AWS_ENDPOINT_URL_SES",
-        "KHAMSA_MOTO_URL",
-    ];
-    let missing: Vec<&str> = vars
-        .iter()
-        .copied()
-        .filter(|v| std::env::var(v).map_or(true, |x| x.is_empty()))
-        .collect();
-    if missing.is_empty() {
-        return Some(Emulators {
-            moto: std::env::var("KHAMSA_MOTO_URL").unwrap(),
-        });
-    }
-    let msg = format!(
-        "the emulators are not running (missing {missing:?}): \
-         source \"$(bash infra/emulators/up.sh)\" first"
-    );
-    if std::env::var("KHAMSA_REQUIRE_EMULATORS").as_deref() == Ok("1") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED (not passed): {msg}");
-    None
-}
 
 /// Where `cargo build -p khamsa-functions` put the binaries: beside this
 /// test's own executable (`<target>/<profile>/deps/deploy-*`), so the same
@@ -74,14 +45,6 @@ fn binary(f: Function) -> PathBuf {
         path.display()
     );
     path
-}
-
-fn unique(prefix: &str) -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{n}", std::process::id())
 }
 
 /// A function process and its Runtime API; killed when dropped.
@@ -322,9 +285,7 @@ struct Stack {
 
 impl Stack {
     async fn create() -> Stack {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let sdk = sdk_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let ses = aws_sdk_ses::Client::new(&sdk);
@@ -381,13 +342,6 @@ fn sqs_event(messages: &[(String, String)]) -> Value {
     json!({ "Records": records })
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 // ------------------------------------------------------------- tests ---
 
 #[tokio::test]
@@ -414,7 +368,9 @@ async fn a_function_missing_a_setting_refuses_to_start() {
 
 #[tokio::test]
 async fn the_table_is_the_one_the_adapter_creates() {
-    let Some(_emu) = emulators() else { return };
+    if !emulators("the_table_is_the_one_the_adapter_creates", ALL) {
+        return;
+    }
     let stack = Stack::create().await;
     let d = stack
         .ddb
@@ -480,7 +436,9 @@ async fn the_table_is_the_one_the_adapter_creates() {
 
 #[tokio::test]
 async fn every_function_answers_as_a_lambda() {
-    let Some(emu) = emulators() else { return };
+    if !emulators("every_function_answers_as_a_lambda", ALL) {
+        return;
+    }
     let t = Template::load();
     let stack = Stack::create().await;
     let mut lambdas: BTreeMap<&str, Lambda> = BTreeMap::new();
@@ -675,12 +633,12 @@ async fn every_function_answers_as_a_lambda() {
     let stale = Timer {
         order_id: OrderId::new(order_id.clone()),
         kind: TimerKind::AutoCancel,
-        due: Timestamp(now_ms() - 1_000),
+        due: Timestamp(wall_ms() - 1_000),
     };
     let early = Timer {
         order_id: OrderId::new(order_id.clone()),
         kind: TimerKind::Clearing,
-        due: Timestamp(now_ms() + 3_600_000),
+        due: Timestamp(wall_ms() + 3_600_000),
     };
     let batch = sqs_event(&[
         ("stale".into(), serde_json::to_string(&stale).unwrap()),
@@ -728,26 +686,7 @@ async fn every_function_answers_as_a_lambda() {
         Outcome::Response(v) => assert_eq!(v, json!({ "batchItemFailures": [] }), "all sent"),
         Outcome::Error(e) => panic!("notifier failed: {e}"),
     }
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", emu.moto))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let to_us = data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| {
-            m["destinations"]["ToAddresses"]
-                .as_array()
-                .is_some_and(|a| {
-                    a.iter()
-                        .any(|x| x == &json!(seller.email) || x == &json!(buyer.email))
-                })
-        })
-        .count();
+    let to_us = moto_emails(&[&seller.email, &buyer.email]).await.len();
     assert!(to_us >= 1, "SES got the emails");
 
     // sweeper: the schedule event in, what it queued out.

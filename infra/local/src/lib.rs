@@ -18,11 +18,11 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use khamsa_app::http::{self as glue, views};
-use khamsa_app::memory::{MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
+use khamsa_app::memory::{InMemory, MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
 use khamsa_app::ports::{Clock, Store};
 use khamsa_app::usecases::notify::InlineNotifier;
 use khamsa_app::usecases::timers;
-use khamsa_app::{App, AppError};
+use khamsa_app::{App, AppError, Ports};
 use khamsa_aws::dynamo::DynamoStore;
 use khamsa_aws::ses::{SesMailer, verify_identity};
 use khamsa_aws::sqs::{SqsNotifier, SqsScheduler, ensure_queue};
@@ -78,28 +78,19 @@ pub struct Local {
 impl Local {
     /// The embedded default: in-memory store, mailer and clock.
     pub fn in_memory(public_url: &str, cfg: Config) -> Arc<Local> {
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let mailer = Arc::new(MemoryMailer::new());
         let clock = Arc::new(OffsetClock::new());
-        let scheduler = Arc::new(WakeScheduler::default());
-        let public_url: Arc<str> = Arc::from(public_url);
-        let notifier = Arc::new(InlineNotifier {
-            store: store.clone(),
-            mailer: mailer.clone(),
-            clock: clock.clone(),
-            public_url: public_url.clone(),
-            lock: tokio::sync::Mutex::new(()),
-        });
-        let app = App {
-            store,
-            clock: clock.clone(),
-            mailer: mailer.clone(),
-            notifier: notifier.clone(),
-            scheduler: scheduler.clone(),
-            cfg: Arc::new(cfg),
+        let InMemory {
+            app,
+            notifier,
+            scheduler,
+        } = InMemory::new(
+            Arc::new(MemoryStore::new()),
+            clock.clone(),
+            mailer.clone(),
+            cfg,
             public_url,
-            known_callers: Default::default(),
-        };
+        );
         Arc::new(Local {
             app,
             mailer,
@@ -155,16 +146,17 @@ impl Local {
             clock.clone(),
         ));
         let notifier = Arc::new(SqsNotifier::new(sqs.clone(), notifications_url.clone()));
-        let app = App {
-            store,
-            clock: clock.clone(),
-            mailer,
-            notifier: notifier.clone(),
-            scheduler: scheduler.clone(),
-            cfg: Arc::new(cfg),
-            public_url: Arc::from(public_url),
-            known_callers: Default::default(),
-        };
+        let app = App::new(
+            Ports {
+                store,
+                clock: clock.clone(),
+                mailer,
+                notifier: notifier.clone(),
+                scheduler: scheduler.clone(),
+            },
+            cfg,
+            public_url,
+        );
         Ok(Arc::new(Local {
             app,
             mailer: record,

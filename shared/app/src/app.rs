@@ -20,6 +20,16 @@ pub struct App {
     pub known_callers: Arc<KnownCallers>,
 }
 
+/// The adapters an `App` runs on, named so a wiring cannot swap two of them
+/// (one type may implement several ports).
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Arc<dyn Mailer>,
+    pub notifier: Arc<dyn Notifier>,
+    pub scheduler: Arc<dyn Scheduler>,
+}
+
 /// Callers whose profile is known to exist with their token's email. A
 /// warm function skips that read, keeping a state change within two reads.
 #[derive(Default)]
@@ -75,6 +85,28 @@ impl<T> Outcome<T> {
 }
 
 impl App {
+    /// The one way to wire an `App`: the Lambda boot code, the local server
+    /// and the tests all come through here, with no caller known yet.
+    pub fn new(ports: Ports, cfg: Config, public_url: &str) -> App {
+        let Ports {
+            store,
+            clock,
+            mailer,
+            notifier,
+            scheduler,
+        } = ports;
+        App {
+            store,
+            clock,
+            mailer,
+            notifier,
+            scheduler,
+            cfg: Arc::new(cfg),
+            public_url: Arc::from(public_url),
+            known_callers: Default::default(),
+        }
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }

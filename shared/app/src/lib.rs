@@ -13,6 +13,6 @@ pub mod memory;
 pub mod ports;
 pub mod usecases;
 
-pub use app::{App, Outcome};
+pub use app::{App, Outcome, Ports};
 pub use caller::Caller;
 pub use error::{AppError, AppResult};

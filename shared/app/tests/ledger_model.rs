@@ -4,9 +4,6 @@
 //! store on every balance, all accounts sum to zero, none but `external`
 //! is negative, and a finished order's escrow is empty.
 
-mod common;
-
-use common::*;
 use khamsa_app::caller::Caller;
 use khamsa_app::usecases::order_transitions::{Transition, transition};
 use khamsa_app::usecases::withdrawals::{Settle, request, settle};
@@ -19,6 +16,7 @@ use khamsa_domain::money::{Money, split_fee};
 use khamsa_domain::order::OrderStatus;
 use khamsa_domain::time::HOUR_MS;
 use khamsa_domain::withdrawal::WithdrawalStatus;
+use khamsa_testkit::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -102,10 +100,6 @@ impl Model {
     }
 }
 
-fn who(name: &str) -> Caller {
-    caller(name)
-}
-
 /// Refusals a well-formed step may legitimately meet (wrong state, wrong
 /// role, no money); anything else, a 422 included, fails the property.
 fn expected(e: &AppError) -> bool {
@@ -114,7 +108,7 @@ fn expected(e: &AppError) -> bool {
 
 async fn setup(app: &App) -> Vec<(String, usize, Money, Money)> {
     for u in USERS {
-        accounts::ensure_profile(app, &who(u)).await.unwrap();
+        accounts::ensure_profile(app, &caller(u)).await.unwrap();
     }
     let mut out = vec![];
     for (seller, price, up, instr) in [(0usize, "5", "5", false), (1, "10", "10", true)] {
@@ -129,23 +123,11 @@ async fn setup(app: &App) -> Vec<(String, usize, Money, Money)> {
         );
         let (s, _) = run(
             app,
-            services::create(app, &who(USERS[seller]), body.as_bytes()).await,
+            services::create(app, &caller(USERS[seller]), body.as_bytes()).await,
         )
         .await
         .unwrap();
-        run(
-            app,
-            services::moderate(
-                app,
-                &operator(),
-                s.id.as_str(),
-                services::Moderation::Approve,
-                b"",
-            )
-            .await,
-        )
-        .await
-        .unwrap();
+        approve(app, s.id.as_str()).await;
         out.push((
             s.id.to_string(),
             seller,
@@ -164,7 +146,7 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
             let body = format!(r#"{{"amount":"{amount}","method":"sandbox"}}"#);
             let r = run(
                 app,
-                accounts::topup(app, &who(USERS[user]), body.as_bytes()).await,
+                accounts::topup(app, &caller(USERS[user]), body.as_bytes()).await,
             )
             .await;
             let valid = (100..=100_000).contains(&cents);
@@ -186,7 +168,7 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
                 format!(r#"{{"service_id":"{sid}","upgrades":{upgrades},"quantity":{qty}}}"#);
             let r = run(
                 app,
-                place_order::place_order(app, &who(USERS[buyer]), body.as_bytes()).await,
+                place_order::place_order(app, &caller(USERS[buyer]), body.as_bytes()).await,
             )
             .await;
             let bal = m.get(buyer, UserAccount::Balance);
@@ -231,7 +213,7 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
                 return;
             }
             let o = &m.orders[order % m.orders.len()];
-            let (buyer, seller) = (who(USERS[o.buyer]), who(USERS[o.seller]));
+            let (buyer, seller) = (caller(USERS[o.buyer]), caller(USERS[o.seller]));
             let (actor, tr, body): (Caller, Transition, &[u8]) = match t {
                 0 => (buyer, Transition::Instructions, br#"{"text":"Use blue"}"#),
                 1 => (seller, Transition::Deliver, br#"{"text":"Here it is"}"#),
@@ -263,7 +245,11 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
         Op::Withdraw { user, cents } => {
             let amount = Money::from_cents(cents);
             let body = format!(r#"{{"amount":"{amount}","paypal_email":"x@example.com"}}"#);
-            let r = run(app, request(app, &who(USERS[user]), body.as_bytes()).await).await;
+            let r = run(
+                app,
+                request(app, &caller(USERS[user]), body.as_bytes()).await,
+            )
+            .await;
             let should =
                 cents >= 1000 && amount.amount() <= m.get(user, UserAccount::EarningsAvailable);
             match r {

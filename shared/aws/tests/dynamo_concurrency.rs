@@ -1,114 +1,42 @@
 //! The real use cases on `DynamoStore` under concurrency (DynamoDB Local
 //! only): no double spend, one winner per race, a ledger that balances.
 
-mod dynamo_env;
-
-use khamsa_app::caller::Caller;
-use khamsa_app::memory::{FixedClock, MemoryMailer, WakeScheduler};
-use khamsa_app::ports::UnitOfWork;
-use khamsa_app::usecases::notify::InlineNotifier;
+use khamsa_app::App;
+use khamsa_app::AppError;
 use khamsa_app::usecases::order_transitions::{Transition, transition};
-use khamsa_app::usecases::{accounts, ledger_check, place_order, services, withdrawals};
-use khamsa_app::{App, AppError, AppResult, Outcome};
-use khamsa_aws::dynamo::DynamoStore;
-use khamsa_domain::ids::{OrderId, PostingId, UserId};
-use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
+use khamsa_app::usecases::{accounts, ledger_check, place_order};
+use khamsa_domain::DomainError;
+use khamsa_domain::ids::OrderId;
+use khamsa_domain::ledger::{Account, PostingKind};
 use khamsa_domain::money::Money;
 use khamsa_domain::order::OrderStatus;
-use khamsa_domain::{Config, DomainError, Timestamp};
+use khamsa_testkit::aws::TestTable;
+use khamsa_testkit::{
+    active_service, caller, funded_buyer, operator, race_withdrawals_of_20, run, seed_earnings,
+};
 use rust_decimal::Decimal;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-const T0: Timestamp = Timestamp(1_800_000_000_000);
-
+/// The in-memory harness's `App`, on a DynamoDB Local table of its own.
 struct Harness {
-    app: App,
-    table: dynamo_env::TestTable,
+    app: Arc<App>,
+    table: TestTable,
+}
+
+impl Harness {
+    /// Checks the ledger still balances, then drops the table.
+    async fn finish(self) {
+        ledger_balances(&self.app).await;
+        self.table.drop_table().await;
+    }
 }
 
 async fn harness(test: &str) -> Option<Harness> {
-    let table = dynamo_env::table(test).await?;
-    let store: Arc<DynamoStore> = Arc::new(table.store.clone());
-    let clock = Arc::new(FixedClock::new(T0));
-    let mailer = Arc::new(MemoryMailer::new());
-    let notifier = Arc::new(InlineNotifier {
-        store: store.clone(),
-        mailer: mailer.clone(),
-        clock: clock.clone(),
-        public_url: Arc::from("http://test"),
-        lock: tokio::sync::Mutex::new(()),
-    });
-    let app = App {
-        store,
-        clock,
-        mailer,
-        notifier,
-        scheduler: Arc::new(WakeScheduler::default()),
-        cfg: Arc::new(Config::default()),
-        public_url: Arc::from("http://test"),
-        known_callers: Default::default(),
-    };
+    let table = TestTable::create(test).await?;
+    let app = Arc::new(khamsa_testkit::Harness::on(Arc::new(table.store.clone())).app);
     Some(Harness { app, table })
-}
-
-fn caller(id: &str) -> Caller {
-    Caller {
-        id: UserId::new(id),
-        email: Some(format!("{id}@example.com")),
-        operator: false,
-    }
-}
-
-fn operator() -> Caller {
-    Caller {
-        id: UserId::new("op"),
-        email: Some("op@example.com".into()),
-        operator: true,
-    }
-}
-
-/// Commits what a use case decided, as the HTTP glue does.
-async fn run<T>(app: &App, out: AppResult<Outcome<T>>) -> AppResult<T> {
-    let out = out?;
-    app.commit(out.uow, out.on_overdraft).await?;
-    Ok(out.value)
-}
-
-async fn active_service(app: &App, seller: &str, price: &str) -> String {
-    let c = caller(seller);
-    accounts::ensure_profile(app, &c).await.unwrap();
-    let body = format!(
-        r#"{{"title":"Logo","description":"A logo","category":"design","price":"{price}","delivery_days":3}}"#
-    );
-    let (s, _) = run(app, services::create(app, &c, body.as_bytes()).await)
-        .await
-        .unwrap();
-    run(
-        app,
-        services::moderate(
-            app,
-            &operator(),
-            s.id.as_str(),
-            services::Moderation::Approve,
-            b"",
-        )
-        .await,
-    )
-    .await
-    .unwrap();
-    s.id.to_string()
-}
-
-async fn funded_buyer(app: &App, id: &str, amount: &str) -> Caller {
-    let buyer = caller(id);
-    accounts::ensure_profile(app, &buyer).await.unwrap();
-    let body = format!(r#"{{"amount":"{amount}","method":"sandbox"}}"#);
-    run(app, accounts::topup(app, &buyer, body.as_bytes()).await)
-        .await
-        .unwrap();
-    buyer
 }
 
 async fn ledger_balances(app: &App) {
@@ -122,7 +50,7 @@ async fn sixty_four_orders_against_ten_orders_of_money_thirty_rounds() {
     let Some(h) = harness("orders_race").await else {
         return;
     };
-    let app = Arc::new(h.app.clone());
+    let app = h.app.clone();
     let sid = active_service(&app, "seller", "10").await;
     let body = Arc::new(format!(r#"{{"service_id":"{sid}"}}"#));
     let started = Instant::now();
@@ -193,8 +121,7 @@ async fn sixty_four_orders_against_ten_orders_of_money_thirty_rounds() {
         eprintln!("round {round}: 10 of 64 placed in {:?}", t.elapsed());
     }
     eprintln!("30 rounds of 64 orders in {:?}", started.elapsed());
-    ledger_balances(&app).await;
-    h.table.drop_table().await;
+    h.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -202,7 +129,7 @@ async fn cancel_against_deliver_has_one_winner_and_the_ledger_balances() {
     let Some(h) = harness("cancel_deliver").await else {
         return;
     };
-    let app = Arc::new(h.app.clone());
+    let app = h.app.clone();
     let sid = active_service(&app, "seller", "10").await;
     let buyer = funded_buyer(&app, "buyer", "200.00").await;
     let body = format!(r#"{{"service_id":"{sid}"}}"#);
@@ -283,8 +210,7 @@ async fn cancel_against_deliver_has_one_winner_and_the_ledger_balances() {
     );
     let b = app.store.balances(&buyer.id).await.unwrap();
     assert_eq!(b.balance, Money::dollars(200 - 10 * delivered));
-    ledger_balances(&app).await;
-    h.table.drop_table().await;
+    h.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -292,49 +218,13 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
     let Some(h) = harness("withdrawals_race").await else {
         return;
     };
-    let app = Arc::new(h.app.clone());
+    let app = h.app.clone();
     for round in 0..10 {
         let seller = caller(&format!("seller{round}"));
         accounts::ensure_profile(&app, &seller).await.unwrap();
-        // $20 of available earnings, straight through the ledger port.
-        let seed = Posting::new(
-            PostingId::new(format!("seed{round}")),
-            PostingKind::EarningsCleared,
-            T0,
-            PostingRef::default(),
-            [Transfer {
-                debit: Account::External,
-                credit: Account::user(&seller.id, UserAccount::EarningsAvailable),
-                amount: Money::dollars(20),
-            }],
-        );
-        app.commit(
-            UnitOfWork {
-                postings: vec![seed],
-                ..Default::default()
-            },
-            None,
-        )
-        .await
-        .unwrap();
+        seed_earnings(&app, &seller, &format!("seed{round}"), 20).await;
 
-        let tasks: Vec<_> = (0..2)
-            .map(|_| {
-                let (app, seller) = (app.clone(), seller.clone());
-                tokio::spawn(async move {
-                    let body = br#"{"amount":"20.00","paypal_email":"s@example.com"}"#;
-                    run(&app, withdrawals::request(&app, &seller, body).await).await
-                })
-            })
-            .collect();
-        let mut ok = 0;
-        for t in tasks {
-            match t.await.unwrap() {
-                Ok(_) => ok += 1,
-                Err(AppError::Domain(DomainError::InsufficientEarnings)) => {}
-                Err(e) => panic!("round {round}: unexpected {e:?}"),
-            }
-        }
+        let ok = race_withdrawals_of_20(&app, &seller, 2).await;
         assert_eq!(ok, 1, "round {round}");
         let b = app.store.balances(&seller.id).await.unwrap();
         assert_eq!(
@@ -343,6 +233,5 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
             "round {round}"
         );
     }
-    ledger_balances(&app).await;
-    h.table.drop_table().await;
+    h.finish().await;
 }

@@ -7,26 +7,28 @@
 //! addresses, and none calls `/moto-api/reset`.
 
 use aws_config::BehaviorVersion;
-use aws_sdk_sqs::config::{Credentials, Region};
+use aws_sdk_sqs::config::Region;
 use aws_sdk_sqs::types::QueueAttributeName;
-use khamsa_app::caller::Caller;
 use khamsa_app::emails::{Lang, Recipient, render};
 use khamsa_app::memory::{FixedClock, MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
-use khamsa_app::ports::{Clock, Email, MailError, Mailer, Scheduler, Store, UnitOfWork};
-use khamsa_app::usecases::notify::InlineNotifier;
-use khamsa_app::usecases::{accounts, outbox_rows, place_order, services};
-use khamsa_app::{App, AppResult, Outcome};
+use khamsa_app::ports::{Clock, Email, MailError, Mailer, Notifier, Scheduler, Store, UnitOfWork};
+use khamsa_app::usecases::{accounts, outbox_rows, place_order};
+use khamsa_app::{App, Ports};
 use khamsa_aws::ses::{SesMailer, verify_identity};
 use khamsa_aws::sqs::{SqsNotifier, SqsScheduler, ensure_queue};
 use khamsa_aws::workers::{self, QueueMessage, Swept};
-use khamsa_domain::ids::{OrderId, UserId};
+use khamsa_domain::ids::{OrderId, OutboxId, UserId};
 use khamsa_domain::money::Money;
 use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::order::{Actor, OrderStatus, Timer, TimerKind};
 use khamsa_domain::time::SECOND_MS;
 use khamsa_domain::{Config, Timestamp};
+use khamsa_testkit::aws::{moto_emails, sdk_config};
+use khamsa_testkit::env::MOTO;
+use khamsa_testkit::{
+    Harness, T0, active_service, caller, emulators, funded_buyer, run, unique, wall_ms,
+};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------- set-up
@@ -34,89 +36,26 @@ use std::time::{Duration, Instant};
 struct Moto {
     sqs: aws_sdk_sqs::Client,
     ses: aws_sdk_ses::Client,
-    url: String,
 }
 
-const VARS: [&str; 3] = [
-    "AWS_ENDPOINT_URL_SQS",
-    "AWS_ENDPOINT_URL_SES",
-    "KHAMSA_MOTO_URL",
-];
-
-fn set(var: &str) -> bool {
-    std::env::var(var).is_ok_and(|v| !v.is_empty())
-}
-
-/// The moto clients, or `None` (after a loud notice) when moto is not
-/// configured. Panics instead when `KHAMSA_REQUIRE_EMULATORS=1`.
+/// The moto clients, or `None` when moto is not configured (see
+/// `khamsa_testkit::emulators`).
 async fn moto(test: &str) -> Option<Moto> {
-    let missing: Vec<_> = VARS.into_iter().filter(|v| !set(v)).collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var("KHAMSA_REQUIRE_EMULATORS").as_deref() != Ok("1"),
-            "{test}: KHAMSA_REQUIRE_EMULATORS=1 but {missing:?} unset; start moto \
-             (infra/emulators/up.sh) and export its endpoints"
-        );
-        eprintln!(
-            "\n*** SKIPPED {test}: moto is not configured ({missing:?} unset). \
-             Set them, or KHAMSA_REQUIRE_EMULATORS=1 to fail instead. ***\n"
-        );
+    if !emulators(test, MOTO) {
         return None;
     }
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    // moto accepts any credentials; never reach for a real profile here.
-    if !set("AWS_ACCESS_KEY_ID") {
-        loader = loader.credentials_provider(Credentials::new("test", "test", None, None, "test"));
-    }
-    if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") {
-        loader = loader.region(Region::new("us-east-1"));
-    }
-    let conf = loader.load().await;
+    let conf = sdk_config().await;
     Some(Moto {
         sqs: aws_sdk_sqs::Client::new(&conf),
         ses: aws_sdk_ses::Client::new(&conf),
-        url: std::env::var("KHAMSA_MOTO_URL")
-            .unwrap()
-            .trim_end_matches('/')
-            .to_owned(),
     })
 }
 
-/// A name no other test (or run) uses: queues and addresses in moto live
-/// as long as the server.
-fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-/// The emails moto accepted for `to`: `{source, destinations, subject, body}`
-/// where `body` is the HTML part (moto keeps only that one).
-async fn moto_emails(moto: &Moto, to: &str) -> Vec<serde_json::Value> {
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto.url))
-        .await
-        .expect("moto's data.json")
-        .json()
-        .await
-        .expect("moto's data.json is JSON");
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| {
-            m["destinations"]["ToAddresses"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|d| d == to))
-        })
-        .collect()
+impl Moto {
+    /// A new queue (and its dead-letter queue) named after `prefix`.
+    async fn queue(&self, prefix: &str) -> String {
+        ensure_queue(&self.sqs, &unique(prefix)).await.unwrap()
+    }
 }
 
 /// A mailer with a freshly verified source address.
@@ -130,41 +69,17 @@ fn app(
     store: Arc<MemoryStore>,
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
-    notifier: Arc<dyn khamsa_app::ports::Notifier>,
+    notifier: Arc<dyn Notifier>,
     scheduler: Arc<dyn Scheduler>,
 ) -> App {
-    App {
+    let ports = Ports {
         store,
         clock,
         mailer,
         notifier,
         scheduler,
-        cfg: Arc::new(Config::default()),
-        public_url: Arc::from("http://khamsa.test"),
-        known_callers: Default::default(),
-    }
-}
-
-fn caller(id: &str) -> Caller {
-    Caller {
-        id: UserId::new(id),
-        email: Some(format!("{id}@example.com")),
-        operator: false,
-    }
-}
-
-fn operator() -> Caller {
-    Caller {
-        id: UserId::new("op"),
-        email: Some("op@example.com".into()),
-        operator: true,
-    }
-}
-
-async fn run<T>(app: &App, out: AppResult<Outcome<T>>) -> AppResult<T> {
-    let out = out?;
-    app.commit(out.uow, out.on_overdraft).await?;
-    Ok(out.value)
+    };
+    App::new(ports, Config::default(), "http://khamsa.test")
 }
 
 fn completed_notice(to: &UserId, amount: Money) -> Notice {
@@ -178,6 +93,23 @@ fn completed_notice(to: &UserId, amount: Money) -> Notice {
             by: Actor::System,
         },
     }
+}
+
+/// `notice`'s outbox row, written straight to the store (no notifier is
+/// told), and the queue message that would carry it.
+async fn unqueued_row(app: &App, notice: Notice) -> (OutboxId, QueueMessage) {
+    let rows = outbox_rows(vec![notice], app.now());
+    let id = rows[0].id.clone();
+    let uow = UnitOfWork {
+        outbox: rows,
+        ..Default::default()
+    };
+    app.store.commit(uow).await.unwrap();
+    let msg = QueueMessage {
+        id: "m-1".into(),
+        body: format!(r#"{{"outbox_id":"{id}"}}"#),
+    };
+    (id, msg)
 }
 
 /// Receives until `n` messages came or `within` passed.
@@ -196,7 +128,7 @@ async fn receive_n(
 }
 
 fn now_ms() -> Timestamp {
-    OffsetClock::new().now()
+    Timestamp(wall_ms())
 }
 
 // ---------------------------------------------------------------- SES
@@ -229,7 +161,7 @@ async fn ses_mailer_sends_from_the_verified_source() {
         .await
         .unwrap();
 
-    let sent = moto_emails(&moto, &to).await;
+    let sent = moto_emails(&[&to]).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["subject"], r.subject.as_str(), "UTF-8 subject kept");
     assert!(
@@ -314,7 +246,7 @@ async fn cr_or_lf_in_a_header_is_refused_before_any_call() {
 #[tokio::test]
 async fn a_row_that_cannot_be_rendered_is_dropped_not_retried() {
     let store = Arc::new(MemoryStore::new());
-    let clock = Arc::new(FixedClock::new(Timestamp(1_800_000_000_000)));
+    let clock = Arc::new(FixedClock::new(T0));
     // Any SES call would fail and be reported: proof that none is made.
     let mailer = SesMailer::new(dead_ses(), "noreply@khamsa.test");
     let sqs = aws_sdk_sqs::Client::from_conf(
@@ -339,19 +271,7 @@ async fn a_row_that_cannot_be_rendered_is_dropped_not_retried() {
         },
         ..completed_notice(&user.id, Money::dollars(1))
     };
-    let rows = outbox_rows(vec![notice], app.now());
-    let id = rows[0].id.clone();
-    store
-        .commit(UnitOfWork {
-            outbox: rows,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let msg = QueueMessage {
-        id: "m-1".into(),
-        body: format!(r#"{{"outbox_id":"{id}"}}"#),
-    };
+    let (_, msg) = unqueued_row(&app, notice).await;
     let failed =
         workers::notifier_batch(store.as_ref(), &mailer, "http://t", clock.as_ref(), &[msg]).await;
     assert!(failed.is_empty(), "{failed:?}");
@@ -435,9 +355,7 @@ async fn scheduler_delays_a_near_timer_and_leaves_a_far_one_to_the_sweeper() {
     else {
         return;
     };
-    let url = ensure_queue(&moto.sqs, &unique("khamsa-timers"))
-        .await
-        .unwrap();
+    let url = moto.queue("khamsa-timers").await;
     let clock: Arc<dyn Clock> = Arc::new(OffsetClock::new());
     let scheduler = SqsScheduler::new(moto.sqs.clone(), &url, clock.clone());
     let now = clock.now();
@@ -489,9 +407,7 @@ async fn the_notifier_worker_sends_each_outbox_row_once() {
     let Some(moto) = moto("the_notifier_worker_sends_each_outbox_row_once").await else {
         return;
     };
-    let url = ensure_queue(&moto.sqs, &unique("khamsa-notify"))
-        .await
-        .unwrap();
+    let url = moto.queue("khamsa-notify").await;
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(FixedClock::new(now_ms()));
     let mailer = Arc::new(mailer(&moto).await);
@@ -542,7 +458,7 @@ async fn the_notifier_worker_sends_each_outbox_row_once() {
         }
     };
     assert!(handle(std::slice::from_ref(&msg)).await.is_empty());
-    let sent = moto_emails(&moto, &to).await;
+    let sent = moto_emails(&[&to]).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0]["body"].as_str().unwrap().contains("$12.34"));
     assert!(
@@ -557,7 +473,7 @@ async fn the_notifier_worker_sends_each_outbox_row_once() {
 
     // At-least-once: the same message again, even twice in one batch.
     assert!(handle(&[msg.clone(), msg.clone()]).await.is_empty());
-    assert_eq!(moto_emails(&moto, &to).await.len(), 1);
+    assert_eq!(moto_emails(&[&to]).await.len(), 1);
 
     // A body that can never succeed is dropped, not retried.
     let junk = [
@@ -600,22 +516,7 @@ async fn a_mail_failure_is_reported_and_the_retry_sends_it() {
     let user = caller(&unique("buyer"));
     let to = user.email.clone().unwrap();
     accounts::ensure_profile(&app, &user).await.unwrap();
-    let rows = outbox_rows(
-        vec![completed_notice(&user.id, Money::dollars(7))],
-        app.now(),
-    );
-    let id = rows[0].id.clone();
-    store
-        .commit(UnitOfWork {
-            outbox: rows,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let msg = QueueMessage {
-        id: "m-1".into(),
-        body: format!(r#"{{"outbox_id":"{id}"}}"#),
-    };
+    let (id, msg) = unqueued_row(&app, completed_notice(&user.id, Money::dollars(7))).await;
 
     let failed = workers::notifier_batch(
         store.as_ref(),
@@ -635,12 +536,12 @@ async fn a_mail_failure_is_reported_and_the_retry_sends_it() {
             .sent_at
             .is_none()
     );
-    assert!(moto_emails(&moto, &to).await.is_empty());
+    assert!(moto_emails(&[&to]).await.is_empty());
 
     let failed =
         workers::notifier_batch(store.as_ref(), &good, "http://t", clock.as_ref(), &[msg]).await;
     assert!(failed.is_empty());
-    assert_eq!(moto_emails(&moto, &to).await.len(), 1);
+    assert_eq!(moto_emails(&[&to]).await.len(), 1);
 }
 
 #[tokio::test]
@@ -648,12 +549,8 @@ async fn the_sweeper_requeues_rows_left_unsent_after_a_minute() {
     let Some(moto) = moto("the_sweeper_requeues_rows_left_unsent_after_a_minute").await else {
         return;
     };
-    let notify_url = ensure_queue(&moto.sqs, &unique("khamsa-notify"))
-        .await
-        .unwrap();
-    let timers_url = ensure_queue(&moto.sqs, &unique("khamsa-timers"))
-        .await
-        .unwrap();
+    let notify_url = moto.queue("khamsa-notify").await;
+    let timers_url = moto.queue("khamsa-timers").await;
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(FixedClock::new(now_ms()));
     let notifier = Arc::new(SqsNotifier::new(moto.sqs.clone(), &notify_url));
@@ -707,7 +604,7 @@ async fn the_sweeper_requeues_rows_left_unsent_after_a_minute() {
             .unwrap();
     }
     assert_eq!(handled, 2);
-    assert_eq!(moto_emails(&moto, &to).await.len(), 1);
+    assert_eq!(moto_emails(&[&to]).await.len(), 1);
     assert!(
         workers::receive(&moto.sqs, &notify_url, 10, 0)
             .await
@@ -728,59 +625,23 @@ async fn a_due_timer_fires_once_and_a_duplicate_changes_nothing() {
     let Some(moto) = moto("a_due_timer_fires_once_and_a_duplicate_changes_nothing").await else {
         return;
     };
-    let url = ensure_queue(&moto.sqs, &unique("khamsa-timers"))
-        .await
-        .unwrap();
+    let url = moto.queue("khamsa-timers").await;
     let store = Arc::new(MemoryStore::new());
-    let t0 = Timestamp(1_800_000_000_000);
-    let clock = Arc::new(FixedClock::new(t0));
-    let mails = Arc::new(MemoryMailer::new());
+    let t0 = T0;
+    // The harness's app (inline emails to a memory mailer), with the timers
+    // going through SQS.
+    let Harness {
+        mut app,
+        clock,
+        mailer: mails,
+    } = Harness::on(store.clone());
     let scheduler = SqsScheduler::new(moto.sqs.clone(), &url, clock.clone());
-    let notifier = Arc::new(InlineNotifier {
-        store: store.clone(),
-        mailer: mails.clone(),
-        clock: clock.clone(),
-        public_url: Arc::from("http://t"),
-        lock: tokio::sync::Mutex::new(()),
-    });
-    let app = app(
-        store.clone(),
-        clock.clone(),
-        mails.clone(),
-        notifier.clone(),
-        Arc::new(scheduler.clone()),
-    );
+    app.scheduler = Arc::new(scheduler.clone());
 
-    let seller = caller(&unique("seller"));
-    let buyer = caller(&unique("buyer"));
-    accounts::ensure_profile(&app, &seller).await.unwrap();
-    accounts::ensure_profile(&app, &buyer).await.unwrap();
-    let body = br#"{"title":"Logo","description":"A logo","category":"design",
-        "price":"5","delivery_days":3}"#;
-    let (svc, _) = run(&app, services::create(&app, &seller, body).await)
-        .await
-        .unwrap();
-    run(
-        &app,
-        services::moderate(
-            &app,
-            &operator(),
-            svc.id.as_str(),
-            services::Moderation::Approve,
-            b"",
-        )
-        .await,
-    )
-    .await
-    .unwrap();
-    run(
-        &app,
-        accounts::topup(&app, &buyer, br#"{"amount":"20.00","method":"sandbox"}"#).await,
-    )
-    .await
-    .unwrap();
+    let sid = active_service(&app, &unique("seller"), "5").await;
+    let buyer = funded_buyer(&app, &unique("buyer"), "20.00").await;
     let before = store.balances(&buyer.id).await.unwrap().balance;
-    let body = format!(r#"{{"service_id":"{}"}}"#, svc.id);
+    let body = format!(r#"{{"service_id":"{sid}"}}"#);
     let order = run(
         &app,
         place_order::place_order(&app, &buyer, body.as_bytes()).await,

@@ -2,8 +2,6 @@
 //! in-memory reference (always) and `DynamoStore` on DynamoDB Local (when
 //! `AWS_ENDPOINT_URL_DYNAMODB` is set; each test on its own table).
 
-mod dynamo_env;
-
 use khamsa_app::ports::*;
 use khamsa_domain::ids::*;
 use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
@@ -16,6 +14,7 @@ use khamsa_domain::service::{Service, ServiceDraft, ServiceStats, ServiceStatus}
 use khamsa_domain::text::EmailAddress;
 use khamsa_domain::withdrawal::{Topup, TopupMethod, TopupStatus, Withdrawal, WithdrawalStatus};
 use khamsa_domain::{Config, Timestamp};
+use khamsa_testkit::aws::TestTable;
 use rust_decimal::Decimal;
 use std::fmt::Debug;
 
@@ -34,7 +33,7 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(t) = super::dynamo_env::table(stringify!($name)).await else {
+                    let Some(t) = super::TestTable::create(stringify!($name)).await else {
                         return;
                     };
                     super::$name(&t.store).await;
@@ -1682,7 +1681,7 @@ async fn empty_and_zero_limits(store: &dyn Store) {
 /// split. (The memory store has no such limit.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamo_refuses_a_unit_of_work_over_one_hundred_items() {
-    let Some(t) = dynamo_env::table("too_big").await else {
+    let Some(t) = TestTable::create("too_big").await else {
         return;
     };
     let store: &dyn Store = &t.store;
@@ -1707,7 +1706,7 @@ async fn dynamo_refuses_a_unit_of_work_over_one_hundred_items() {
 /// partition is a bad cursor, not a DynamoDB validation error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamo_cursors_are_bound_to_their_list() {
-    let Some(t) = dynamo_env::table("cursor_bound").await else {
+    let Some(t) = TestTable::create("cursor_bound").await else {
         return;
     };
     let store: &dyn Store = &t.store;

@@ -5,13 +5,15 @@ mod store;
 
 pub use store::MemoryStore;
 
-use crate::ports::{Clock, Email, MailError, Mailer, Scheduler};
+use crate::ports::{Clock, Email, MailError, Mailer, Scheduler, Store};
+use crate::usecases::notify::InlineNotifier;
+use crate::{App, Ports};
 use async_trait::async_trait;
-use khamsa_domain::Timestamp;
 use khamsa_domain::order::Timer;
 use khamsa_domain::time::SECOND_MS;
-use std::sync::Mutex;
+use khamsa_domain::{Config, Timestamp};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Wall time plus an offset that only grows: the local server's
@@ -106,6 +108,46 @@ impl Scheduler for WakeScheduler {
     async fn timers_set(&self, timers: &[Timer]) {
         if !timers.is_empty() {
             self.wake.notify_one();
+        }
+    }
+}
+
+/// An `App` whose emails go out inline as their rows are written and whose
+/// timers wait for whoever fires them: the local server's embedded default
+/// and the tests' harness.
+pub struct InMemory {
+    pub app: App,
+    pub notifier: Arc<InlineNotifier>,
+    pub scheduler: Arc<WakeScheduler>,
+}
+
+impl InMemory {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        cfg: Config,
+        public_url: &str,
+    ) -> InMemory {
+        let scheduler = Arc::new(WakeScheduler::default());
+        let notifier = Arc::new(InlineNotifier {
+            store: store.clone(),
+            mailer: mailer.clone(),
+            clock: clock.clone(),
+            public_url: Arc::from(public_url),
+            lock: tokio::sync::Mutex::new(()),
+        });
+        let ports = Ports {
+            store,
+            clock,
+            mailer,
+            notifier: notifier.clone(),
+            scheduler: scheduler.clone(),
+        };
+        InMemory {
+            app: App::new(ports, cfg, public_url),
+            notifier,
+            scheduler,
         }
     }
 }
