@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::{accounts, place_order, services};
 use khamsa_app::{AppError, usecases};
 use khamsa_domain::DomainError;
@@ -16,19 +17,15 @@ async fn active_service(h: &Harness, seller: &str, price: &str) -> String {
     let body = format!(
         r#"{{"title":"Logo","description":"A logo","category":"design","price":"{price}","delivery_days":3}}"#
     );
-    let (s, _) = run(&h.app, services::create(&h.app, &c, body.as_bytes()).await)
-        .await
-        .unwrap();
+    let (s, _) = run(
+        &h.app,
+        services::create(&h.app, &c, read(body.as_bytes(), &h.app.cfg)).await,
+    )
+    .await
+    .unwrap();
     run(
         &h.app,
-        services::moderate(
-            &h.app,
-            &operator(),
-            s.id.as_str(),
-            services::Moderation::Approve,
-            b"",
-        )
-        .await,
+        services::moderate(&h.app, s.id.as_str(), services::Moderation::Approve).await,
     )
     .await
     .unwrap();
@@ -43,7 +40,12 @@ async fn twenty_concurrent_orders_against_a_balance_for_seven_give_exactly_seven
     accounts::ensure_profile(&h.app, &buyer).await.unwrap();
     run(
         &h.app,
-        accounts::topup(&h.app, &buyer, br#"{"amount":"35.00","method":"sandbox"}"#).await,
+        accounts::topup(
+            &h.app,
+            &buyer,
+            read(br#"{"amount":"35.00","method":"sandbox"}"#, &h.app.cfg),
+        )
+        .await,
     )
     .await
     .unwrap();
@@ -55,7 +57,8 @@ async fn twenty_concurrent_orders_against_a_balance_for_seven_give_exactly_seven
             tokio::spawn(async move {
                 run(
                     &h.app,
-                    place_order::place_order(&h.app, &buyer, body.as_bytes()).await,
+                    place_order::place_order(&h.app, &buyer, read(body.as_bytes(), &h.app.cfg))
+                        .await,
                 )
                 .await
             })
@@ -73,9 +76,7 @@ async fn twenty_concurrent_orders_against_a_balance_for_seven_give_exactly_seven
     assert_eq!((ok, refused), (7, 13));
     let b = h.app.store.balances(&buyer.id).await.unwrap();
     assert_eq!(b.balance, Money::ZERO);
-    let check = usecases::ledger_check::check(&h.app, &operator())
-        .await
-        .unwrap();
+    let check = usecases::ledger_check::check(&h.app).await.unwrap();
     assert!(check.violations.is_empty(), "{:?}", check.violations);
 }
 
@@ -119,7 +120,7 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
                 let body = br#"{"amount":"20.00","paypal_email":"s@example.com"}"#;
                 run(
                     &h.app,
-                    usecases::withdrawals::request(&h.app, &seller, body).await,
+                    usecases::withdrawals::request(&h.app, &seller, read(body, &h.app.cfg)).await,
                 )
                 .await
             })

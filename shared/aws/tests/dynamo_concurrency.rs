@@ -6,6 +6,7 @@ mod dynamo_env;
 use khamsa_app::caller::Caller;
 use khamsa_app::memory::{FixedClock, MemoryMailer, WakeScheduler};
 use khamsa_app::ports::UnitOfWork;
+use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::notify::InlineNotifier;
 use khamsa_app::usecases::order_transitions::{Transition, transition};
 use khamsa_app::usecases::{accounts, ledger_check, place_order, services, withdrawals};
@@ -61,19 +62,18 @@ fn caller(id: &str) -> Caller {
     }
 }
 
-fn operator() -> Caller {
-    Caller {
-        id: UserId::new("op"),
-        email: Some("op@example.com".into()),
-        operator: true,
-    }
-}
-
 /// Commits what a use case decided, as the HTTP glue does.
 async fn run<T>(app: &App, out: AppResult<Outcome<T>>) -> AppResult<T> {
     let out = out?;
     app.commit(out.uow, out.on_overdraft).await?;
     Ok(out.value)
+}
+
+/// The two sides of the cancel/deliver race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Cancel,
+    Deliver,
 }
 
 async fn active_service(app: &App, seller: &str, price: &str) -> String {
@@ -82,19 +82,15 @@ async fn active_service(app: &App, seller: &str, price: &str) -> String {
     let body = format!(
         r#"{{"title":"Logo","description":"A logo","category":"design","price":"{price}","delivery_days":3}}"#
     );
-    let (s, _) = run(app, services::create(app, &c, body.as_bytes()).await)
-        .await
-        .unwrap();
+    let (s, _) = run(
+        app,
+        services::create(app, &c, read(body.as_bytes(), &app.cfg)).await,
+    )
+    .await
+    .unwrap();
     run(
         app,
-        services::moderate(
-            app,
-            &operator(),
-            s.id.as_str(),
-            services::Moderation::Approve,
-            b"",
-        )
-        .await,
+        services::moderate(app, s.id.as_str(), services::Moderation::Approve).await,
     )
     .await
     .unwrap();
@@ -105,14 +101,17 @@ async fn funded_buyer(app: &App, id: &str, amount: &str) -> Caller {
     let buyer = caller(id);
     accounts::ensure_profile(app, &buyer).await.unwrap();
     let body = format!(r#"{{"amount":"{amount}","method":"sandbox"}}"#);
-    run(app, accounts::topup(app, &buyer, body.as_bytes()).await)
-        .await
-        .unwrap();
+    run(
+        app,
+        accounts::topup(app, &buyer, read(body.as_bytes(), &app.cfg)).await,
+    )
+    .await
+    .unwrap();
     buyer
 }
 
 async fn ledger_balances(app: &App) {
-    let check = ledger_check::check(app, &operator()).await.unwrap();
+    let check = ledger_check::check(app).await.unwrap();
     assert_eq!(check.accounts_total, Decimal::ZERO);
     assert!(check.violations.is_empty(), "{:?}", check.violations);
 }
@@ -135,7 +134,8 @@ async fn sixty_four_orders_against_ten_orders_of_money_thirty_rounds() {
                 tokio::spawn(async move {
                     run(
                         &app,
-                        place_order::place_order(&app, &buyer, body.as_bytes()).await,
+                        place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg))
+                            .await,
                     )
                     .await
                 })
@@ -211,35 +211,31 @@ async fn cancel_against_deliver_has_one_winner_and_the_ledger_balances() {
     for round in 0..16 {
         let order = run(
             &app,
-            place_order::place_order(&app, &buyer, body.as_bytes()).await,
+            place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg)).await,
         )
         .await
         .unwrap();
         assert_eq!(order.status, OrderStatus::InProgress);
         let id = order.id.to_string();
-        let race = [Transition::Cancel, Transition::Deliver].map(|t| {
+        let race = [Kind::Cancel, Kind::Deliver].map(|t| {
             let (app, seller, id) = (app.clone(), seller.clone(), id.clone());
             tokio::spawn(async move {
                 // Cancel does one read more than deliver (the buyer's
                 // balance, for its refund's ledger line): holding deliver
                 // back a little lets either side win some rounds.
-                if t == Transition::Deliver {
-                    let ms = rand::random_range(0..6u64);
-                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-                }
-                let body: &[u8] = if t == Transition::Cancel {
-                    br#"{"reason":"too busy"}"#
-                } else {
-                    br#"{"text":"done"}"#
+                let step = match t {
+                    Kind::Deliver => {
+                        let ms = rand::random_range(0..6u64);
+                        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                        Transition::Deliver(read(br#"{"text":"done"}"#, &app.cfg))
+                    }
+                    Kind::Cancel => Transition::Cancel(read(br#"{"reason":"too busy"}"#, &app.cfg)),
                 };
-                run(&app, transition(&app, &seller, &id, t, body).await).await
+                run(&app, transition(&app, &seller, &id, step).await).await
             })
         });
         let mut winners = Vec::new();
-        for (t, task) in [Transition::Cancel, Transition::Deliver]
-            .into_iter()
-            .zip(race)
-        {
+        for (t, task) in [Kind::Cancel, Kind::Deliver].into_iter().zip(race) {
             match task.await.unwrap() {
                 Ok(o) => winners.push((t, o.status)),
                 // Lost on the version check: both read the same version.
@@ -324,7 +320,11 @@ async fn two_full_withdrawals_at_once_have_one_winner() {
                 let (app, seller) = (app.clone(), seller.clone());
                 tokio::spawn(async move {
                     let body = br#"{"amount":"20.00","paypal_email":"s@example.com"}"#;
-                    run(&app, withdrawals::request(&app, &seller, body).await).await
+                    run(
+                        &app,
+                        withdrawals::request(&app, &seller, read(body, &app.cfg)).await,
+                    )
+                    .await
                 })
             })
             .collect();

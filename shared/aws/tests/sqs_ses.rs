@@ -13,6 +13,7 @@ use khamsa_app::caller::Caller;
 use khamsa_app::emails::{Lang, Recipient, render};
 use khamsa_app::memory::{FixedClock, MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
 use khamsa_app::ports::{Clock, Email, MailError, Mailer, Scheduler, Store, UnitOfWork};
+use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::notify::InlineNotifier;
 use khamsa_app::usecases::{accounts, outbox_rows, place_order, services};
 use khamsa_app::{App, AppResult, Outcome};
@@ -150,14 +151,6 @@ fn caller(id: &str) -> Caller {
         id: UserId::new(id),
         email: Some(format!("{id}@example.com")),
         operator: false,
-    }
-}
-
-fn operator() -> Caller {
-    Caller {
-        id: UserId::new("op"),
-        email: Some("op@example.com".into()),
-        operator: true,
     }
 }
 
@@ -757,25 +750,26 @@ async fn a_due_timer_fires_once_and_a_duplicate_changes_nothing() {
     accounts::ensure_profile(&app, &buyer).await.unwrap();
     let body = br#"{"title":"Logo","description":"A logo","category":"design",
         "price":"5","delivery_days":3}"#;
-    let (svc, _) = run(&app, services::create(&app, &seller, body).await)
-        .await
-        .unwrap();
-    run(
+    let (svc, _) = run(
         &app,
-        services::moderate(
-            &app,
-            &operator(),
-            svc.id.as_str(),
-            services::Moderation::Approve,
-            b"",
-        )
-        .await,
+        services::create(&app, &seller, read(body, &app.cfg)).await,
     )
     .await
     .unwrap();
     run(
         &app,
-        accounts::topup(&app, &buyer, br#"{"amount":"20.00","method":"sandbox"}"#).await,
+        services::moderate(&app, svc.id.as_str(), services::Moderation::Approve).await,
+    )
+    .await
+    .unwrap();
+    run(
+        &app,
+        accounts::topup(
+            &app,
+            &buyer,
+            read(br#"{"amount":"20.00","method":"sandbox"}"#, &app.cfg),
+        )
+        .await,
     )
     .await
     .unwrap();
@@ -783,7 +777,7 @@ async fn a_due_timer_fires_once_and_a_duplicate_changes_nothing() {
     let body = format!(r#"{{"service_id":"{}"}}"#, svc.id);
     let order = run(
         &app,
-        place_order::place_order(&app, &buyer, body.as_bytes()).await,
+        place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg)).await,
     )
     .await
     .unwrap();
