@@ -156,8 +156,7 @@ pub(crate) async fn cancel(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 pub(crate) async fn messages(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    let (o, _) = usecases::visible_order(ctx.app, ctx.caller()?, &ctx.id).await?;
-    let messages = ctx.app.store.messages(&o.id, &ctx.page()?).await?;
+    let messages = messages::list(ctx.app, ctx.caller()?, &ctx.id, ctx.page()).await?;
     ok(&page(&messages, message))
 }
 

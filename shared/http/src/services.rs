@@ -193,8 +193,7 @@ pub(crate) async fn resume(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 pub(crate) async fn reviews(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    let (s, _) = services::visible(ctx.app, ctx.caller.as_ref(), &ctx.id).await?;
-    let reviews = ctx.app.store.reviews(&s.id, &ctx.page()?).await?;
+    let reviews = services::reviews(ctx.app, ctx.caller.as_ref(), &ctx.id, ctx.page()).await?;
     ok(&page(&reviews, review))
 }
 

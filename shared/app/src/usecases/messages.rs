@@ -6,7 +6,7 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::AppResult;
 use crate::ids::new_id;
-use crate::ports::{Message, UnitOfWork, Write};
+use crate::ports::{Message, Page, PageReq, UnitOfWork, Write};
 use khamsa_domain::DomainError;
 use khamsa_domain::ids::MessageId;
 use khamsa_domain::order::Party;
@@ -36,4 +36,16 @@ pub async fn send(
         ..Default::default()
     };
     Ok(Outcome::new(m, uow))
+}
+
+/// An order's messages, for its buyer, seller or an operator. A bad page
+/// (`?limit=`) is refused after the 404.
+pub async fn list(
+    app: &App,
+    caller: &Caller,
+    order_id: &str,
+    page: AppResult<PageReq>,
+) -> AppResult<Page<Message>> {
+    let (order, _) = visible_order(app, caller, order_id).await?;
+    Ok(app.store.messages(&order.id, &page?).await?)
 }

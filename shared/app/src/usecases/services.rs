@@ -7,6 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::ports::{Page, PageReq, Profile, ServiceQuery, UnitOfWork, Write};
 use khamsa_domain::ids::{ServiceId, UserId};
+use khamsa_domain::review::Review;
 use khamsa_domain::service::{
     DraftInput, Service, ServiceDraft, ServiceStats, ServiceStatus, UpgradeInput,
 };
@@ -245,4 +246,16 @@ pub async fn seller(app: &App, id: &str) -> AppResult<Seller> {
         stats,
         services,
     })
+}
+
+/// A visible service's reviews, newest first. A bad page (`?limit=`) is
+/// refused after the 404.
+pub async fn reviews(
+    app: &App,
+    caller: Option<&Caller>,
+    id: &str,
+    page: AppResult<PageReq>,
+) -> AppResult<Page<Review>> {
+    let (s, _) = visible(app, caller, id).await?;
+    Ok(app.store.reviews(&s.id, &page?).await?)
 }
