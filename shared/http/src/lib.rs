@@ -162,6 +162,7 @@ pub async fn serve(app: &App, req: Request, found: AppResult<Found>) -> Response
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     let path = req.raw_http_path().to_owned();
+    let caller = auth::caller(&req);
     let (template, result) = match found {
         Ok(Found { row, id }) => {
             let ctx = Ctx {
@@ -169,7 +170,7 @@ pub async fn serve(app: &App, req: Request, found: AppResult<Found>) -> Response
                 method: &method,
                 path: &path,
                 body: body_bytes(req.body()),
-                caller: auth::caller(&req),
+                caller: caller.clone(),
                 idempotency_key: req
                     .headers()
                     .get("idempotency-key")
@@ -178,12 +179,10 @@ pub async fn serve(app: &App, req: Request, found: AppResult<Found>) -> Response
                 query: req.query_string_parameters(),
                 id,
             };
-            let result = route(&ctx, row).await;
-            (row.path, (result, ctx.caller))
+            (row.path, route(&ctx, row).await)
         }
-        Err(e) => ("-", (Err(e), None)),
+        Err(e) => ("-", Err(e)),
     };
-    let (result, caller) = result;
     let response = match result {
         // A replayed refusal is still a problem document.
         Ok(reply) if reply.status >= 400 => {
