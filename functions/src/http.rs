@@ -1,9 +1,8 @@
 //! The HTTP functions' handler: an API Gateway HTTP API (payload 2.0)
-//! request in, `khamsa_app::http::handle` — the same code the local server
+//! request in, `khamsa_http::serve` — the same code the local server
 //! runs — and its response out.
 
-use crate::Function;
-use khamsa_app::http as glue;
+use crate::{Function, function_for};
 use khamsa_app::{App, AppError};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -19,30 +18,25 @@ impl Api {
     /// Answers one request. Never fails: every refusal is problem+json.
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, Infallible> {
         let req = without_stage(req);
-        let method = req.method().as_str().to_owned();
-        let path = req.raw_http_path().to_owned();
-        match glue::match_route(&method, &path) {
-            Ok((template, _))
-                if self
-                    .function
-                    .routes()
-                    .contains(&(method.as_str(), template)) => {}
-            Ok((template, _)) => {
-                // API Gateway sends a function only its own routes, so this
-                // is a wiring mistake; refuse rather than serve a route
-                // whose IAM rights this function was not given.
-                tracing::warn!(
-                    function = self.function.name(),
-                    %method,
-                    route = template,
-                    "route belongs to another function"
-                );
-                return Ok(glue::error_response(&AppError::NotFound("route")));
-            }
-            // `$default`: no route matched, 404 or 405 as the local server answers.
-            Err(e) => return Ok(glue::error_response(&e)),
+        // API Gateway's `routeKey` names the route; `$default` (no route
+        // matched) falls back to the path, answering 404 or 405 as the
+        // local server does, without touching the store.
+        let found = khamsa_http::resolve(&req);
+        if let Ok(f) = &found
+            && function_for(f.row.route) != self.function
+        {
+            // API Gateway sends a function only its own routes, so this
+            // is a wiring mistake; refuse rather than serve a route
+            // whose IAM rights this function was not given.
+            tracing::warn!(
+                function = self.function.name(),
+                method = f.row.method.as_str(),
+                route = f.row.path,
+                "route belongs to another function"
+            );
+            return Ok(khamsa_http::error_response(&AppError::NotFound("route")));
         }
-        Ok(glue::handle(&self.app, req).await)
+        Ok(khamsa_http::serve(&self.app, req, found).await)
     }
 }
 
@@ -68,40 +62,67 @@ fn without_stage(req: Request) -> Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use khamsa_http::Route;
+    use lambda_http::aws_lambda_events::apigw::{
+        ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
+        ApiGatewayV2httpRequestContextHttpDescription,
+    };
+    use lambda_http::http::Method;
+    use lambda_http::request::LambdaRequest;
 
-    fn event(stage: &str, path: &str) -> Request {
-        let e = serde_json::json!({
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": path,
-            "rawQueryString": "",
-            "headers": {},
-            "requestContext": {
-                "accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d",
-                "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
-                          "sourceIp": "1.1.1.1", "userAgent": "t"},
-                "requestId": "r", "routeKey": "$default", "stage": stage,
-                "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 0
-            },
-            "isBase64Encoded": false
-        });
-        lambda_http::request::from_str(&e.to_string()).unwrap()
+    fn event(route_key: &str, stage: &str, method: Method, path: &str) -> ApiGatewayV2httpRequest {
+        let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+        http.method = method;
+        http.path = Some(path.to_owned());
+        let mut ctx = ApiGatewayV2httpRequestContext::default();
+        ctx.route_key = Some(route_key.to_owned());
+        ctx.stage = Some(stage.to_owned());
+        ctx.http = http;
+        let mut e = ApiGatewayV2httpRequest::default();
+        e.version = Some("2.0".to_owned());
+        e.route_key = Some(route_key.to_owned());
+        e.raw_path = Some(path.to_owned());
+        e.request_context = ctx;
+        e
+    }
+
+    fn request(e: ApiGatewayV2httpRequest) -> Request {
+        LambdaRequest::ApiGatewayV2(e).into()
     }
 
     #[test]
     fn a_named_stage_is_dropped_from_the_path() {
-        assert_eq!(
-            without_stage(event("prod", "/prod/orders/1")).raw_http_path(),
-            "/orders/1"
-        );
-        assert_eq!(
-            without_stage(event("$default", "/orders/1")).raw_http_path(),
-            "/orders/1"
-        );
+        let path = |stage, path| {
+            without_stage(request(event("$default", stage, Method::GET, path)))
+                .raw_http_path()
+                .to_owned()
+        };
+        assert_eq!(path("prod", "/prod/orders/1"), "/orders/1");
+        assert_eq!(path("$default", "/orders/1"), "/orders/1");
         // Only a whole leading segment is a stage.
-        assert_eq!(
-            without_stage(event("me", "/media")).raw_http_path(),
-            "/media"
+        assert_eq!(path("me", "/media"), "/media");
+    }
+
+    #[test]
+    fn the_route_key_names_the_route_and_its_id() {
+        let mut e = event(
+            "POST /orders/{id}/deliver",
+            "$default",
+            Method::POST,
+            "/orders/o1/deliver",
         );
+        e.path_parameters = [("id".to_owned(), "o1".to_owned())].into();
+        let found = khamsa_http::resolve(&request(e)).unwrap();
+        assert_eq!((found.row.route, found.id.as_str()), (Route::Deliver, "o1"));
+
+        // `$default`: the path decides.
+        let e = event("$default", "$default", Method::GET, "/me/sales");
+        let found = khamsa_http::resolve(&request(e)).unwrap();
+        assert_eq!(found.row.route, Route::MySales);
+        let e = event("$default", "$default", Method::DELETE, "/me/sales");
+        assert!(matches!(
+            khamsa_http::resolve(&request(e)),
+            Err(AppError::MethodNotAllowed)
+        ));
     }
 }

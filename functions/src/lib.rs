@@ -2,12 +2,13 @@
 //! routes, reading the settings once at start-up (and failing fast), the
 //! AWS clients built once, the JSON log subscriber, and the thin handlers
 //! that turn a Lambda event into a call of the shared code
-//! (`khamsa_app::http::handle`, `khamsa_aws::workers`).
+//! (`khamsa_http::serve`, `khamsa_aws::workers`).
 //!
 //! It lives here, beside the binaries, rather than in `khamsa-aws`: it is
 //! Lambda runtime glue, and keeping it out of the adapters crate means the
 //! local server (which links `khamsa-aws`) never links the Lambda runtime,
-//! and the dependencies still point one way: functions → aws → app → domain.
+//! and the dependencies still point one way: functions → http/aws → app →
+//! domain.
 //!
 //! A `main.rs` is then four lines: `boot` (settings, clients, the `App`),
 //! then `run(service_fn(...))` into `Api::handle` or a `Worker` method.
@@ -57,8 +58,54 @@ pub enum Function {
     Sweeper,
 }
 
-/// (method, route template) as `khamsa_app::http::ROUTES` spells them.
-pub type Route = (&'static str, &'static str);
+pub use khamsa_http::Route;
+
+/// The function that serves a route. Exhaustive: a new route does not
+/// build until it is given to a function (and template.yaml wires it, a
+/// deploy test says so).
+pub fn function_for(route: Route) -> Function {
+    match route {
+        Route::PlaceOrder => Function::Order,
+        Route::Deliver => Function::Deliver,
+        Route::Cancel => Function::Cancel,
+        Route::Review | Route::ReplyToReview => Function::Review,
+        Route::Withdraw => Function::Withdraw,
+        Route::CreateService
+        | Route::ListServices
+        | Route::Service
+        | Route::EditService
+        | Route::PauseService
+        | Route::ResumeService
+        | Route::ServiceReviews
+        | Route::User => Function::Services,
+        Route::Me | Route::EditMe | Route::MyLedger | Route::Topup | Route::MyWithdrawals => {
+            Function::Accounts
+        }
+        Route::Order
+        | Route::MyPurchases
+        | Route::MySales
+        | Route::Instructions
+        | Route::Receive
+        | Route::Changes => Function::Orders,
+        Route::Messages | Route::SendMessage => Function::Messages,
+        Route::CreateRequest
+        | Route::ListRequests
+        | Route::Request
+        | Route::Offer
+        | Route::CloseRequest => Function::Requests,
+        Route::AdminServices
+        | Route::ApproveService
+        | Route::RejectService
+        | Route::ApproveRevision
+        | Route::RejectRevision
+        | Route::AdminWithdrawals
+        | Route::PayWithdrawal
+        | Route::RejectWithdrawal
+        | Route::AdminCancelOrder
+        | Route::AdminCompleteOrder
+        | Route::LedgerCheck => Function::Admin,
+    }
+}
 
 impl Function {
     pub const ALL: [Function; 14] = [
@@ -102,70 +149,15 @@ impl Function {
         Function::ALL.into_iter().find(|f| f.name() == name)
     }
 
-    /// The routes this function serves; empty for the workers. Together
-    /// they are `khamsa_app::http::ROUTES`, each exactly once (a test says
-    /// so, and another that template.yaml wires the same).
-    pub fn routes(self) -> &'static [Route] {
-        match self {
-            Function::Order => &[("POST", "/orders")],
-            Function::Deliver => &[("POST", "/orders/{id}/deliver")],
-            Function::Cancel => &[("POST", "/orders/{id}/cancel")],
-            Function::Review => &[
-                ("POST", "/orders/{id}/review"),
-                ("POST", "/orders/{id}/review/reply"),
-            ],
-            Function::Withdraw => &[("POST", "/withdrawals")],
-            Function::Services => &[
-                ("POST", "/services"),
-                ("GET", "/services"),
-                ("GET", "/services/{id}"),
-                ("PATCH", "/services/{id}"),
-                ("POST", "/services/{id}/pause"),
-                ("POST", "/services/{id}/resume"),
-                ("GET", "/services/{id}/reviews"),
-                ("GET", "/users/{id}"),
-            ],
-            Function::Accounts => &[
-                ("GET", "/me"),
-                ("PATCH", "/me"),
-                ("GET", "/me/ledger"),
-                ("POST", "/me/topups"),
-                ("GET", "/me/withdrawals"),
-            ],
-            Function::Orders => &[
-                ("GET", "/orders/{id}"),
-                ("GET", "/me/purchases"),
-                ("GET", "/me/sales"),
-                ("POST", "/orders/{id}/instructions"),
-                ("POST", "/orders/{id}/receive"),
-                ("POST", "/orders/{id}/changes"),
-            ],
-            Function::Messages => &[
-                ("GET", "/orders/{id}/messages"),
-                ("POST", "/orders/{id}/messages"),
-            ],
-            Function::Requests => &[
-                ("POST", "/requests"),
-                ("GET", "/requests"),
-                ("GET", "/requests/{id}"),
-                ("POST", "/requests/{id}/offers"),
-                ("POST", "/requests/{id}/close"),
-            ],
-            Function::Admin => &[
-                ("GET", "/admin/services"),
-                ("POST", "/admin/services/{id}/approve"),
-                ("POST", "/admin/services/{id}/reject"),
-                ("POST", "/admin/services/{id}/revision/approve"),
-                ("POST", "/admin/services/{id}/revision/reject"),
-                ("GET", "/admin/withdrawals"),
-                ("POST", "/admin/withdrawals/{id}/pay"),
-                ("POST", "/admin/withdrawals/{id}/reject"),
-                ("POST", "/admin/orders/{id}/cancel"),
-                ("POST", "/admin/orders/{id}/complete"),
-                ("GET", "/admin/ledger/check"),
-            ],
-            Function::Timers | Function::Notifier | Function::Sweeper => &[],
-        }
+    /// The (method, path template) of the routes this function serves;
+    /// empty for the workers. Derived from the route table and
+    /// [`function_for`], so every route has exactly one function.
+    pub fn routes(self) -> Vec<(&'static str, &'static str)> {
+        khamsa_http::TABLE
+            .iter()
+            .filter(|r| function_for(r.route) == self)
+            .map(|r| (r.method.as_str(), r.path))
+            .collect()
     }
 
     /// The function that also answers API Gateway's `$default` route: any
@@ -225,17 +217,13 @@ mod tests {
         let mut seen = HashSet::new();
         for f in Function::ALL {
             for r in f.routes() {
-                assert!(seen.insert(*r), "{r:?} served twice");
-                assert!(
-                    khamsa_app::http::ROUTES.contains(r),
-                    "{r:?} of {} is not a route of the HTTP glue",
-                    f.name()
-                );
+                assert!(seen.insert(r), "{r:?} served twice");
             }
         }
-        for r in khamsa_app::http::ROUTES {
-            assert!(seen.contains(r), "{r:?} has no function");
+        for r in khamsa_http::ROUTES {
+            assert!(seen.contains(&r), "{r:?} has no function");
         }
+        assert_eq!(seen.len(), khamsa_http::ROUTES.len());
     }
 
     #[test]

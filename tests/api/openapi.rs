@@ -38,7 +38,7 @@ fn openapi_paths_match_the_served_routes() {
         }
     }
 
-    let served: BTreeSet<(String, String)> = khamsa_app::http::ROUTES
+    let served: BTreeSet<(String, String)> = khamsa_http::ROUTES
         .iter()
         .chain(LOCAL_ONLY)
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
@@ -64,6 +64,6 @@ fn openapi_paths_match_the_served_routes() {
     );
     assert_eq!(
         documented.len(),
-        khamsa_app::http::ROUTES.len() + LOCAL_ONLY.len()
+        khamsa_http::ROUTES.len() + LOCAL_ONLY.len()
     );
 }

@@ -31,7 +31,7 @@ async fn no_route_answers_a_5xx_to_any_malformed_request() {
             .to_string(),
     ];
     let mut checked = 0;
-    for (method, template) in khamsa_app::http::ROUTES {
+    for (method, template) in khamsa_http::ROUTES {
         let path = template.replace("{id}", "missing");
         for auth in &callers {
             for body in &bodies {
@@ -61,7 +61,7 @@ async fn no_route_answers_a_5xx_to_any_malformed_request() {
     }
     assert_eq!(
         checked,
-        khamsa_app::http::ROUTES.len() * callers.len() * bodies.len()
+        khamsa_http::ROUTES.len() * callers.len() * bodies.len()
     );
     // And none of it moved money.
     assert_eq!(app.ledger_check().await["accounts_total"], "0.00");

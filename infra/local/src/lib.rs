@@ -17,7 +17,6 @@ use hyper::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use khamsa_app::http::{self as glue, views};
 use khamsa_app::memory::{InMemory, MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
 use khamsa_app::ports::{Clock, Store};
 use khamsa_app::usecases::notify::InlineNotifier;
@@ -28,6 +27,7 @@ use khamsa_aws::ses::{SesMailer, verify_identity};
 use khamsa_aws::sqs::{SqsNotifier, SqsScheduler, ensure_queue};
 use khamsa_aws::workers::{drain_notifications, drain_timers, sweep};
 use khamsa_domain::Config;
+use khamsa_http::{self as glue, views};
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2httpRequest,
 };
@@ -372,7 +372,7 @@ impl Local {
         ctx.request_id = Some(khamsa_app::ids::new_id("req", now));
         ctx.route_key = Some("$default".into());
         ctx.stage = Some("$default".into());
-        ctx.time = views::ts(now).as_str().map(str::to_owned);
+        ctx.time = Some(views::ts(now));
         ctx.time_epoch = now.millis();
         ctx.authorizer = claims.map(|claims| {
             let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();

@@ -1,4 +1,4 @@
-//! The application layer's errors. `http::problem` maps them to HTTP in
+//! The application layer's errors. `khamsa_http::problem` maps them to HTTP in
 //! one place.
 
 use crate::ports::{CommitError, StoreError};

@@ -1,13 +1,11 @@
 //! Khamsa's application layer: use cases over ports, the in-memory
-//! adapters, the emails, and the HTTP glue every Lambda function and the
-//! local server share. Dependencies point inward: this crate uses the
-//! domain; nothing here is imported by it.
+//! adapters and the emails. HTTP is `khamsa-http`'s. Dependencies point
+//! inward: this crate uses the domain; nothing here is imported by it.
 
 pub mod app;
 pub mod caller;
 pub mod emails;
 pub mod error;
-pub mod http;
 pub mod ids;
 pub mod memory;
 pub mod ports;

@@ -206,6 +206,9 @@ pub enum ServiceQuery {
     Active { category: Option<String> },
     /// A seller's services; `only_active` for the public view.
     BySeller { seller: UserId, only_active: bool },
+    /// A seller's active services of one category: both public filters
+    /// at once, applied by the store so that pages stay full.
+    SellerInCategory { seller: UserId, category: String },
     /// For moderation.
     ByStatus(ServiceStatus),
     /// Approved services (active or paused) carrying an edit that waits

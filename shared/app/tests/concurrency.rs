@@ -1,6 +1,7 @@
 //! The in-memory store keeps a DynamoDB transaction's promises under
 //! concurrency: no double spend, ever.
 
+use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::{accounts, place_order};
 use khamsa_app::{AppError, usecases};
 use khamsa_domain::DomainError;
@@ -21,7 +22,8 @@ async fn twenty_concurrent_orders_against_a_balance_for_seven_give_exactly_seven
             tokio::spawn(async move {
                 run(
                     &h.app,
-                    place_order::place_order(&h.app, &buyer, body.as_bytes()).await,
+                    place_order::place_order(&h.app, &buyer, read(body.as_bytes(), &h.app.cfg))
+                        .await,
                 )
                 .await
             })
@@ -39,9 +41,7 @@ async fn twenty_concurrent_orders_against_a_balance_for_seven_give_exactly_seven
     assert_eq!((ok, refused), (7, 13));
     let b = h.app.store.balances(&buyer.id).await.unwrap();
     assert_eq!(b.balance, Money::ZERO);
-    let check = usecases::ledger_check::check(&h.app, &operator())
-        .await
-        .unwrap();
+    let check = usecases::ledger_check::check(&h.app).await.unwrap();
     assert!(check.violations.is_empty(), "{:?}", check.violations);
 }
 

@@ -5,6 +5,7 @@
 //! is negative, and a finished order's escrow is empty.
 
 use khamsa_app::caller::Caller;
+use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::order_transitions::{Transition, transition};
 use khamsa_app::usecases::withdrawals::{Settle, request, settle};
 use khamsa_app::usecases::{accounts, place_order, services, timers};
@@ -123,7 +124,7 @@ async fn setup(app: &App) -> Vec<(String, usize, Money, Money)> {
         );
         let (s, _) = run(
             app,
-            services::create(app, &caller(USERS[seller]), body.as_bytes()).await,
+            services::create(app, &caller(USERS[seller]), read(body.as_bytes(), &app.cfg)).await,
         )
         .await
         .unwrap();
@@ -146,7 +147,7 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
             let body = format!(r#"{{"amount":"{amount}","method":"sandbox"}}"#);
             let r = run(
                 app,
-                accounts::topup(app, &caller(USERS[user]), body.as_bytes()).await,
+                accounts::topup(app, &caller(USERS[user]), read(body.as_bytes(), &app.cfg)).await,
             )
             .await;
             let valid = (100..=100_000).contains(&cents);
@@ -168,7 +169,12 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
                 format!(r#"{{"service_id":"{sid}","upgrades":{upgrades},"quantity":{qty}}}"#);
             let r = run(
                 app,
-                place_order::place_order(app, &caller(USERS[buyer]), body.as_bytes()).await,
+                place_order::place_order(
+                    app,
+                    &caller(USERS[buyer]),
+                    read(body.as_bytes(), &app.cfg),
+                )
+                .await,
             )
             .await;
             let bal = m.get(buyer, UserAccount::Balance);
@@ -214,26 +220,34 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
             }
             let o = &m.orders[order % m.orders.len()];
             let (buyer, seller) = (caller(USERS[o.buyer]), caller(USERS[o.seller]));
-            let (actor, tr, body): (Caller, Transition, &[u8]) = match t {
-                0 => (buyer, Transition::Instructions, br#"{"text":"Use blue"}"#),
-                1 => (seller, Transition::Deliver, br#"{"text":"Here it is"}"#),
-                2 => (buyer, Transition::Receive, b""),
-                3 => (buyer, Transition::Changes, br#"{"text":"Bigger please"}"#),
-                4 => (buyer, Transition::Cancel, b""),
-                5 => (seller, Transition::Cancel, b""),
+            let cfg = &app.cfg;
+            let (actor, tr): (Caller, Transition) = match t {
+                0 => (
+                    buyer,
+                    Transition::Instructions(read(br#"{"text":"Use blue"}"#, cfg)),
+                ),
+                1 => (
+                    seller,
+                    Transition::Deliver(read(br#"{"text":"Here it is"}"#, cfg)),
+                ),
+                2 => (buyer, Transition::Receive(read(b"", cfg))),
+                3 => (
+                    buyer,
+                    Transition::Changes(read(br#"{"text":"Bigger please"}"#, cfg)),
+                ),
+                4 => (buyer, Transition::Cancel(read(b"", cfg))),
+                5 => (seller, Transition::Cancel(read(b"", cfg))),
                 6 => (
                     operator(),
-                    Transition::OperatorCancel,
-                    br#"{"reason":"dispute"}"#,
+                    Transition::OperatorCancel(read(br#"{"reason":"dispute"}"#, cfg)),
                 ),
                 _ => (
                     operator(),
-                    Transition::OperatorComplete,
-                    br#"{"reason":"dispute"}"#,
+                    Transition::OperatorComplete(read(br#"{"reason":"dispute"}"#, cfg)),
                 ),
             };
             let id = o.id.to_string();
-            if let Err(e) = run(app, transition(app, &actor, &id, tr, body).await).await {
+            if let Err(e) = run(app, transition(app, &actor, &id, tr).await).await {
                 assert!(expected(&e), "{e:?}");
             }
         }
@@ -247,7 +261,7 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
             let body = format!(r#"{{"amount":"{amount}","paypal_email":"x@example.com"}}"#);
             let r = run(
                 app,
-                request(app, &caller(USERS[user]), body.as_bytes()).await,
+                request(app, &caller(USERS[user]), read(body.as_bytes(), &app.cfg)).await,
             )
             .await;
             let should =
@@ -276,20 +290,23 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
                 return;
             }
             let i = w % m.withdrawals.len();
-            let how = [Settle::Pay, Settle::Reject, Settle::Fail][how as usize];
+            let reason = || read(br#"{"reason":"r"}"#, &app.cfg);
+            let how = [
+                Settle::Pay,
+                Settle::Reject(reason()),
+                Settle::Fail(reason()),
+            ][how as usize]
+                .clone();
+            let paid = how == Settle::Pay;
             let id = m.withdrawals[i].id.to_string();
-            let r = run(
-                app,
-                settle(app, &operator(), &id, how, br#"{"reason":"r"}"#).await,
-            )
-            .await;
+            let r = run(app, settle(app, &id, how).await).await;
             let mw = &mut m.withdrawals[i];
             assert_eq!(r.is_ok(), mw.status == WithdrawalStatus::Requested, "{r:?}");
             if let Ok(w) = r {
                 mw.status = w.status;
                 let (user, amount) = (mw.user, mw.amount.amount());
                 m.add(user, UserAccount::WithdrawalsInFlight, -amount);
-                if how != Settle::Pay {
+                if !paid {
                     m.add(user, UserAccount::EarningsAvailable, amount);
                 }
             }

@@ -3,6 +3,7 @@
 
 use khamsa_app::App;
 use khamsa_app::AppError;
+use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::order_transitions::{Transition, transition};
 use khamsa_app::usecases::{accounts, ledger_check, place_order};
 use khamsa_domain::DomainError;
@@ -12,12 +13,19 @@ use khamsa_domain::money::Money;
 use khamsa_domain::order::OrderStatus;
 use khamsa_testkit::aws::TestTable;
 use khamsa_testkit::{
-    active_service, caller, funded_buyer, operator, race_withdrawals_of_20, run, seed_earnings,
+    active_service, caller, funded_buyer, race_withdrawals_of_20, run, seed_earnings,
 };
 use rust_decimal::Decimal;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The two sides of the cancel/deliver race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Cancel,
+    Deliver,
+}
 
 /// The in-memory harness's `App`, on a DynamoDB Local table of its own.
 struct Harness {
@@ -40,7 +48,7 @@ async fn harness(test: &str) -> Option<Harness> {
 }
 
 async fn ledger_balances(app: &App) {
-    let check = ledger_check::check(app, &operator()).await.unwrap();
+    let check = ledger_check::check(app).await.unwrap();
     assert_eq!(check.accounts_total, Decimal::ZERO);
     assert!(check.violations.is_empty(), "{:?}", check.violations);
 }
@@ -63,7 +71,8 @@ async fn sixty_four_orders_against_ten_orders_of_money_thirty_rounds() {
                 tokio::spawn(async move {
                     run(
                         &app,
-                        place_order::place_order(&app, &buyer, body.as_bytes()).await,
+                        place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg))
+                            .await,
                     )
                     .await
                 })
@@ -138,35 +147,31 @@ async fn cancel_against_deliver_has_one_winner_and_the_ledger_balances() {
     for round in 0..16 {
         let order = run(
             &app,
-            place_order::place_order(&app, &buyer, body.as_bytes()).await,
+            place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg)).await,
         )
         .await
         .unwrap();
         assert_eq!(order.status, OrderStatus::InProgress);
         let id = order.id.to_string();
-        let race = [Transition::Cancel, Transition::Deliver].map(|t| {
+        let race = [Kind::Cancel, Kind::Deliver].map(|t| {
             let (app, seller, id) = (app.clone(), seller.clone(), id.clone());
             tokio::spawn(async move {
                 // Cancel does one read more than deliver (the buyer's
                 // balance, for its refund's ledger line): holding deliver
                 // back a little lets either side win some rounds.
-                if t == Transition::Deliver {
-                    let ms = rand::random_range(0..6u64);
-                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-                }
-                let body: &[u8] = if t == Transition::Cancel {
-                    br#"{"reason":"too busy"}"#
-                } else {
-                    br#"{"text":"done"}"#
+                let step = match t {
+                    Kind::Deliver => {
+                        let ms = rand::random_range(0..6u64);
+                        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                        Transition::Deliver(read(br#"{"text":"done"}"#, &app.cfg))
+                    }
+                    Kind::Cancel => Transition::Cancel(read(br#"{"reason":"too busy"}"#, &app.cfg)),
                 };
-                run(&app, transition(&app, &seller, &id, t, body).await).await
+                run(&app, transition(&app, &seller, &id, step).await).await
             })
         });
         let mut winners = Vec::new();
-        for (t, task) in [Transition::Cancel, Transition::Deliver]
-            .into_iter()
-            .zip(race)
-        {
+        for (t, task) in [Kind::Cancel, Kind::Deliver].into_iter().zip(race) {
             match task.await.unwrap() {
                 Ok(o) => winners.push((t, o.status)),
                 // Lost on the version check: both read the same version.

@@ -12,6 +12,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use khamsa_app::emails::{Lang, Recipient, render};
 use khamsa_app::memory::{FixedClock, MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
 use khamsa_app::ports::{Clock, Email, MailError, Mailer, Notifier, Scheduler, Store, UnitOfWork};
+use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::{accounts, outbox_rows, place_order};
 use khamsa_app::{App, Ports};
 use khamsa_aws::ses::{SesMailer, verify_identity};
@@ -644,7 +645,7 @@ async fn a_due_timer_fires_once_and_a_duplicate_changes_nothing() {
     let body = format!(r#"{{"service_id":"{sid}"}}"#);
     let order = run(
         &app,
-        place_order::place_order(&app, &buyer, body.as_bytes()).await,
+        place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg)).await,
     )
     .await
     .unwrap();

@@ -417,6 +417,16 @@ async fn services_round_trip_with_counters_and_every_list(store: &dyn Store) {
         .await,
         (vec![2, 2], ids(&["s7", "s6", "s5", "s3"]))
     );
+    // Both public filters: full pages, the other category skipped.
+    let seller_in = |category: &str| ServiceQuery::SellerInCategory {
+        seller: uid("B"),
+        category: category.into(),
+    };
+    assert_eq!(
+        list(seller_in("design"), 2).await,
+        (vec![2, 1], ids(&["s7", "s6", "s3"]))
+    );
+    assert_eq!(list(seller_in("writing"), 1).await, (vec![1], ids(&["s5"])));
     assert_eq!(
         list(ServiceQuery::ByStatus(PendingReview), 5).await.1,
         ids(&["s2"])

@@ -4,6 +4,7 @@
 use khamsa_app::caller::Caller;
 use khamsa_app::memory::{FixedClock, InMemory, MemoryMailer, MemoryStore};
 use khamsa_app::ports::{Store, UnitOfWork};
+use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::{accounts, services, withdrawals};
 use khamsa_app::{App, AppError, AppResult, Outcome};
 use khamsa_domain::ids::{PostingId, UserId};
@@ -70,10 +71,9 @@ pub async fn run<T>(app: &App, out: AppResult<Outcome<T>>) -> AppResult<T> {
     Ok(out.value)
 }
 
-/// Has the operator approve service `id`.
+/// Approves service `id`, as an operator would.
 pub async fn approve(app: &App, id: &str) {
-    let op = operator();
-    let out = services::moderate(app, &op, id, services::Moderation::Approve, b"").await;
+    let out = services::moderate(app, id, services::Moderation::Approve).await;
     run(app, out).await.expect("the operator approves");
 }
 
@@ -85,9 +85,12 @@ pub async fn active_service(app: &App, seller: &str, price: &str) -> String {
     let body = format!(
         r#"{{"title":"Logo","description":"A logo","category":"design","price":"{price}","delivery_days":3}}"#
     );
-    let (s, _) = run(app, services::create(app, &c, body.as_bytes()).await)
-        .await
-        .unwrap();
+    let (s, _) = run(
+        app,
+        services::create(app, &c, read(body.as_bytes(), &app.cfg)).await,
+    )
+    .await
+    .unwrap();
     approve(app, s.id.as_str()).await;
     s.id.to_string()
 }
@@ -97,9 +100,12 @@ pub async fn funded_buyer(app: &App, id: &str, amount: &str) -> Caller {
     let buyer = caller(id);
     accounts::ensure_profile(app, &buyer).await.unwrap();
     let body = format!(r#"{{"amount":"{amount}","method":"sandbox"}}"#);
-    run(app, accounts::topup(app, &buyer, body.as_bytes()).await)
-        .await
-        .unwrap();
+    run(
+        app,
+        accounts::topup(app, &buyer, read(body.as_bytes(), &app.cfg)).await,
+    )
+    .await
+    .unwrap();
     buyer
 }
 
@@ -132,7 +138,11 @@ pub async fn race_withdrawals_of_20(app: &App, seller: &Caller, n: usize) -> usi
             let (app, seller) = (app.clone(), seller.clone());
             tokio::spawn(async move {
                 let body = br#"{"amount":"20.00","paypal_email":"s@example.com"}"#;
-                run(&app, withdrawals::request(&app, &seller, body).await).await
+                run(
+                    &app,
+                    withdrawals::request(&app, &seller, read(body, &app.cfg)).await,
+                )
+                .await
             })
         })
         .collect();

@@ -170,6 +170,11 @@ impl Store for MemoryStore {
                     seller,
                     only_active,
                 } => x.seller_id == *seller && (!only_active || x.status == ServiceStatus::Active),
+                ServiceQuery::SellerInCategory { seller, category } => {
+                    x.seller_id == *seller
+                        && x.status == ServiceStatus::Active
+                        && x.draft.category == *category
+                }
                 ServiceQuery::ByStatus(st) => x.status == *st,
                 ServiceQuery::PendingRevision => x.pending_revision.is_some(),
             })

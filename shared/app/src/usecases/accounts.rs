@@ -1,15 +1,16 @@
 //! Profiles and top-ups.
 
-use super::input::fields;
+use super::input::{Amount, Body, Input, nullable, required};
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::ports::{Locale, Profile, UnitOfWork, Write};
-use khamsa_domain::DomainError;
+use crate::ports::{Balances, Locale, Profile, UnitOfWork, Write};
 use khamsa_domain::ids::TopupId;
 use khamsa_domain::text::{EmailAddress, Text};
 use khamsa_domain::withdrawal::{Topup, TopupMethod};
+use khamsa_domain::{Config, DomainError, DomainResult, Money};
+use serde::Deserialize;
 
 const DISPLAY_NAME_MAX: usize = 60;
 
@@ -64,40 +65,112 @@ pub async fn ensure_profile(app: &App, caller: &Caller) -> AppResult<Profile> {
     }
 }
 
+/// `PATCH /me`: what the caller asked to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileEdit {
+    pub display_name: Option<Text>,
+    pub locale: Option<Locale>,
+    /// `Some(None)` clears it.
+    pub paypal_email: Option<Option<EmailAddress>>,
+}
+
+#[derive(Deserialize)]
+pub struct ProfileJson {
+    display_name: Option<String>,
+    locale: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    paypal_email: Option<Option<String>>,
+}
+
+impl Body for ProfileEdit {
+    type Json = ProfileJson;
+    fn check(j: ProfileJson, _: &Config) -> DomainResult<Self> {
+        Ok(ProfileEdit {
+            display_name: j
+                .display_name
+                .map(|n| Text::parse_line("display_name", &n, DISPLAY_NAME_MAX))
+                .transpose()?,
+            locale: j
+                .locale
+                .map(|l| match l.as_str() {
+                    "ar" => Ok(Locale::Ar),
+                    "en" => Ok(Locale::En),
+                    _ => Err(DomainError::invalid("locale", "must be \"ar\" or \"en\"")),
+                })
+                .transpose()?,
+            paypal_email: j
+                .paypal_email
+                .map(|e| {
+                    e.map(|e| EmailAddress::parse("paypal_email", &e))
+                        .transpose()
+                })
+                .transpose()?,
+        })
+    }
+}
+
+/// A profile with the balances shown beside it.
+pub type Me = (Profile, Balances);
+
+/// `GET /me`.
+pub async fn me(app: &App, caller: &Caller) -> AppResult<Me> {
+    let p = ensure_profile(app, caller).await?;
+    Ok((p, app.store.balances(&caller.id).await?))
+}
+
 pub async fn update_profile(
     app: &App,
     caller: &Caller,
-    body: &[u8],
-) -> AppResult<Outcome<Profile>> {
+    edit: Input<ProfileEdit>,
+) -> AppResult<Outcome<Me>> {
     let mut p = ensure_profile(app, caller).await?;
-    let f = fields(body)?;
-    if let Some(name) = f.opt_str("display_name")? {
-        p.display_name = Text::parse_line("display_name", &name, DISPLAY_NAME_MAX)?.into_string();
+    let edit = edit?;
+    if let Some(name) = edit.display_name {
+        p.display_name = name.into_string();
     }
-    if let Some(locale) = f.opt_str("locale")? {
-        p.locale = match locale.as_str() {
-            "ar" => Locale::Ar,
-            "en" => Locale::En,
-            _ => return Err(DomainError::invalid("locale", "must be \"ar\" or \"en\"").into()),
-        };
+    if let Some(locale) = edit.locale {
+        p.locale = locale;
     }
-    if let Some(pp) = f.nullable_str("paypal_email")? {
-        p.paypal_email = pp
-            .map(|e| EmailAddress::parse("paypal_email", &e))
-            .transpose()?;
+    if let Some(pp) = edit.paypal_email {
+        p.paypal_email = pp;
     }
+    let balances = app.store.balances(&caller.id).await?;
     let uow = UnitOfWork {
         writes: vec![Write::Profile(p.clone())],
         ..Default::default()
     };
     p.version += 1;
-    Ok(Outcome::new(p, uow))
+    Ok(Outcome::new((p, balances), uow))
 }
 
-pub async fn topup(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outcome<Topup>> {
-    let f = fields(body)?;
-    let amount = f.money("amount")?;
-    let method = f.str("method")?.parse::<TopupMethod>()?;
+/// `POST /me/topups`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopupRequest {
+    pub amount: Money,
+    pub method: TopupMethod,
+}
+
+#[derive(Deserialize)]
+pub struct TopupJson {
+    amount: Option<Amount>,
+    method: Option<String>,
+}
+
+impl Body for TopupRequest {
+    type Json = TopupJson;
+    fn check(j: TopupJson, _: &Config) -> DomainResult<Self> {
+        let amount = required("amount", j.amount)?.money("amount")?;
+        let method = required("method", j.method)?.parse::<TopupMethod>()?;
+        Ok(TopupRequest { amount, method })
+    }
+}
+
+pub async fn topup(
+    app: &App,
+    caller: &Caller,
+    input: Input<TopupRequest>,
+) -> AppResult<Outcome<Topup>> {
+    let TopupRequest { amount, method } = input?;
     let now = app.now();
     let (topup, posting) = Topup::create(
         TopupId::new(new_id("top", now)),

@@ -1,115 +1,266 @@
-//! Reading request bodies. Bodies are read after the caller is known to
-//! see the resource and to have the role (api.md's order of checks), so
-//! use cases call these rather than the HTTP edge.
+//! Request bodies, read once at the edge into each use case's typed input:
+//! first their JSON shape with serde (a `400 malformed_body` that names the
+//! field), then their newtypes (`Money`, `Text`, `Rating`...: `400` or `422`
+//! as the domain says).
+//!
+//! A body that fails is not refused at once: the use case gets it as an
+//! [`Input`] and surfaces the error only after its own 404 and 403 checks,
+//! which is api.md's order of checks.
 
-use crate::error::{AppError, AppResult};
-use khamsa_domain::{DomainError, Money};
+use crate::error::AppError;
+use khamsa_domain::text::Text;
+use khamsa_domain::{Config, DomainError, DomainResult, Money};
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde_json::{Map, Value};
+use std::fmt;
 
-/// A JSON object body; an empty body reads as `{}` because a POST whose
+/// A body read at the edge: the typed input, or why it cannot be one.
+pub type Input<T> = Result<T, BodyError>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// Not a JSON object, or a field of the wrong JSON type.
+    #[error("{0}")]
+    Malformed(String),
+    /// Well-formed, but a value the domain refuses.
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+}
+
+impl From<BodyError> for AppError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::Malformed(detail) => AppError::bad_request("malformed_body", detail),
+            BodyError::Refused(d) => AppError::Domain(d),
+        }
+    }
+}
+
+/// A use case's input, read from a JSON body.
+pub trait Body: Sized {
+    /// The body's JSON shape: every field optional, so that a missing one
+    /// is a `422` naming it rather than serde's `400`.
+    type Json: DeserializeOwned;
+    /// Makes the newtypes; `cfg` holds the limits (text lengths, ranges).
+    fn check(json: Self::Json, cfg: &Config) -> DomainResult<Self>;
+}
+
+/// Reads a body into `T`; an empty body reads as `{}` because a POST whose
 /// fields are all optional accepts one.
-pub struct Fields(Map<String, Value>);
+pub fn read<T: Body>(body: &[u8], cfg: &Config) -> Input<T> {
+    Ok(T::check(shape(body)?, cfg)?)
+}
 
-pub fn fields(body: &[u8]) -> AppResult<Fields> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Fields(Map::new()));
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(Fields(m)),
-        Ok(_) => Err(AppError::bad_request(
-            "malformed_body",
-            "the body must be a JSON object",
-        )),
-        Err(e) => Err(AppError::bad_request(
-            "malformed_body",
-            format!("the body is not valid JSON: {e}"),
-        )),
+fn shape<J: DeserializeOwned>(body: &[u8]) -> Result<J, BodyError> {
+    let value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return Err(BodyError::Malformed(
+                    "the body must be a JSON object".into(),
+                ));
+            }
+            Err(e) => {
+                return Err(BodyError::Malformed(format!(
+                    "the body is not valid JSON: {e}"
+                )));
+            }
+        }
+    };
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| BodyError::Malformed(format!("{}: {}", e.path(), e.inner())))
+}
+
+pub fn required<T>(field: &'static str, v: Option<T>) -> DomainResult<T> {
+    v.ok_or_else(|| DomainError::invalid(field, "is required"))
+}
+
+/// For edits that may clear a field: absent is `None`, `null` is
+/// `Some(None)` (use with `#[serde(default, deserialize_with = ...)]`).
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// An amount as it travels: a decimal string; a JSON number is malformed.
+/// `Money::parse` then says whether the string is an amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Amount(String);
+
+impl Amount {
+    pub fn money(&self, field: &'static str) -> DomainResult<Money> {
+        Money::parse(field, &self.0)
     }
 }
 
-fn wrong_type(field: &str, want: &str) -> AppError {
-    AppError::bad_request("malformed_body", format!("{field} must be {want}"))
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        struct AmountVisitor;
+        impl Visitor<'_> for AmountVisitor {
+            type Value = Amount;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal string such as \"20.00\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Amount, E> {
+                Ok(Amount(s.to_owned()))
+            }
+        }
+        d.deserialize_str(AmountVisitor)
+    }
 }
 
-impl Fields {
-    /// Absent and `null` both read as `None`.
-    pub fn opt_str(&self, field: &'static str) -> AppResult<Option<String>> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(wrong_type(field, "a string")),
-        }
+/// A body whose fields are ignored: it must still be a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoFields;
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+impl Body for NoFields {
+    type Json = Empty;
+    fn check(_: Empty, _: &Config) -> DomainResult<NoFields> {
+        Ok(NoFields)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TextJson {
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ReasonJson {
+    reason: Option<String>,
+}
+
+/// `{text}`: a message the other party reads (no contact details).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageText(pub Text);
+
+impl Body for MessageText {
+    type Json = TextJson;
+    fn check(j: TextJson, cfg: &Config) -> DomainResult<Self> {
+        let text = required("text", j.text)?;
+        Ok(MessageText(Text::parse_no_contact(
+            "text",
+            &text,
+            cfg.message_max,
+        )?))
+    }
+}
+
+/// `{text}` of a review's reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyText(pub Text);
+
+impl Body for ReplyText {
+    type Json = TextJson;
+    fn check(j: TextJson, cfg: &Config) -> DomainResult<Self> {
+        let text = required("text", j.text)?;
+        Ok(ReplyText(Text::parse_no_contact(
+            "text",
+            &text,
+            cfg.review_text_max,
+        )?))
+    }
+}
+
+/// `{text?}` of a delivery; a blank text is no text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery(pub Option<Text>);
+
+impl Body for Delivery {
+    type Json = TextJson;
+    fn check(j: TextJson, cfg: &Config) -> DomainResult<Self> {
+        Ok(Delivery(
+            non_blank(j.text)
+                .map(|t| Text::parse_no_contact("text", &t, cfg.message_max))
+                .transpose()?,
+        ))
+    }
+}
+
+/// `{reason?}` of a cancellation, which the other party reads; a blank
+/// reason is no reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelReason(pub Option<Text>);
+
+impl Body for CancelReason {
+    type Json = ReasonJson;
+    fn check(j: ReasonJson, cfg: &Config) -> DomainResult<Self> {
+        Ok(CancelReason(
+            non_blank(j.reason)
+                .map(|r| Text::parse_no_contact("reason", &r, cfg.review_text_max))
+                .transpose()?,
+        ))
+    }
+}
+
+/// `{reason}` an operator gives; required or not is the use case's call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorReason(pub Option<Text>);
+
+impl OperatorReason {
+    pub fn required(self) -> DomainResult<Text> {
+        required("reason", self.0)
+    }
+}
+
+impl Body for OperatorReason {
+    type Json = ReasonJson;
+    fn check(j: ReasonJson, cfg: &Config) -> DomainResult<Self> {
+        Ok(OperatorReason(
+            j.reason
+                .map(|r| Text::parse("reason", &r, cfg.review_text_max))
+                .transpose()?,
+        ))
+    }
+}
+
+fn non_blank(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Config {
+        Config::default()
     }
 
-    pub fn str(&self, field: &'static str) -> AppResult<String> {
-        self.opt_str(field)?
-            .ok_or_else(|| AppError::Domain(DomainError::invalid(field, "is required")))
+    #[test]
+    fn an_empty_body_reads_as_an_empty_object() {
+        assert_eq!(read::<Delivery>(b"  ", &cfg()), Ok(Delivery(None)));
+        assert_eq!(read::<NoFields>(b"", &cfg()), Ok(NoFields));
     }
 
-    /// Distinguishes absent (`None`) from `null` (`Some(None)`), for edits
-    /// that may clear a field.
-    pub fn nullable_str(&self, field: &'static str) -> AppResult<Option<Option<String>>> {
-        match self.0.get(field) {
-            None => Ok(None),
-            Some(Value::Null) => Ok(Some(None)),
-            Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
-            Some(_) => Err(wrong_type(field, "a string or null")),
-        }
+    #[test]
+    fn a_wrong_type_is_malformed_and_names_its_field() {
+        let Err(BodyError::Malformed(detail)) = read::<MessageText>(br#"{"text": 5}"#, &cfg())
+        else {
+            panic!("a number is not a text");
+        };
+        assert!(detail.starts_with("text: "), "{detail}");
+        assert!(matches!(
+            read::<NoFields>(b"[]", &cfg()),
+            Err(BodyError::Malformed(_))
+        ));
+        assert!(matches!(
+            read::<NoFields>(b"{", &cfg()),
+            Err(BodyError::Malformed(_))
+        ));
     }
 
-    pub fn opt_int(&self, field: &'static str) -> AppResult<Option<i64>> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| wrong_type(field, "a whole number")),
-            Some(_) => Err(wrong_type(field, "a whole number")),
-        }
-    }
-
-    /// Money travels as a decimal string; a JSON number is malformed.
-    pub fn opt_money(&self, field: &'static str) -> AppResult<Option<Money>> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(Money::parse(field, s)?)),
-            Some(_) => Err(wrong_type(field, "a decimal string such as \"20.00\"")),
-        }
-    }
-
-    pub fn money(&self, field: &'static str) -> AppResult<Money> {
-        self.opt_money(field)?
-            .ok_or_else(|| AppError::Domain(DomainError::invalid(field, "is required")))
-    }
-
-    pub fn opt_array(&self, field: &'static str) -> AppResult<Option<Vec<Value>>> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Array(a)) => Ok(Some(a.clone())),
-            Some(_) => Err(wrong_type(field, "an array")),
-        }
-    }
-
-    pub fn opt_bool(&self, field: &'static str) -> AppResult<Option<bool>> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(wrong_type(field, "true or false")),
-        }
-    }
-
-    /// Each element of an array field as its own `Fields`.
-    pub fn objects(&self, field: &'static str) -> AppResult<Option<Vec<Fields>>> {
-        self.opt_array(field)?
-            .map(|items| {
-                items
-                    .into_iter()
-                    .map(|v| match v {
-                        Value::Object(m) => Ok(Fields(m)),
-                        _ => Err(wrong_type(field, "an array of objects")),
-                    })
-                    .collect()
-            })
-            .transpose()
+    #[test]
+    fn a_missing_field_is_refused_by_name() {
+        let Err(BodyError::Refused(e)) = read::<MessageText>(b"{}", &cfg()) else {
+            panic!("text is required");
+        };
+        assert_eq!(e.to_string(), "text: is required");
     }
 }

@@ -1,29 +1,28 @@
 //! In-order messages between the buyer and the seller.
 
-use super::input::fields;
+use super::input::{Input, MessageText};
 use super::visible_order;
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::AppResult;
 use crate::ids::new_id;
-use crate::ports::{Message, UnitOfWork, Write};
+use crate::ports::{Message, Page, PageReq, UnitOfWork, Write};
 use khamsa_domain::DomainError;
 use khamsa_domain::ids::MessageId;
 use khamsa_domain::order::Party;
-use khamsa_domain::text::Text;
 
 pub async fn send(
     app: &App,
     caller: &Caller,
     order_id: &str,
-    body: &[u8],
+    text: Input<MessageText>,
 ) -> AppResult<Outcome<Message>> {
     let (order, party) = visible_order(app, caller, order_id).await?;
     // Operators read conversations but take no part in them.
     if party == Party::Operator {
         return Err(DomainError::NotAllowed("the order's buyer or seller").into());
     }
-    let text = Text::parse_no_contact("text", &fields(body)?.str("text")?, app.cfg.message_max)?;
+    let MessageText(text) = text?;
     let now = app.now();
     let m = Message {
         id: MessageId::new(new_id("msg", now)),
@@ -37,4 +36,16 @@ pub async fn send(
         ..Default::default()
     };
     Ok(Outcome::new(m, uow))
+}
+
+/// An order's messages, for its buyer, seller or an operator. A bad page
+/// (`?limit=`) is refused after the 404.
+pub async fn list(
+    app: &App,
+    caller: &Caller,
+    order_id: &str,
+    page: AppResult<PageReq>,
+) -> AppResult<Page<Message>> {
+    let (order, _) = visible_order(app, caller, order_id).await?;
+    Ok(app.store.messages(&order.id, &page?).await?)
 }

@@ -1,35 +1,58 @@
 //! `POST /orders`: the buyer pays into escrow, balance first.
 
 use super::decision_outcome;
-use super::input::fields;
+use super::input::{Body, Input, required};
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use khamsa_domain::DomainError;
 use khamsa_domain::ids::{OrderId, ServiceId};
 use khamsa_domain::order::{Funds, Order, OrderRequest};
 use khamsa_domain::service::ServiceStatus;
+use khamsa_domain::{Config, DomainError, DomainResult};
+use serde::Deserialize;
 
-pub async fn place_order(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outcome<Order>> {
-    // The service id is in the body, so the body's shape is read first.
-    let f = fields(body)?;
-    let service_id = f.str("service_id")?;
-    let upgrades = f
-        .opt_array("upgrades")?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| {
-            v.as_i64().ok_or_else(|| {
-                AppError::bad_request("malformed_body", "upgrades must be whole numbers")
-            })
+/// What the buyer orders; the domain checks the upgrades and quantity
+/// against the service.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub service_id: ServiceId,
+    pub request: OrderRequest,
+}
+
+#[derive(Deserialize)]
+pub struct NewOrderJson {
+    service_id: Option<String>,
+    upgrades: Option<Vec<i64>>,
+    quantity: Option<i64>,
+}
+
+impl Body for NewOrder {
+    type Json = NewOrderJson;
+    fn check(j: NewOrderJson, _: &Config) -> DomainResult<Self> {
+        Ok(NewOrder {
+            service_id: ServiceId::new(required("service_id", j.service_id)?),
+            request: OrderRequest {
+                upgrades: j.upgrades.unwrap_or_default(),
+                quantity: j.quantity.unwrap_or(1),
+            },
         })
-        .collect::<AppResult<Vec<i64>>>()?;
-    let quantity = f.opt_int("quantity")?.unwrap_or(1);
+    }
+}
 
+pub async fn place_order(
+    app: &App,
+    caller: &Caller,
+    input: Input<NewOrder>,
+) -> AppResult<Outcome<Order>> {
+    // The service id is in the body, so the body's errors come first.
+    let NewOrder {
+        service_id,
+        request,
+    } = input?;
     let (service, _) = app
         .store
-        .service(&ServiceId::new(service_id))
+        .service(&service_id)
         .await?
         .filter(|(s, _)| s.status == ServiceStatus::Active)
         .ok_or(AppError::NotFound("service"))?;
@@ -42,7 +65,7 @@ pub async fn place_order(app: &App, caller: &Caller, body: &[u8]) -> AppResult<O
         OrderId::new(new_id("ord", now)),
         &service,
         &caller.id,
-        OrderRequest { upgrades, quantity },
+        request,
         Funds {
             balance: balances.balance,
             earnings_available: balances.earnings_available,

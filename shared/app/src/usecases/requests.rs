@@ -1,33 +1,97 @@
 //! The requests board: post, offer, close.
 
-use super::input::fields;
+use super::input::{Amount, Body, Input, required};
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::ports::{UnitOfWork, Write};
-use khamsa_domain::DomainError;
 use khamsa_domain::ids::{OfferId, RequestId, ServiceId};
 use khamsa_domain::request::{Offer, Request, RequestStatus};
 use khamsa_domain::text::Text;
+use khamsa_domain::{Config, DomainError, DomainResult, Money};
+use serde::Deserialize;
 
-pub async fn create(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outcome<Request>> {
-    let f = fields(body)?;
-    let cfg = &app.cfg;
-    let title = Text::parse_no_contact("title", &f.str("title")?, cfg.title_max)?;
-    let description =
-        Text::parse_no_contact("description", &f.str("description")?, cfg.description_max)?;
-    let budget = f
-        .opt_money("budget")?
-        .map(|b| {
-            b.check_range(
-                "budget",
-                cfg.service_price_min,
-                cfg.request_budget_max,
-                None,
-            )
+/// `POST /requests`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest {
+    pub title: Text,
+    pub description: Text,
+    pub budget: Option<Money>,
+}
+
+#[derive(Deserialize)]
+pub struct NewRequestJson {
+    title: Option<String>,
+    description: Option<String>,
+    budget: Option<Amount>,
+}
+
+impl Body for NewRequest {
+    type Json = NewRequestJson;
+    fn check(j: NewRequestJson, cfg: &Config) -> DomainResult<Self> {
+        let title = Text::parse_no_contact("title", &required("title", j.title)?, cfg.title_max)?;
+        let description = Text::parse_no_contact(
+            "description",
+            &required("description", j.description)?,
+            cfg.description_max,
+        )?;
+        let budget = j
+            .budget
+            .map(|b| {
+                b.money("budget")?.check_range(
+                    "budget",
+                    cfg.service_price_min,
+                    cfg.request_budget_max,
+                    None,
+                )
+            })
+            .transpose()?;
+        Ok(NewRequest {
+            title,
+            description,
+            budget,
         })
-        .transpose()?;
+    }
+}
+
+/// `POST /requests/{id}/offers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOffer {
+    pub text: Text,
+    pub service_id: Option<ServiceId>,
+}
+
+#[derive(Deserialize)]
+pub struct NewOfferJson {
+    text: Option<String>,
+    service_id: Option<String>,
+}
+
+impl Body for NewOffer {
+    type Json = NewOfferJson;
+    fn check(j: NewOfferJson, cfg: &Config) -> DomainResult<Self> {
+        let text = required("text", j.text)?;
+        Ok(NewOffer {
+            text: Text::parse_no_contact("text", &text, cfg.message_max)?,
+            service_id: j.service_id.map(ServiceId::new),
+        })
+    }
+}
+
+/// A request with the offers made on it.
+pub type RequestView = (Request, Vec<Offer>);
+
+pub async fn create(
+    app: &App,
+    caller: &Caller,
+    input: Input<NewRequest>,
+) -> AppResult<Outcome<Request>> {
+    let NewRequest {
+        title,
+        description,
+        budget,
+    } = input?;
     let now = app.now();
     let r = Request {
         id: RequestId::new(new_id("req", now)),
@@ -53,15 +117,26 @@ pub async fn load(app: &App, id: &str) -> AppResult<Request> {
         .ok_or(AppError::NotFound("request"))
 }
 
-pub async fn offer(app: &App, caller: &Caller, id: &str, body: &[u8]) -> AppResult<Outcome<Offer>> {
+/// `GET /requests/{id}`.
+pub async fn show(app: &App, id: &str) -> AppResult<RequestView> {
+    let r = load(app, id).await?;
+    let offers = app.store.offers(&r.id).await?;
+    Ok((r, offers))
+}
+
+pub async fn offer(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    input: Input<NewOffer>,
+) -> AppResult<Outcome<Offer>> {
     let request = load(app, id).await?;
     request.check_offerer(&caller.id)?;
-    let f = fields(body)?;
-    let text = Text::parse_no_contact("text", &f.str("text")?, app.cfg.message_max)?;
-    let service = match f.opt_str("service_id")? {
+    let NewOffer { text, service_id } = input?;
+    let service = match service_id {
         Some(sid) => Some(
             app.store
-                .service(&ServiceId::new(sid))
+                .service(&sid)
                 .await?
                 .map(|(s, _)| s)
                 .ok_or_else(|| {
@@ -92,17 +167,22 @@ pub async fn offer(app: &App, caller: &Caller, id: &str, body: &[u8]) -> AppResu
     Ok(Outcome::new(offer, uow))
 }
 
-pub async fn close(app: &App, caller: &Caller, id: &str) -> AppResult<Outcome<Request>> {
+/// Closes a request; the answer shows its offers, read in the same attempt.
+pub async fn close(app: &App, caller: &Caller, id: &str) -> AppResult<Outcome<RequestView>> {
     let closed = load(app, id).await?.close(&caller.id)?;
+    let offers = app.store.offers(&closed.id).await?;
     let uow = UnitOfWork {
         writes: vec![Write::Request(closed.clone())],
         ..Default::default()
     };
     Ok(Outcome::new(
-        Request {
-            version: closed.version + 1,
-            ..closed
-        },
+        (
+            Request {
+                version: closed.version + 1,
+                ..closed
+            },
+            offers,
+        ),
         uow,
     ))
 }

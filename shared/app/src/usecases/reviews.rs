@@ -1,6 +1,6 @@
 //! Reviews of completed orders, and the seller's one reply.
 
-use super::input::fields;
+use super::input::{Body, Input, ReplyText, required};
 use super::{outbox_rows, visible_order};
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
@@ -10,20 +10,43 @@ use khamsa_domain::order::{Order, Party};
 use khamsa_domain::review::{Rating, Review};
 use khamsa_domain::service::ServiceStats;
 use khamsa_domain::text::Text;
+use khamsa_domain::{Config, DomainResult};
+use serde::Deserialize;
+
+/// `POST /orders/{id}/review`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewInput {
+    pub rating: Rating,
+    pub text: Text,
+}
+
+#[derive(Deserialize)]
+pub struct ReviewJson {
+    rating: Option<i64>,
+    text: Option<String>,
+}
+
+impl Body for ReviewInput {
+    type Json = ReviewJson;
+    fn check(j: ReviewJson, cfg: &Config) -> DomainResult<Self> {
+        let rating = Rating::parse(required("rating", j.rating)?)?;
+        let text = required("text", j.text)?;
+        Ok(ReviewInput {
+            rating,
+            text: Text::parse_no_contact("text", &text, cfg.review_text_max)?,
+        })
+    }
+}
 
 pub async fn write(
     app: &App,
     caller: &Caller,
     order_id: &str,
-    body: &[u8],
+    input: Input<ReviewInput>,
 ) -> AppResult<Outcome<Review>> {
     let (order, party) = visible_order(app, caller, order_id).await?;
     Order::require(party, Party::Buyer)?;
-    let f = fields(body)?;
-    let rating = Rating::parse(f.opt_int("rating")?.ok_or_else(|| {
-        AppError::Domain(khamsa_domain::DomainError::invalid("rating", "is required"))
-    })?)?;
-    let text = Text::parse_no_contact("text", &f.str("text")?, app.cfg.review_text_max)?;
+    let ReviewInput { rating, text } = input?;
     let existing = app.store.review(&order.id).await?;
     let now = app.now();
     let (review, notice) = Review::write(
@@ -52,12 +75,11 @@ pub async fn reply(
     app: &App,
     caller: &Caller,
     order_id: &str,
-    body: &[u8],
+    text: Input<ReplyText>,
 ) -> AppResult<Outcome<Review>> {
     let (order, party) = visible_order(app, caller, order_id).await?;
     Order::require(party, Party::Seller)?;
-    let text =
-        Text::parse_no_contact("text", &fields(body)?.str("text")?, app.cfg.review_text_max)?;
+    let ReplyText(text) = text?;
     let review = app
         .store
         .review(&order.id)

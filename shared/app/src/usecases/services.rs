@@ -1,41 +1,68 @@
 //! Services: create, edit, pause, resume, and moderation by operators.
 
-use super::input::{Fields, fields};
+use super::input::{Amount, Body, Input, OperatorReason, nullable, required};
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::ports::{UnitOfWork, Write};
-use khamsa_domain::DomainError;
-use khamsa_domain::ids::ServiceId;
-use khamsa_domain::service::{DraftInput, Service, ServiceDraft, ServiceStats, UpgradeInput};
-use khamsa_domain::text::Text;
+use crate::ports::{Page, PageReq, Profile, ServiceQuery, UnitOfWork, Write};
+use khamsa_domain::ids::{ServiceId, UserId};
+use khamsa_domain::review::Review;
+use khamsa_domain::service::{
+    DraftInput, Service, ServiceDraft, ServiceStats, ServiceStatus, UpgradeInput,
+};
+use khamsa_domain::{Config, DomainError, DomainResult};
+use serde::Deserialize;
 
-fn draft_input(f: &Fields) -> AppResult<DraftInput> {
-    let upgrades = f
-        .objects("upgrades")?
-        .map(|items| {
-            items
-                .iter()
-                .map(|u| {
-                    Ok(UpgradeInput {
-                        title: u.str("title")?,
-                        price: u.money("price")?,
-                        extra_days: u.opt_int("extra_days")?.unwrap_or(0),
+#[derive(Deserialize)]
+pub struct DraftJson {
+    title: Option<String>,
+    description: Option<String>,
+    category: Option<String>,
+    price: Option<Amount>,
+    delivery_days: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    instructions: Option<Option<String>>,
+    upgrades: Option<Vec<UpgradeJson>>,
+}
+
+#[derive(Deserialize)]
+pub struct UpgradeJson {
+    title: Option<String>,
+    price: Option<Amount>,
+    extra_days: Option<i64>,
+}
+
+/// The fields of `POST /services` and `PATCH /services/{id}`; the draft's
+/// own rules (ranges, categories, what an edit keeps) are the domain's.
+impl Body for DraftInput {
+    type Json = DraftJson;
+    fn check(j: DraftJson, _: &Config) -> DomainResult<Self> {
+        let upgrades = j
+            .upgrades
+            .map(|items| {
+                items
+                    .into_iter()
+                    .map(|u| {
+                        Ok(UpgradeInput {
+                            title: required("title", u.title)?,
+                            price: required("price", u.price)?.money("price")?,
+                            extra_days: u.extra_days.unwrap_or(0),
+                        })
                     })
-                })
-                .collect::<AppResult<Vec<_>>>()
+                    .collect::<DomainResult<Vec<_>>>()
+            })
+            .transpose()?;
+        Ok(DraftInput {
+            title: j.title,
+            description: j.description,
+            category: j.category,
+            price: j.price.map(|p| p.money("price")).transpose()?,
+            delivery_days: j.delivery_days,
+            instructions: j.instructions,
+            upgrades,
         })
-        .transpose()?;
-    Ok(DraftInput {
-        title: f.opt_str("title")?,
-        description: f.opt_str("description")?,
-        category: f.opt_str("category")?,
-        price: f.opt_money("price")?,
-        delivery_days: f.opt_int("delivery_days")?,
-        instructions: f.nullable_str("instructions")?,
-        upgrades,
-    })
+    }
 }
 
 /// A service with the counters read beside it, so the answer shows its
@@ -59,8 +86,12 @@ fn saved(s: Service, stats: ServiceStats) -> Outcome<ServiceView> {
     )
 }
 
-pub async fn create(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outcome<ServiceView>> {
-    let draft = ServiceDraft::parse(draft_input(&fields(body)?)?, None, &app.cfg)?;
+pub async fn create(
+    app: &App,
+    caller: &Caller,
+    input: Input<DraftInput>,
+) -> AppResult<Outcome<ServiceView>> {
+    let draft = ServiceDraft::parse(input?, None, &app.cfg)?;
     let now = app.now();
     Ok(saved(
         Service::create(
@@ -98,10 +129,10 @@ pub async fn edit(
     app: &App,
     caller: &Caller,
     id: &str,
-    body: &[u8],
+    input: Input<DraftInput>,
 ) -> AppResult<Outcome<ServiceView>> {
     let (mut s, stats) = own(app, caller, id).await?;
-    let draft = ServiceDraft::parse(draft_input(&fields(body)?)?, Some(s.editable()), &app.cfg)?;
+    let draft = ServiceDraft::parse(input?, Some(s.editable()), &app.cfg)?;
     s.edit(draft, app.now());
     Ok(saved(s, stats))
 }
@@ -127,24 +158,18 @@ pub async fn seller_action(
     Ok(saved(s, stats))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An operator's decision; the edge checks operators once for every
+/// `/admin` route.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Moderation {
     Approve,
-    Reject,
+    /// Needs a reason, which the seller reads.
+    Reject(Input<OperatorReason>),
     ApproveRevision,
     RejectRevision,
 }
 
-pub async fn moderate(
-    app: &App,
-    caller: &Caller,
-    id: &str,
-    m: Moderation,
-    body: &[u8],
-) -> AppResult<Outcome<ServiceView>> {
-    if !caller.operator {
-        return Err(AppError::OperatorsOnly);
-    }
+pub async fn moderate(app: &App, id: &str, m: Moderation) -> AppResult<Outcome<ServiceView>> {
     let (mut s, stats) = app
         .store
         .service(&ServiceId::new(id))
@@ -153,16 +178,84 @@ pub async fn moderate(
     let now = app.now();
     match m {
         Moderation::Approve => s.approve(now)?,
-        Moderation::Reject => {
-            let reason = Text::parse(
-                "reason",
-                &fields(body)?.str("reason")?,
-                app.cfg.review_text_max,
-            )?;
-            s.reject(reason.into_string(), now)?
-        }
+        Moderation::Reject(reason) => s.reject(reason?.required()?.into_string(), now)?,
         Moderation::ApproveRevision => s.approve_revision(now)?,
         Moderation::RejectRevision => s.reject_revision(now)?,
     }
     Ok(saved(s, stats))
+}
+
+/// `GET /services`: the public list, by category, by seller, or both.
+pub async fn list(
+    app: &App,
+    seller: Option<UserId>,
+    category: Option<String>,
+    page: &PageReq,
+) -> AppResult<Page<ServiceView>> {
+    let q = match (seller, category) {
+        (Some(seller), Some(category)) => ServiceQuery::SellerInCategory { seller, category },
+        (Some(seller), None) => ServiceQuery::BySeller {
+            seller,
+            only_active: true,
+        },
+        (None, category) => ServiceQuery::Active { category },
+    };
+    Ok(app.store.services(&q, page).await?)
+}
+
+/// A seller's public profile: the rating rolls up every service they ever
+/// listed; the list shows the active ones among them.
+#[derive(Debug, Clone)]
+pub struct Seller {
+    pub profile: Profile,
+    pub stats: ServiceStats,
+    pub services: Vec<ServiceView>,
+}
+
+/// `GET /users/{id}`: one query serves both the roll-up and the list.
+pub async fn seller(app: &App, id: &str) -> AppResult<Seller> {
+    let user = UserId::new(id);
+    let profile = app
+        .store
+        .profile(&user)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let all = app
+        .store
+        .services(
+            &ServiceQuery::BySeller {
+                seller: user,
+                only_active: false,
+            },
+            &PageReq::first(100),
+        )
+        .await?;
+    let mut stats = ServiceStats::default();
+    for (_, st) in &all.items {
+        stats.rating_count += st.rating_count;
+        stats.rating_sum += st.rating_sum;
+        stats.orders_completed += st.orders_completed;
+    }
+    let services = all
+        .items
+        .into_iter()
+        .filter(|(s, _)| s.status == ServiceStatus::Active)
+        .collect();
+    Ok(Seller {
+        profile,
+        stats,
+        services,
+    })
+}
+
+/// A visible service's reviews, newest first. A bad page (`?limit=`) is
+/// refused after the 404.
+pub async fn reviews(
+    app: &App,
+    caller: Option<&Caller>,
+    id: &str,
+    page: AppResult<PageReq>,
+) -> AppResult<Page<Review>> {
+    let (s, _) = visible(app, caller, id).await?;
+    Ok(app.store.reviews(&s.id, &page?).await?)
 }

@@ -1,24 +1,54 @@
 //! Withdrawals of available earnings to PayPal, and the operators' side.
 
-use super::input::fields;
+use super::input::{Amount, Body, Input, OperatorReason, required};
 use super::outbox_rows;
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::ports::{UnitOfWork, Write};
-use khamsa_domain::DomainError;
 use khamsa_domain::ids::WithdrawalId;
-use khamsa_domain::text::{EmailAddress, Text};
+use khamsa_domain::text::EmailAddress;
 use khamsa_domain::withdrawal::{Returned, Withdrawal};
+use khamsa_domain::{Config, DomainError, DomainResult, Money};
+use serde::Deserialize;
 
-pub async fn request(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outcome<Withdrawal>> {
-    let f = fields(body)?;
-    let amount = f.money("amount")?;
-    let given = f
-        .opt_str("paypal_email")?
-        .map(|e| EmailAddress::parse("paypal_email", &e))
-        .transpose()?;
+/// `POST /withdrawals`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalRequest {
+    pub amount: Money,
+    /// The profile's PayPal address when not given.
+    pub paypal_email: Option<EmailAddress>,
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawalJson {
+    amount: Option<Amount>,
+    paypal_email: Option<String>,
+}
+
+impl Body for WithdrawalRequest {
+    type Json = WithdrawalJson;
+    fn check(j: WithdrawalJson, _: &Config) -> DomainResult<Self> {
+        Ok(WithdrawalRequest {
+            amount: required("amount", j.amount)?.money("amount")?,
+            paypal_email: j
+                .paypal_email
+                .map(|e| EmailAddress::parse("paypal_email", &e))
+                .transpose()?,
+        })
+    }
+}
+
+pub async fn request(
+    app: &App,
+    caller: &Caller,
+    input: Input<WithdrawalRequest>,
+) -> AppResult<Outcome<Withdrawal>> {
+    let WithdrawalRequest {
+        amount,
+        paypal_email: given,
+    } = input?;
     let paypal = match given {
         Some(e) => Some(e),
         None => app
@@ -46,24 +76,18 @@ pub async fn request(app: &App, caller: &Caller, body: &[u8]) -> AppResult<Outco
     Ok(Outcome::new(w, uow).overdraft_means(DomainError::InsufficientEarnings))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an operator (or the payout worker) does with a withdrawal; the
+/// edge checks operators once for every `/admin` route.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settle {
     Pay,
-    Reject,
+    /// Needs a reason.
+    Reject(Input<OperatorReason>),
     /// Reported by the payout worker when the provider refuses.
-    Fail,
+    Fail(Input<OperatorReason>),
 }
 
-pub async fn settle(
-    app: &App,
-    caller: &Caller,
-    id: &str,
-    how: Settle,
-    body: &[u8],
-) -> AppResult<Outcome<Withdrawal>> {
-    if !caller.operator {
-        return Err(AppError::OperatorsOnly);
-    }
+pub async fn settle(app: &App, id: &str, how: Settle) -> AppResult<Outcome<Withdrawal>> {
     let w = app
         .store
         .withdrawal(&WithdrawalId::new(id))
@@ -75,20 +99,14 @@ pub async fn settle(
             let (w, p, n) = w.pay(now)?;
             (w, p, vec![n])
         }
-        Settle::Reject | Settle::Fail => {
-            let reason = match fields(body)?.opt_str("reason")? {
-                Some(r) => Some(Text::parse("reason", &r, app.cfg.review_text_max)?.into_string()),
-                None if how == Settle::Reject => {
-                    return Err(DomainError::invalid("reason", "is required").into());
-                }
-                None => None,
-            };
-            let to = if how == Settle::Reject {
-                Returned::Rejected
-            } else {
-                Returned::Failed
-            };
-            let (w, p) = w.return_funds(to, reason, now)?;
+        Settle::Reject(reason) => {
+            let reason = reason?.required()?.into_string();
+            let (w, p) = w.return_funds(Returned::Rejected, Some(reason), now)?;
+            (w, p, vec![])
+        }
+        Settle::Fail(reason) => {
+            let reason = reason?.0.map(|r| r.into_string());
+            let (w, p) = w.return_funds(Returned::Failed, reason, now)?;
             (w, p, vec![])
         }
     };

@@ -138,6 +138,7 @@ impl DynamoStore {
                         Some("ValidationException") if had_cursor => StoreError::BadCursor,
                         _ => e.into(),
                     })?;
+            got.retain(|item| q.keeps(item));
             items.append(&mut got);
             if items.len() > want || lek.is_none() {
                 break;
@@ -192,6 +193,10 @@ struct Q {
     sort_prefix: Option<&'static str>,
     sort_at_most: Option<String>,
     forward: bool,
+    /// An attribute every item of the page must have with this value.
+    /// DynamoDB applies `Limit` before a `FilterExpression`, so the filter
+    /// runs here, and `query_page` reads on until the page is full.
+    only: Option<(&'static str, String)>,
 }
 
 impl Q {
@@ -202,6 +207,7 @@ impl Q {
             sort_prefix: Some(sort_prefix),
             sort_at_most: None,
             forward,
+            only: None,
         }
     }
 
@@ -213,7 +219,21 @@ impl Q {
             sort_prefix: None,
             sort_at_most: None,
             forward: false,
+            only: None,
         }
+    }
+
+    fn only(self, attribute: &'static str, value: String) -> Q {
+        Q {
+            only: Some((attribute, value)),
+            ..self
+        }
+    }
+
+    fn keeps(&self, item: &Item) -> bool {
+        self.only.as_ref().is_none_or(|(attribute, value)| {
+            item.get(*attribute).and_then(|v| v.as_s().ok()) == Some(value)
+        })
     }
 }
 
@@ -284,6 +304,12 @@ impl Store for DynamoStore {
                 seller,
                 only_active: true,
             } => Q::newest(G4, keys::svc_seller_active(seller)),
+            // A seller has few services: read their active ones and keep
+            // those whose category index entry is this category.
+            ServiceQuery::SellerInCategory { seller, category } => {
+                Q::newest(G4, keys::svc_seller_active(seller))
+                    .only(G2.pk, keys::svc_category(category))
+            }
             ServiceQuery::ByStatus(st) => Q::newest(G1, keys::svc_status(*st)),
             ServiceQuery::PendingRevision => Q::newest(G5, keys::SVC_PENDING_REVISION.to_owned()),
         };
@@ -387,6 +413,7 @@ impl Store for DynamoStore {
                 sort_prefix: None,
                 sort_at_most: Some(keys::timers_due_by(until)),
                 forward: true,
+                only: None,
             };
             for item in self.query_up_to(&q, limit).await? {
                 all.push(decode::<Timer>(item)?);
@@ -413,6 +440,7 @@ impl Store for DynamoStore {
                 sort_prefix: None,
                 sort_at_most: None,
                 forward: true,
+                only: None,
             };
             for item in self.query_up_to(&q, limit).await? {
                 all.push(decode::<OutboxRow>(item)?);
@@ -485,6 +513,7 @@ impl Store for DynamoStore {
                 sort_prefix: None,
                 sort_at_most: None,
                 forward: true,
+                only: None,
             };
             for item in self.query_up_to(&q, usize::MAX).await? {
                 let account: Account = decode_value(&item, keys::ACCT)?;

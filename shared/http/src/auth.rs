@@ -3,7 +3,7 @@
 //! the same claims in the same place, so this code cannot tell the two
 //! apart. No handler ever takes "who am I" from a body or a path.
 
-use crate::caller::Caller;
+use khamsa_app::Caller;
 use khamsa_domain::ids::UserId;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};

@@ -1,9 +1,9 @@
 //! Errors as `application/problem+json`, mapped from every layer's error
 //! in this one place.
 
-use crate::error::AppError;
+use khamsa_app::AppError;
 use khamsa_domain::ErrorKind;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -44,19 +44,28 @@ fn title(status: u16) -> &'static str {
     }
 }
 
-pub fn problem(e: &AppError) -> (u16, Value) {
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub code: &'static str,
+    pub detail: String,
+}
+
+pub fn problem(e: &AppError) -> Problem {
     let (status, code) = status_and_code(e);
     // Infrastructure details stay in the logs, not in the answer.
     let detail = match e {
         AppError::Store(_) => "the service is briefly unavailable; try again".to_owned(),
         other => other.to_string(),
     };
-    let body = json!({
-        "type": format!("https://khamsa.dev/problems/{code}"),
-        "title": title(status),
-        "status": status,
-        "code": code,
-        "detail": detail,
-    });
-    (status, body)
+    Problem {
+        kind: format!("https://khamsa.dev/problems/{code}"),
+        title: title(status),
+        status,
+        code,
+        detail,
+    }
 }

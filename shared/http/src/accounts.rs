@@ -1,0 +1,114 @@
+//! `/me`: the caller's profile, ledger and top-ups.
+
+use crate::views::{Signed, Time, page};
+use crate::{Ctx, Reply, json_text, ok};
+use khamsa_app::AppResult;
+use khamsa_app::ports::{Balances, LedgerLine, Locale, Profile};
+use khamsa_app::usecases::accounts;
+use khamsa_domain::Money;
+use khamsa_domain::ids::{OrderId, TopupId, UserId, WithdrawalId};
+use khamsa_domain::ledger::{PostingKind, UserAccount};
+use khamsa_domain::withdrawal::{Topup, TopupMethod, TopupStatus};
+use serde::Serialize;
+
+#[derive(Serialize)]
+pub struct ProfileView<'a> {
+    id: &'a UserId,
+    email: &'a str,
+    display_name: &'a str,
+    locale: Locale,
+    paypal_email: Option<&'a str>,
+    balance: Money,
+    earnings_pending: Money,
+    earnings_available: Money,
+    withdrawals_in_flight: Money,
+}
+
+pub fn profile<'a>((p, b): &'a (Profile, Balances)) -> ProfileView<'a> {
+    ProfileView {
+        id: &p.id,
+        email: p.email.as_str(),
+        display_name: &p.display_name,
+        locale: p.locale,
+        paypal_email: p.paypal_email.as_ref().map(|e| e.as_str()),
+        balance: b.balance,
+        earnings_pending: b.earnings_pending,
+        earnings_available: b.earnings_available,
+        withdrawals_in_flight: b.withdrawals_in_flight,
+    }
+}
+
+#[derive(Serialize)]
+pub struct LedgerLineView<'a> {
+    at: Time,
+    account: UserAccount,
+    amount: Signed,
+    balance_after: Signed,
+    kind: &'a PostingKind,
+    order_id: &'a Option<OrderId>,
+    withdrawal_id: &'a Option<WithdrawalId>,
+}
+
+pub fn ledger_line(l: &LedgerLine) -> LedgerLineView<'_> {
+    LedgerLineView {
+        at: Time(l.at),
+        account: l.account,
+        amount: Signed(l.amount),
+        balance_after: Signed(l.balance_after),
+        kind: &l.kind,
+        order_id: &l.order_id,
+        withdrawal_id: &l.withdrawal_id,
+    }
+}
+
+#[derive(Serialize)]
+pub struct TopupView<'a> {
+    id: &'a TopupId,
+    amount: Money,
+    method: &'a TopupMethod,
+    status: TopupStatus,
+    created_at: Time,
+}
+
+pub fn topup(t: &Topup) -> TopupView<'_> {
+    TopupView {
+        id: &t.id,
+        amount: t.amount,
+        method: &t.method,
+        status: t.status,
+        created_at: Time(t.created_at),
+    }
+}
+
+pub(crate) async fn me(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    ok(&profile(&accounts::me(ctx.app, ctx.caller()?).await?))
+}
+
+pub(crate) async fn edit_me(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let (app, c, edit) = (ctx.app, ctx.caller()?, ctx.input());
+    ctx.mutate(
+        200,
+        || Box::pin(accounts::update_profile(app, c, edit.clone())),
+        |x| json_text(&profile(x)),
+    )
+    .await
+}
+
+pub(crate) async fn ledger(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let lines = ctx
+        .app
+        .store
+        .ledger(&ctx.caller()?.id, &ctx.page()?)
+        .await?;
+    ok(&page(&lines, ledger_line))
+}
+
+pub(crate) async fn start_topup(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let (app, c, input) = (ctx.app, ctx.caller()?, ctx.input());
+    ctx.mutate(
+        201,
+        || Box::pin(accounts::topup(app, c, input.clone())),
+        |x| json_text(&topup(x)),
+    )
+    .await
+}

@@ -1,0 +1,134 @@
+//! `/admin`: moderation, withdrawals, order rulings and the ledger audit.
+//! The edge has checked that the caller is an operator before any of
+//! these runs (the route table's `Access::Operator`).
+
+use crate::orders::step;
+use crate::services::service;
+use crate::views::{Signed, page};
+use crate::withdrawals::withdrawal;
+use crate::{Ctx, Reply, json_text, ok};
+use khamsa_app::AppResult;
+use khamsa_app::ports::{ServiceQuery, WithdrawalQuery};
+use khamsa_app::usecases::ledger_check::{self, LedgerCheck};
+use khamsa_app::usecases::order_transitions::Transition;
+use khamsa_app::usecases::services::{self, Moderation};
+use khamsa_app::usecases::withdrawals::{self, Settle};
+use khamsa_domain::service::ServiceStatus;
+use khamsa_domain::withdrawal::WithdrawalStatus;
+use serde::Serialize;
+
+pub(crate) async fn services(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let q = match ctx.q("status") {
+        Some("pending_revision") => ServiceQuery::PendingRevision,
+        _ => ServiceQuery::ByStatus(
+            ctx.status_filter::<ServiceStatus>()?
+                .unwrap_or(ServiceStatus::PendingReview),
+        ),
+    };
+    let listed = ctx.app.store.services(&q, &ctx.page()?).await?;
+    ok(&page(&listed, |s| service(s, ctx.caller.as_ref())))
+}
+
+async fn moderate(ctx: &Ctx<'_>, m: Moderation) -> AppResult<Reply> {
+    let (app, c, id) = (ctx.app, ctx.caller()?, ctx.id.as_str());
+    ctx.mutate(
+        200,
+        || Box::pin(services::moderate(app, id, m.clone())),
+        |s| json_text(&service(s, Some(c))),
+    )
+    .await
+}
+
+pub(crate) async fn approve_service(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    moderate(ctx, Moderation::Approve).await
+}
+
+pub(crate) async fn reject_service(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    moderate(ctx, Moderation::Reject(ctx.input())).await
+}
+
+pub(crate) async fn approve_revision(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    moderate(ctx, Moderation::ApproveRevision).await
+}
+
+pub(crate) async fn reject_revision(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    moderate(ctx, Moderation::RejectRevision).await
+}
+
+pub(crate) async fn withdrawals(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let status = ctx
+        .status_filter::<WithdrawalStatus>()?
+        .unwrap_or(WithdrawalStatus::Requested);
+    let q = WithdrawalQuery::ByStatus(status);
+    let list = ctx.app.store.withdrawals(&q, &ctx.page()?).await?;
+    ok(&page(&list, withdrawal))
+}
+
+async fn settle(ctx: &Ctx<'_>, how: Settle) -> AppResult<Reply> {
+    let (app, id) = (ctx.app, ctx.id.as_str());
+    ctx.mutate(
+        200,
+        || Box::pin(withdrawals::settle(app, id, how.clone())),
+        |x| json_text(&withdrawal(x)),
+    )
+    .await
+}
+
+pub(crate) async fn pay_withdrawal(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    settle(ctx, Settle::Pay).await
+}
+
+pub(crate) async fn reject_withdrawal(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    settle(ctx, Settle::Reject(ctx.input())).await
+}
+
+pub(crate) async fn cancel_order(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    step(ctx, Transition::OperatorCancel(ctx.input())).await
+}
+
+pub(crate) async fn complete_order(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    step(ctx, Transition::OperatorComplete(ctx.input())).await
+}
+
+#[derive(Serialize)]
+pub struct LedgerCheckView<'a> {
+    ok: bool,
+    accounts_total: Signed,
+    violations: Vec<ViolationView<'a>>,
+}
+
+/// A violation names an order or an account.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum ViolationView<'a> {
+    Order { order_id: &'a str, problem: &'a str },
+    Account { account: &'a str, problem: &'a str },
+}
+
+pub fn ledger_check_view(c: &LedgerCheck) -> LedgerCheckView<'_> {
+    LedgerCheckView {
+        ok: c.violations.is_empty(),
+        accounts_total: Signed(c.accounts_total),
+        violations: c
+            .violations
+            .iter()
+            .map(|v| {
+                if v.is_order {
+                    ViolationView::Order {
+                        order_id: &v.subject,
+                        problem: &v.problem,
+                    }
+                } else {
+                    ViolationView::Account {
+                        account: &v.subject,
+                        problem: &v.problem,
+                    }
+                }
+            })
+            .collect(),
+    }
+}
+
+pub(crate) async fn ledger_check(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    ok(&ledger_check_view(&ledger_check::check(ctx.app).await?))
+}

@@ -1,0 +1,191 @@
+//! `/orders` and the caller's purchases and sales: placing, every
+//! transition, messages and reviews.
+
+use crate::services::review as review_view;
+use crate::views::{Time, page, time};
+use crate::{Ctx, Reply, json_text, ok};
+use khamsa_app::ports::{Message, OrderQuery};
+use khamsa_app::usecases::order_transitions::{Transition, transition};
+use khamsa_app::usecases::{self, messages, place_order, reviews};
+use khamsa_app::{AppResult, Caller};
+use khamsa_domain::Money;
+use khamsa_domain::Timestamp;
+use khamsa_domain::ids::{MessageId, OrderId, ServiceId, UserId};
+use khamsa_domain::order::{Actor, Order, OrderStatus, OrderUpgrade};
+use serde::Serialize;
+
+#[derive(Serialize)]
+pub struct OrderView<'a> {
+    id: &'a OrderId,
+    service_id: &'a ServiceId,
+    service_title: &'a str,
+    buyer_id: &'a UserId,
+    seller_id: &'a UserId,
+    upgrades: &'a [OrderUpgrade],
+    quantity: u32,
+    delivery_days: u32,
+    total: Money,
+    fee: Money,
+    seller_net: Money,
+    status: OrderStatus,
+    instructions: Option<&'a str>,
+    delivery_text: Option<&'a str>,
+    placed_at: Time,
+    due_at: Option<Time>,
+    delivered_at: Option<Time>,
+    completed_at: Option<Time>,
+    completed_by: Option<Actor>,
+    cancelled_at: Option<Time>,
+    cancelled_by: Option<Actor>,
+    cancel_reason: Option<&'a str>,
+    /// Whether the cancel button shows for this caller now.
+    can_cancel: bool,
+}
+
+pub fn order<'a>(o: &'a Order, caller: &Caller, now: Timestamp) -> OrderView<'a> {
+    OrderView {
+        id: &o.id,
+        service_id: &o.service_id,
+        service_title: &o.service_title,
+        buyer_id: &o.buyer_id,
+        seller_id: &o.seller_id,
+        upgrades: &o.upgrades,
+        quantity: o.quantity,
+        delivery_days: o.delivery_days,
+        total: o.total,
+        fee: o.fee,
+        seller_net: o.seller_net,
+        status: o.status,
+        instructions: o.instructions.as_deref(),
+        delivery_text: o.delivery_text.as_deref(),
+        placed_at: Time(o.placed_at),
+        due_at: time(o.due_at),
+        delivered_at: time(o.delivered_at),
+        completed_at: time(o.completed_at),
+        completed_by: o.completed_by,
+        cancelled_at: time(o.cancelled_at),
+        cancelled_by: o.cancelled_by,
+        cancel_reason: o.cancel_reason.as_deref(),
+        can_cancel: o.can_cancel(o.party(&caller.id, caller.operator), now),
+    }
+}
+
+#[derive(Serialize)]
+pub struct MessageView<'a> {
+    id: &'a MessageId,
+    sender_id: &'a UserId,
+    text: &'a str,
+    at: Time,
+}
+
+pub fn message(m: &Message) -> MessageView<'_> {
+    MessageView {
+        id: &m.id,
+        sender_id: &m.sender_id,
+        text: &m.text,
+        at: Time(m.at),
+    }
+}
+
+async fn list(
+    ctx: &Ctx<'_>,
+    query: fn(UserId, Option<OrderStatus>) -> OrderQuery,
+) -> AppResult<Reply> {
+    let c = ctx.caller()?;
+    let q = query(c.id.clone(), ctx.status_filter::<OrderStatus>()?);
+    let orders = ctx.app.store.orders(&q, &ctx.page()?).await?;
+    let now = ctx.app.now();
+    ok(&page(&orders, |o| order(o, c, now)))
+}
+
+pub(crate) async fn purchases(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    list(ctx, OrderQuery::Purchases).await
+}
+
+pub(crate) async fn sales(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    list(ctx, OrderQuery::Sales).await
+}
+
+pub(crate) async fn place(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let (app, c, input) = (ctx.app, ctx.caller()?, ctx.input());
+    let now = app.now();
+    ctx.mutate(
+        201,
+        || Box::pin(place_order::place_order(app, c, input.clone())),
+        |o| json_text(&order(o, c, now)),
+    )
+    .await
+}
+
+pub(crate) async fn show(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let c = ctx.caller()?;
+    let (o, _) = usecases::visible_order(ctx.app, c, &ctx.id).await?;
+    ok(&order(&o, c, ctx.app.now()))
+}
+
+/// Every transition, the operators' two included (see `admin`).
+pub(crate) async fn step(ctx: &Ctx<'_>, t: Transition) -> AppResult<Reply> {
+    let (app, c, id) = (ctx.app, ctx.caller()?, ctx.id.as_str());
+    let now = app.now();
+    ctx.mutate(
+        200,
+        || Box::pin(transition(app, c, id, t.clone())),
+        |o| json_text(&order(o, c, now)),
+    )
+    .await
+}
+
+pub(crate) async fn instructions(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    step(ctx, Transition::Instructions(ctx.input())).await
+}
+
+pub(crate) async fn deliver(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    step(ctx, Transition::Deliver(ctx.input())).await
+}
+
+pub(crate) async fn receive(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    step(ctx, Transition::Receive(ctx.input())).await
+}
+
+pub(crate) async fn changes(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    step(ctx, Transition::Changes(ctx.input())).await
+}
+
+pub(crate) async fn cancel(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    step(ctx, Transition::Cancel(ctx.input())).await
+}
+
+pub(crate) async fn messages(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let messages = messages::list(ctx.app, ctx.caller()?, &ctx.id, ctx.page()).await?;
+    ok(&page(&messages, message))
+}
+
+pub(crate) async fn send_message(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let (app, c, id, input) = (ctx.app, ctx.caller()?, ctx.id.as_str(), ctx.input());
+    ctx.mutate(
+        201,
+        || Box::pin(messages::send(app, c, id, input.clone())),
+        |x| json_text(&message(x)),
+    )
+    .await
+}
+
+pub(crate) async fn review(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let (app, c, id, input) = (ctx.app, ctx.caller()?, ctx.id.as_str(), ctx.input());
+    ctx.mutate(
+        201,
+        || Box::pin(reviews::write(app, c, id, input.clone())),
+        |x| json_text(&review_view(x)),
+    )
+    .await
+}
+
+pub(crate) async fn reply(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let (app, c, id, input) = (ctx.app, ctx.caller()?, ctx.id.as_str(), ctx.input());
+    ctx.mutate(
+        200,
+        || Box::pin(reviews::reply(app, c, id, input.clone())),
+        |x| json_text(&review_view(x)),
+    )
+    .await
+}

@@ -1,0 +1,233 @@
+//! The route table: every route, once. A row is ([`Route`], method, path
+//! template, [`Access`]); matching, `ROUTES` for the OpenAPI test, API
+//! Gateway's `routeKey`s and each Lambda function's routes all come from it.
+
+use khamsa_app::AppError;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+}
+
+impl Method {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+        }
+    }
+}
+
+/// Who may call a route; checked once, before any handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, with or without a token; claims, when present, only let a
+    /// seller or an operator see what is theirs to see.
+    Public,
+    /// A signed-in user.
+    Signed,
+    /// A signed-in operator: every `/admin` route.
+    Operator,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    pub method: Method,
+    pub path: &'static str,
+    pub route: Route,
+    pub access: Access,
+}
+
+/// Declares [`Route`] and [`TABLE`] from one list, so that every route has
+/// exactly one row by construction.
+macro_rules! routes {
+    ($($route:ident: $method:ident $path:literal $access:ident,)*) => {
+        /// Every route the API serves. A new one does not build until it
+        /// has an arm in `dispatch` and a Lambda function in
+        /// `khamsa_functions::function_for`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Route {
+            $($route,)*
+        }
+
+        pub const TABLE: &[Row] = &[
+            $(Row {
+                method: Method::$method,
+                path: $path,
+                route: Route::$route,
+                access: Access::$access,
+            },)*
+        ];
+    };
+}
+
+routes! {
+    // Accounts
+    Me: Get "/me" Signed,
+    EditMe: Patch "/me" Signed,
+    MyLedger: Get "/me/ledger" Signed,
+    Topup: Post "/me/topups" Signed,
+    MyPurchases: Get "/me/purchases" Signed,
+    MySales: Get "/me/sales" Signed,
+    MyWithdrawals: Get "/me/withdrawals" Signed,
+    // Services
+    CreateService: Post "/services" Signed,
+    ListServices: Get "/services" Public,
+    Service: Get "/services/{id}" Public,
+    EditService: Patch "/services/{id}" Signed,
+    PauseService: Post "/services/{id}/pause" Signed,
+    ResumeService: Post "/services/{id}/resume" Signed,
+    ServiceReviews: Get "/services/{id}/reviews" Public,
+    User: Get "/users/{id}" Public,
+    // Orders
+    PlaceOrder: Post "/orders" Signed,
+    Order: Get "/orders/{id}" Signed,
+    Instructions: Post "/orders/{id}/instructions" Signed,
+    Deliver: Post "/orders/{id}/deliver" Signed,
+    Receive: Post "/orders/{id}/receive" Signed,
+    Changes: Post "/orders/{id}/changes" Signed,
+    Cancel: Post "/orders/{id}/cancel" Signed,
+    Messages: Get "/orders/{id}/messages" Signed,
+    SendMessage: Post "/orders/{id}/messages" Signed,
+    Review: Post "/orders/{id}/review" Signed,
+    ReplyToReview: Post "/orders/{id}/review/reply" Signed,
+    // Withdrawals
+    Withdraw: Post "/withdrawals" Signed,
+    // Requests board
+    CreateRequest: Post "/requests" Signed,
+    ListRequests: Get "/requests" Public,
+    Request: Get "/requests/{id}" Public,
+    Offer: Post "/requests/{id}/offers" Signed,
+    CloseRequest: Post "/requests/{id}/close" Signed,
+    // Operators
+    AdminServices: Get "/admin/services" Operator,
+    ApproveService: Post "/admin/services/{id}/approve" Operator,
+    RejectService: Post "/admin/services/{id}/reject" Operator,
+    ApproveRevision: Post "/admin/services/{id}/revision/approve" Operator,
+    RejectRevision: Post "/admin/services/{id}/revision/reject" Operator,
+    AdminWithdrawals: Get "/admin/withdrawals" Operator,
+    PayWithdrawal: Post "/admin/withdrawals/{id}/pay" Operator,
+    RejectWithdrawal: Post "/admin/withdrawals/{id}/reject" Operator,
+    AdminCancelOrder: Post "/admin/orders/{id}/cancel" Operator,
+    AdminCompleteOrder: Post "/admin/orders/{id}/complete" Operator,
+    LedgerCheck: Get "/admin/ledger/check" Operator,
+}
+
+/// (method, path template) of every row: what the OpenAPI document must list.
+pub const ROUTES: [(&str, &str); TABLE.len()] = {
+    let mut out = [("", ""); TABLE.len()];
+    let mut i = 0;
+    while i < TABLE.len() {
+        out[i] = (TABLE[i].method.as_str(), TABLE[i].path);
+        i += 1;
+    }
+    out
+};
+
+/// A matched route with its `{id}`, if its template has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub row: &'static Row,
+    pub id: String,
+}
+
+/// The rows of each path template, by method.
+static ROUTER: LazyLock<matchit::Router<Vec<&'static Row>>> = LazyLock::new(|| {
+    let mut router = matchit::Router::new();
+    let mut inserted = HashSet::new();
+    for r in TABLE {
+        if inserted.insert(r.path) {
+            let rows = TABLE.iter().filter(|x| x.path == r.path).collect();
+            // The templates are constants and a test inserts each: none
+            // conflicts with another.
+            let _ = router.insert(r.path, rows);
+        }
+    }
+    router
+});
+
+/// Finds the route of a raw path: 404 for an unknown path, 405 for a known
+/// path with another method. A trailing slash is ignored.
+pub fn find(method: &str, path: &str) -> Result<Found, AppError> {
+    let path = path.trim_end_matches('/');
+    let m = ROUTER.at(path).map_err(|_| AppError::NotFound("route"))?;
+    let row = m
+        .value
+        .iter()
+        .find(|r| r.method.as_str() == method)
+        .ok_or(AppError::MethodNotAllowed)?;
+    Ok(Found {
+        row,
+        id: m.params.get("id").unwrap_or_default().to_owned(),
+    })
+}
+
+/// The row of an API Gateway `routeKey` such as `POST /orders/{id}/deliver`;
+/// `None` for `$default` and anything else no row spells.
+pub fn by_route_key(key: &str) -> Option<&'static Row> {
+    let (method, path) = key.split_once(' ')?;
+    TABLE
+        .iter()
+        .find(|r| r.method.as_str() == method && r.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_and_path_is_one_route_and_every_template_inserts() {
+        let mut keys = HashSet::new();
+        let mut router = matchit::Router::new();
+        let mut inserted = HashSet::new();
+        for r in TABLE {
+            assert!(
+                keys.insert((r.method, r.path)),
+                "{} {} twice",
+                r.method.as_str(),
+                r.path
+            );
+            if inserted.insert(r.path) {
+                router
+                    .insert(r.path, ())
+                    .unwrap_or_else(|e| panic!("{}: {e}", r.path));
+            }
+            assert_eq!(
+                r.path.starts_with("/admin/"),
+                r.access == Access::Operator,
+                "{}: operators own /admin and only /admin",
+                r.path
+            );
+        }
+    }
+
+    #[test]
+    fn paths_match_once_with_their_id() {
+        let f = find("POST", "/orders/o1/deliver").unwrap();
+        assert_eq!((f.row.route, f.id.as_str()), (Route::Deliver, "o1"));
+        assert_eq!(find("GET", "/me/").unwrap().row.route, Route::Me);
+        assert_eq!(
+            find("GET", "/admin/services").unwrap().row.route,
+            Route::AdminServices
+        );
+        assert!(matches!(
+            find("DELETE", "/orders/o1"),
+            Err(AppError::MethodNotAllowed)
+        ));
+        assert!(matches!(find("GET", "/nope"), Err(AppError::NotFound(_))));
+        assert!(matches!(
+            find("POST", "/orders//deliver"),
+            Err(AppError::NotFound(_))
+        ));
+        assert_eq!(
+            by_route_key("POST /orders/{id}/deliver").map(|r| r.route),
+            Some(Route::Deliver)
+        );
+        assert_eq!(by_route_key("$default"), None);
+    }
+}
