@@ -214,8 +214,11 @@ impl Req {
     fn event(&self) -> Value {
         let mut e: ApiGatewayV2httpRequest = serde_json::from_value(fixture("apigw-v2-http.json"))
             .expect("the fixture is an API Gateway v2 event");
-        let route_key = route_key(self.method, &self.path);
+        let (route_key, id) = route_key(self.method, &self.path);
         e.route_key = Some(route_key.clone());
+        if let Some(id) = id {
+            e.path_parameters.insert("id".into(), id);
+        }
         e.raw_path = Some(self.path.clone());
         e.raw_query_string = Some(self.query.clone());
         e.body = self.body.as_ref().map(Value::to_string);
@@ -254,22 +257,18 @@ impl Req {
     }
 }
 
-/// The `routeKey` API Gateway sends: the template route the request
-/// matched (`POST /orders/{id}/deliver`), the most literal one first, or
-/// `$default` when none did.
-fn route_key(method: &str, path: &str) -> String {
-    let matches = |template: &str| {
-        let (t, p) = (template.split('/'), path.split('/'));
-        t.clone().count() == p.clone().count()
-            && t.zip(p)
-                .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
-    };
-    Function::ALL
-        .iter()
-        .flat_map(|f| f.routes())
-        .filter(|(m, template)| *m == method && matches(template))
-        .min_by_key(|(_, template)| template.matches('{').count())
-        .map_or_else(|| "$default".to_owned(), |(m, t)| format!("{m} {t}"))
+/// What API Gateway sends for a request: the `routeKey` of the route it
+/// matched (`POST /orders/{id}/deliver`) and its `{id}` path parameter, or
+/// `$default` and none when no route matched (the function then answers
+/// 404 or 405 itself).
+fn route_key(method: &str, path: &str) -> (String, Option<String>) {
+    match khamsa_http::table::find(method, path) {
+        Ok(found) => (
+            format!("{} {}", found.row.method.as_str(), found.row.path),
+            Some(found.id).filter(|id| !id.is_empty()),
+        ),
+        Err(_) => ("$default".to_owned(), None),
+    }
 }
 
 /// The table, queues and SES sender of one test run, unique names so runs
