@@ -53,7 +53,7 @@ pub async fn write(
         &order,
         existing.as_ref(),
         rating,
-        text.into_string(),
+        text,
         now,
         &app.cfg,
     )?;
@@ -85,7 +85,7 @@ pub async fn reply(
         .review(&order.id)
         .await?
         .ok_or(AppError::NotFound("review"))?;
-    let replied = review.reply(party, text.into_string(), app.now())?;
+    let replied = review.reply(party, text, app.now())?;
     let uow = UnitOfWork {
         writes: vec![Write::Review(replied.clone())],
         ..Default::default()

@@ -178,7 +178,7 @@ pub async fn moderate(app: &App, id: &str, m: Moderation) -> AppResult<Outcome<S
     let now = app.now();
     match m {
         Moderation::Approve => s.approve(now)?,
-        Moderation::Reject(reason) => s.reject(reason?.required()?.into_string(), now)?,
+        Moderation::Reject(reason) => s.reject(reason?.required()?, now)?,
         Moderation::ApproveRevision => s.approve_revision(now)?,
         Moderation::RejectRevision => s.reject_revision(now)?,
     }

@@ -100,13 +100,12 @@ pub async fn settle(app: &App, id: &str, how: Settle) -> AppResult<Outcome<Withd
             (w, p, vec![n])
         }
         Settle::Reject(reason) => {
-            let reason = reason?.required()?.into_string();
+            let reason = reason?.required()?;
             let (w, p) = w.return_funds(Returned::Rejected, Some(reason), now)?;
             (w, p, vec![])
         }
         Settle::Fail(reason) => {
-            let reason = reason?.0.map(|r| r.into_string());
-            let (w, p) = w.return_funds(Returned::Failed, reason, now)?;
+            let (w, p) = w.return_funds(Returned::Failed, reason?.0, now)?;
             (w, p, vec![])
         }
     };
