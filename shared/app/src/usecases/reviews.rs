@@ -49,14 +49,7 @@ pub async fn write(
     let ReviewInput { rating, text } = input?;
     let existing = app.store.review(&order.id).await?;
     let now = app.now();
-    let (review, notice) = Review::write(
-        &order,
-        existing.as_ref(),
-        rating,
-        text,
-        now,
-        &app.cfg,
-    )?;
+    let (review, notice) = Review::write(&order, existing.as_ref(), rating, text, now, &app.cfg)?;
     let stats = ServiceStats {
         rating_count: 1,
         rating_sum: u64::from(rating.stars()),
