@@ -126,7 +126,7 @@ pub async fn update_profile(
     let mut p = ensure_profile(app, caller).await?;
     let edit = edit?;
     if let Some(name) = edit.display_name {
-        p.display_name = name.into_string();
+        p.rename(name);
     }
     if let Some(locale) = edit.locale {
         p.locale = locale;
