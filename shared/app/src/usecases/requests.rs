@@ -5,7 +5,7 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::ports::{UnitOfWork, Write};
+use crate::ports::{Page, PageReq, UnitOfWork, Write};
 use khamsa_domain::ids::{OfferId, RequestId, ServiceId};
 use khamsa_domain::request::{Offer, Request};
 use khamsa_domain::text::Text;
@@ -113,6 +113,11 @@ pub async fn load(app: &App, id: &str) -> AppResult<Request> {
         .request(&RequestId::new(id))
         .await?
         .ok_or(AppError::NotFound("request"))
+}
+
+/// `GET /requests`: the open ones.
+pub async fn open(app: &App, page: &PageReq) -> AppResult<Page<Request>> {
+    Ok(app.store.open_requests(page).await?)
 }
 
 /// `GET /requests/{id}`.

@@ -203,6 +203,13 @@ pub async fn list(
     Ok(app.store.services(&q, page).await?)
 }
 
+/// `GET /admin/services`: the moderation queues (by status, or with a
+/// revision waiting); served under `/admin`, where the edge checks
+/// operators once.
+pub async fn queue(app: &App, q: ServiceQuery, page: &PageReq) -> AppResult<Page<ServiceView>> {
+    Ok(app.store.services(&q, page).await?)
+}
+
 /// A seller's public profile: the rating rolls up every service they ever
 /// listed; the list shows the active ones among them.
 #[derive(Debug, Clone)]

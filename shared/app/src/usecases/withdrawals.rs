@@ -6,10 +6,10 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::ports::{UnitOfWork, Write};
+use crate::ports::{Page, PageReq, UnitOfWork, WithdrawalQuery, Write};
 use khamsa_domain::ids::WithdrawalId;
 use khamsa_domain::text::EmailAddress;
-use khamsa_domain::withdrawal::{Returned, Withdrawal};
+use khamsa_domain::withdrawal::{Returned, Withdrawal, WithdrawalStatus};
 use khamsa_domain::{Config, DomainError, DomainResult, Money};
 use serde::Deserialize;
 
@@ -74,6 +74,23 @@ pub async fn request(
         ..Default::default()
     };
     Ok(Outcome::new(w, uow).overdraft_means(DomainError::InsufficientEarnings))
+}
+
+/// `GET /withdrawals`: the caller's own.
+pub async fn mine(app: &App, caller: &Caller, page: &PageReq) -> AppResult<Page<Withdrawal>> {
+    let q = WithdrawalQuery::ByUser(caller.id.clone());
+    Ok(app.store.withdrawals(&q, page).await?)
+}
+
+/// `GET /admin/withdrawals`: everyone's, in one status; served under
+/// `/admin`, where the edge checks operators once.
+pub async fn by_status(
+    app: &App,
+    status: WithdrawalStatus,
+    page: &PageReq,
+) -> AppResult<Page<Withdrawal>> {
+    let q = WithdrawalQuery::ByStatus(status);
+    Ok(app.store.withdrawals(&q, page).await?)
 }
 
 /// What an operator (or the payout worker) does with a withdrawal; the
