@@ -42,6 +42,7 @@ pub struct Offer {
 }
 
 impl Request {
+    /// A request is open from the moment it is posted.
     pub fn create(
         id: RequestId,
         author: &UserId,
