@@ -3,14 +3,16 @@
 //! and keep the same promises.
 
 use async_trait::async_trait;
-use khamsa_domain::ids::{OrderId, OutboxId, RequestId, ServiceId, UserId, WithdrawalId};
+use khamsa_domain::ids::{
+    MessageId, OrderId, OutboxId, RequestId, ServiceId, UserId, WithdrawalId,
+};
 use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
 use khamsa_domain::notice::Notice;
 use khamsa_domain::order::{Order, OrderStatus, Timer, TimerKind};
 use khamsa_domain::request::{Offer, Request};
 use khamsa_domain::review::Review;
 use khamsa_domain::service::{Service, ServiceStats, ServiceStatus};
-use khamsa_domain::text::EmailAddress;
+use khamsa_domain::text::{EmailAddress, Text};
 use khamsa_domain::withdrawal::{Topup, Withdrawal, WithdrawalStatus};
 use khamsa_domain::{Money, Timestamp};
 use rust_decimal::Decimal;
@@ -35,6 +37,13 @@ pub struct Profile {
     pub version: u64,
 }
 
+impl Profile {
+    /// The display name was parsed at the edge (a single line).
+    pub fn rename(&mut self, name: Text) {
+        self.display_name = name.into_string();
+    }
+}
+
 /// A user's four accounts, read together.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Balances {
@@ -57,11 +66,30 @@ impl Balances {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
-    pub id: khamsa_domain::ids::MessageId,
+    pub id: MessageId,
     pub order_id: OrderId,
     pub sender_id: UserId,
     pub text: String,
     pub at: Timestamp,
+}
+
+impl Message {
+    /// A message as sent: its text was parsed at the edge.
+    pub fn new(
+        id: MessageId,
+        order_id: OrderId,
+        sender_id: UserId,
+        text: Text,
+        at: Timestamp,
+    ) -> Message {
+        Message {
+            id,
+            order_id,
+            sender_id,
+            text: text.into_string(),
+            at,
+        }
+    }
 }
 
 /// One leg of a posting as its owner sees it in `GET /me/ledger`.

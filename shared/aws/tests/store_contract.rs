@@ -132,10 +132,7 @@ fn order(id: &str, svc: &Service, buyer: &str, ms: i64) -> Order {
         OrderId::new(id),
         &active,
         &uid(buyer),
-        OrderRequest {
-            upgrades: vec![0],
-            quantity: 1,
-        },
+        OrderRequest::parse(&[0], 1, &Config::default()).unwrap(),
         Funds {
             balance: Money::dollars(1000),
             earnings_available: Money::ZERO,
@@ -1379,10 +1376,7 @@ async fn seeded(store: &dyn Store) -> (Service, UnitOfWork) {
         OrderId::new("o1"),
         &active,
         &uid("buyer"),
-        OrderRequest {
-            upgrades: vec![],
-            quantity: 3,
-        },
+        OrderRequest::parse(&[], 3, &Config::default()).unwrap(),
         Funds {
             balance: Money::dollars(100),
             earnings_available: Money::ZERO,

@@ -9,6 +9,7 @@ use crate::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAcc
 use crate::money::{Money, split_fee};
 use crate::notice::{Notice, NoticeKind};
 use crate::service::{Service, ServiceStatus};
+use crate::text::Text;
 use crate::time::{HOUR_MS, Timestamp};
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr};
@@ -182,11 +183,66 @@ pub struct Funds {
     pub earnings_available: Money,
 }
 
-/// Everything a buyer chooses when ordering, already parsed at the edge.
-#[derive(Debug, Clone)]
+/// How many of a service are ordered: from 1 to `cfg.quantity_max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub fn parse(v: i64, cfg: &Config) -> DomainResult<Quantity> {
+        match u32::try_from(v) {
+            Ok(q) if (1..=cfg.quantity_max).contains(&q) => Ok(Quantity(q)),
+            _ => Err(DomainError::invalid(
+                "quantity",
+                format!("must be from 1 to {}", cfg.quantity_max),
+            )),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// A place in a service's upgrade list, below `cfg.upgrades_max`; whether
+/// the service has an upgrade there is `Order::place`'s check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpgradeIndex(usize);
+
+impl UpgradeIndex {
+    pub fn parse(v: i64, cfg: &Config) -> DomainResult<UpgradeIndex> {
+        usize::try_from(v)
+            .ok()
+            .filter(|&i| i < cfg.upgrades_max)
+            .map(UpgradeIndex)
+            .ok_or_else(|| no_upgrade_at(v))
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+fn no_upgrade_at(ix: impl std::fmt::Display) -> DomainError {
+    DomainError::invalid("upgrades", format!("no upgrade at index {ix}"))
+}
+
+/// Everything a buyer chooses when ordering, parsed at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRequest {
-    pub upgrades: Vec<i64>,
-    pub quantity: i64,
+    pub upgrades: Vec<UpgradeIndex>,
+    pub quantity: Quantity,
+}
+
+impl OrderRequest {
+    /// The quantity is checked first, then each index in the order given.
+    pub fn parse(upgrades: &[i64], quantity: i64, cfg: &Config) -> DomainResult<OrderRequest> {
+        let quantity = Quantity::parse(quantity, cfg)?;
+        let upgrades = upgrades
+            .iter()
+            .map(|&ix| UpgradeIndex::parse(ix, cfg))
+            .collect::<DomainResult<_>>()?;
+        Ok(OrderRequest { upgrades, quantity })
+    }
 }
 
 impl Order {
@@ -207,33 +263,22 @@ impl Order {
         if service.is_seller(buyer) {
             return Err(DomainError::OwnService);
         }
-        if req.quantity < 1 || req.quantity > i64::from(cfg.quantity_max) {
-            return Err(DomainError::invalid(
-                "quantity",
-                format!("must be from 1 to {}", cfg.quantity_max),
-            ));
-        }
-        let quantity = req.quantity as u32;
+        let quantity = req.quantity.get();
         let draft = &service.draft;
         let mut upgrades: Vec<OrderUpgrade> = Vec::with_capacity(req.upgrades.len());
-        for &ix in &req.upgrades {
-            let u = usize::try_from(ix)
-                .ok()
-                .and_then(|i| draft.upgrades.get(i).map(|u| (i, u)))
-                .ok_or_else(|| {
-                    DomainError::invalid("upgrades", format!("no upgrade at index {ix}"))
-                })?;
-            if upgrades.iter().any(|o| o.index == u.0) {
+        for ix in req.upgrades.iter().map(|ix| ix.get()) {
+            let u = draft.upgrades.get(ix).ok_or_else(|| no_upgrade_at(ix))?;
+            if upgrades.iter().any(|o| o.index == ix) {
                 return Err(DomainError::invalid(
                     "upgrades",
                     format!("upgrade {ix} chosen twice"),
                 ));
             }
             upgrades.push(OrderUpgrade {
-                index: u.0,
-                title: u.1.title.clone(),
-                price: u.1.price,
-                extra_days: u.1.extra_days,
+                index: ix,
+                title: u.title.clone(),
+                price: u.price,
+                extra_days: u.extra_days,
             });
         }
         let unit = draft.price + upgrades.iter().map(|u| u.price).sum();
@@ -381,7 +426,7 @@ impl Order {
     pub fn send_instructions(
         &self,
         party: Party,
-        text: String,
+        text: Text,
         now: Timestamp,
         cfg: &Config,
     ) -> DomainResult<Decision> {
@@ -391,6 +436,7 @@ impl Order {
         }
         let mut d = Decision::new(self.clone());
         d.order.status = OrderStatus::InProgress;
+        let text = text.into_string();
         d.order.instructions = Some(text.clone());
         d.order.due_at = Some(now.plus_days(self.delivery_days));
         d.arm_auto_cancel(cfg);
@@ -405,7 +451,7 @@ impl Order {
     pub fn deliver(
         &self,
         party: Party,
-        text: Option<String>,
+        text: Option<Text>,
         now: Timestamp,
         cfg: &Config,
     ) -> DomainResult<Decision> {
@@ -418,6 +464,7 @@ impl Order {
         }
         let mut d = Decision::new(self.clone());
         d.order.status = OrderStatus::Delivered;
+        let text = text.map(Text::into_string);
         if text.is_some() {
             d.order.delivery_text = text.clone();
         }
@@ -440,7 +487,7 @@ impl Order {
     pub fn request_changes(
         &self,
         party: Party,
-        text: String,
+        text: Text,
         now: Timestamp,
         cfg: &Config,
     ) -> DomainResult<Decision> {
@@ -456,7 +503,9 @@ impl Order {
         d.arm_auto_cancel(cfg);
         d.notify(
             self.seller_id.clone(),
-            NoticeKind::ChangesRequested { text },
+            NoticeKind::ChangesRequested {
+                text: text.into_string(),
+            },
         );
         Ok(d)
     }
@@ -560,7 +609,7 @@ impl Order {
     pub fn cancel(
         &self,
         party: Party,
-        reason: Option<String>,
+        reason: Option<Text>,
         now: Timestamp,
     ) -> DomainResult<Decision> {
         self.check_cancel(party, now)?;
@@ -568,7 +617,8 @@ impl Order {
     }
 
     /// Refunds every part of the escrow to where it came from, at once.
-    fn cancelled(&self, by: Actor, reason: Option<String>, now: Timestamp) -> Decision {
+    fn cancelled(&self, by: Actor, reason: Option<Text>, now: Timestamp) -> Decision {
+        let reason = reason.map(Text::into_string);
         let mut d = Decision::new(self.clone());
         d.order.status = OrderStatus::Cancelled;
         d.order.cancelled_at = Some(now);
@@ -682,7 +732,7 @@ impl Order {
     pub fn operator_cancel(
         &self,
         party: Party,
-        reason: Option<String>,
+        reason: Option<Text>,
         now: Timestamp,
     ) -> DomainResult<Decision> {
         Order::require(party, Party::Operator)?;

@@ -5,6 +5,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::ids::{OfferId, RequestId, ServiceId, UserId};
 use crate::money::Money;
 use crate::service::{Service, ServiceStatus};
+use crate::text::Text;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use strum::{Display, IntoStaticStr};
@@ -41,6 +42,27 @@ pub struct Offer {
 }
 
 impl Request {
+    /// A request is open from the moment it is posted.
+    pub fn create(
+        id: RequestId,
+        author: &UserId,
+        title: Text,
+        description: Text,
+        budget: Option<Money>,
+        now: Timestamp,
+    ) -> Request {
+        Request {
+            id,
+            author_id: author.clone(),
+            title: title.into_string(),
+            description: description.into_string(),
+            budget,
+            status: RequestStatus::Open,
+            created_at: now,
+            version: 0,
+        }
+    }
+
     pub fn close(&self, caller: &UserId) -> DomainResult<Request> {
         if self.author_id != *caller {
             return Err(DomainError::NotAllowed("the request's author"));
@@ -70,7 +92,7 @@ impl Request {
         &self,
         id: OfferId,
         caller: &UserId,
-        text: String,
+        text: Text,
         service: Option<&Service>,
         existing: Option<&Offer>,
         now: Timestamp,
@@ -94,7 +116,7 @@ impl Request {
             id,
             request_id: self.id.clone(),
             seller_id: caller.clone(),
-            text,
+            text: text.into_string(),
             service_id: service.map(|s| s.id.clone()),
             at: now,
         })

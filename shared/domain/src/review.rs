@@ -6,6 +6,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::ids::{OrderId, ServiceId, UserId};
 use crate::notice::{Notice, NoticeKind};
 use crate::order::{Order, OrderStatus, Party};
+use crate::text::Text;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,7 @@ impl Review {
         order: &Order,
         existing: Option<&Review>,
         rating: Rating,
-        text: String,
+        text: Text,
         now: Timestamp,
         cfg: &Config,
     ) -> DomainResult<(Review, Notice)> {
@@ -74,6 +75,7 @@ impl Review {
         if now > completed.plus_days(cfg.review_window_days) {
             return Err(DomainError::ReviewWindowClosed);
         }
+        let text = text.into_string();
         let review = Review {
             order_id: order.id.clone(),
             service_id: order.service_id.clone(),
@@ -98,13 +100,16 @@ impl Review {
         Ok((review, notice))
     }
 
-    pub fn reply(&self, party: Party, text: String, now: Timestamp) -> DomainResult<Review> {
+    pub fn reply(&self, party: Party, text: Text, now: Timestamp) -> DomainResult<Review> {
         Order::require(party, Party::Seller)?;
         if self.reply.is_some() {
             return Err(DomainError::AlreadyReplied);
         }
         let mut r = self.clone();
-        r.reply = Some(Reply { text, at: now });
+        r.reply = Some(Reply {
+            text: text.into_string(),
+            at: now,
+        });
         Ok(r)
     }
 }

@@ -301,14 +301,14 @@ impl Service {
         )
     }
 
-    pub fn reject(&mut self, reason: String, now: Timestamp) -> DomainResult<()> {
+    pub fn reject(&mut self, reason: Text, now: Timestamp) -> DomainResult<()> {
         self.transition(
             "reject",
             ServiceStatus::PendingReview,
             ServiceStatus::Rejected,
             now,
         )?;
-        self.rejection_reason = Some(reason);
+        self.rejection_reason = Some(reason.into_string());
         Ok(())
     }
 
@@ -460,7 +460,8 @@ pub(crate) mod tests {
     #[test]
     fn only_pending_services_are_approved_or_rejected() {
         let mut s = service();
-        s.reject("blurry".into(), Timestamp(1)).unwrap();
+        s.reject(Text::parse("reason", "blurry", 50).unwrap(), Timestamp(1))
+            .unwrap();
         assert!(s.approve(Timestamp(2)).is_err());
         s.edit(s.draft.clone(), Timestamp(3));
         assert_eq!(s.status, ServiceStatus::PendingReview);

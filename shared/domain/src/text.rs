@@ -57,6 +57,8 @@ impl Text {
         &self.0
     }
 
+    /// For storing: entities keep `String` fields, so their stored format
+    /// does not depend on this type.
     pub fn into_string(self) -> String {
         self.0
     }

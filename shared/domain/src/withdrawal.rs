@@ -6,7 +6,7 @@ use crate::ids::{PostingId, TopupId, UserId, WithdrawalId};
 use crate::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 use crate::money::Money;
 use crate::notice::{Notice, NoticeKind};
-use crate::text::EmailAddress;
+use crate::text::{EmailAddress, Text};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr};
@@ -254,14 +254,14 @@ impl Withdrawal {
     pub fn return_funds(
         &self,
         how: Returned,
-        reason: Option<String>,
+        reason: Option<Text>,
         now: Timestamp,
     ) -> DomainResult<(Withdrawal, Posting)> {
         let to = match how {
             Returned::Rejected => WithdrawalStatus::Rejected,
             Returned::Failed => WithdrawalStatus::Failed,
         };
-        let w = self.finish(to, reason, now)?;
+        let w = self.finish(to, reason.map(Text::into_string), now)?;
         let p = wd_posting(
             &w,
             PostingKind::WithdrawalReturned,

@@ -86,7 +86,7 @@ fn delivered() -> Order {
     in_progress()
         .deliver(
             Party::Seller,
-            Some("Here is your logo".into()),
+            Some(text("Here is your logo")),
             day(1),
             &cfg(),
         )
@@ -105,7 +105,7 @@ fn completed() -> Order {
 /// Delivered at day 1, sent back for changes at day 2: due again at day 5.
 fn changes_asked() -> Order {
     delivered()
-        .request_changes(Party::Buyer, "bigger".into(), day(2), &cfg())
+        .request_changes(Party::Buyer, text("bigger"), day(2), &cfg())
         .unwrap()
         .order
 }
@@ -287,10 +287,7 @@ fn seller_cannot_order_own_service() {
         oid(),
         &s,
         &seller(),
-        OrderRequest {
-            upgrades: vec![],
-            quantity: 1,
-        },
+        OrderRequest::parse(&[], 1, &cfg()).unwrap(),
         plenty(),
         T0,
         &cfg(),
@@ -306,7 +303,7 @@ fn a_service_that_is_not_active_cannot_be_ordered() {
     let mut paused = service_starting_at_once();
     paused.pause(day(-1)).unwrap();
     let mut rejected = Service::create(ServiceId::new("service-1"), seller(), draft(None), day(-2));
-    rejected.reject("blurry pictures".into(), day(-1)).unwrap();
+    rejected.reject(text("blurry pictures"), day(-1)).unwrap();
     for s in [pending, paused, rejected] {
         let err = try_place(&s, vec![], 1, plenty()).unwrap_err();
         assert_eq!(err.code(), "not_found", "{:?}", s.status);
@@ -520,7 +517,7 @@ fn buyer_sending_instructions_starts_work_and_sets_due_at() {
     let d = awaiting()
         .send_instructions(
             Party::Buyer,
-            "Shop: Dar Zayn, blue and gold".into(),
+            text("Shop: Dar Zayn, blue and gold"),
             day(1),
             &cfg(),
         )
@@ -537,7 +534,7 @@ fn buyer_sending_instructions_starts_work_and_sets_due_at() {
 #[test]
 fn instructions_rearm_the_auto_cancel_3_days_after_the_new_due_at() {
     let d = awaiting()
-        .send_instructions(Party::Buyer, "blue".into(), day(1), &cfg())
+        .send_instructions(Party::Buyer, text("blue"), day(1), &cfg())
         .unwrap();
     assert_eq!(timer(&d, TimerKind::AutoCancel), Some(day(7)));
 }
@@ -545,7 +542,7 @@ fn instructions_rearm_the_auto_cancel_3_days_after_the_new_due_at() {
 #[test]
 fn instructions_are_sent_to_the_seller() {
     let d = awaiting()
-        .send_instructions(Party::Buyer, "blue".into(), day(1), &cfg())
+        .send_instructions(Party::Buyer, text("blue"), day(1), &cfg())
         .unwrap();
     assert_eq!(
         notices(&d),
@@ -562,7 +559,7 @@ fn instructions_are_sent_to_the_seller() {
 fn only_the_buyer_sends_instructions() {
     for p in [Party::Seller, Party::Operator] {
         let err = awaiting()
-            .send_instructions(p, "blue".into(), day(1), &cfg())
+            .send_instructions(p, text("blue"), day(1), &cfg())
             .unwrap_err();
         assert_eq!(err.code(), "forbidden", "{p:?}");
         assert_eq!(err.kind(), ErrorKind::Forbidden);
@@ -577,7 +574,7 @@ fn instructions_are_refused_unless_the_order_awaits_them() {
         OrderStatus::Completed,
         OrderStatus::Cancelled,
     ] {
-        let r = order_in(s).send_instructions(Party::Buyer, "blue".into(), day(1), &cfg());
+        let r = order_in(s).send_instructions(Party::Buyer, text("blue"), day(1), &cfg());
         assert_eq!(code(r), "invalid_transition", "{s:?}");
     }
 }
@@ -591,7 +588,7 @@ fn seller_delivering_moves_the_order_to_delivered() {
     let d = in_progress()
         .deliver(
             Party::Seller,
-            Some("Here is your logo".into()),
+            Some(text("Here is your logo")),
             day(1),
             &cfg(),
         )
@@ -618,7 +615,7 @@ fn delivering_arms_auto_complete_in_3_days_and_a_reminder_24_hours_before() {
 #[test]
 fn delivering_tells_the_buyer_when_the_order_completes_by_itself() {
     let d = in_progress()
-        .deliver(Party::Seller, Some("done".into()), day(1), &cfg())
+        .deliver(Party::Seller, Some(text("done")), day(1), &cfg())
         .unwrap();
     assert_eq!(
         notices(&d),
@@ -655,7 +652,7 @@ fn seller_cannot_deliver_before_instructions_or_after_the_order_ends() {
 #[test]
 fn redelivering_overwrites_delivered_at_and_restarts_the_auto_complete() {
     let d = delivered()
-        .deliver(Party::Seller, Some("Version 2".into()), day(2), &cfg())
+        .deliver(Party::Seller, Some(text("Version 2")), day(2), &cfg())
         .unwrap();
     assert_eq!(d.order.status, OrderStatus::Delivered);
     assert_eq!(d.order.delivered_at, Some(day(2)));
@@ -680,7 +677,7 @@ fn redelivering_without_text_keeps_the_previous_delivery_text() {
 #[test]
 fn buyer_asking_for_changes_sends_the_order_back_to_work_with_a_fresh_due_at() {
     let d = delivered()
-        .request_changes(Party::Buyer, "Make it bigger".into(), day(2), &cfg())
+        .request_changes(Party::Buyer, text("Make it bigger"), day(2), &cfg())
         .unwrap();
     assert_eq!(d.order.status, OrderStatus::InProgress);
     assert_eq!(d.order.due_at, Some(day(5)));
@@ -690,7 +687,7 @@ fn buyer_asking_for_changes_sends_the_order_back_to_work_with_a_fresh_due_at() {
 #[test]
 fn asking_for_changes_stops_the_auto_complete_and_rearms_the_auto_cancel() {
     let d = delivered()
-        .request_changes(Party::Buyer, "Make it bigger".into(), day(2), &cfg())
+        .request_changes(Party::Buyer, text("Make it bigger"), day(2), &cfg())
         .unwrap();
     assert_eq!(
         d.timers_cleared,
@@ -702,7 +699,7 @@ fn asking_for_changes_stops_the_auto_complete_and_rearms_the_auto_cancel() {
 #[test]
 fn asking_for_changes_tells_the_seller_what_to_change() {
     let d = delivered()
-        .request_changes(Party::Buyer, "Make it bigger".into(), day(2), &cfg())
+        .request_changes(Party::Buyer, text("Make it bigger"), day(2), &cfg())
         .unwrap();
     assert_eq!(
         notices(&d),
@@ -718,7 +715,7 @@ fn asking_for_changes_tells_the_seller_what_to_change() {
 #[test]
 fn only_the_buyer_asks_for_changes() {
     for p in [Party::Seller, Party::Operator] {
-        let r = delivered().request_changes(p, "bigger".into(), day(2), &cfg());
+        let r = delivered().request_changes(p, text("bigger"), day(2), &cfg());
         assert_eq!(code(r), "forbidden", "{p:?}");
     }
 }
@@ -731,7 +728,7 @@ fn changes_can_only_be_asked_on_a_delivered_order() {
         OrderStatus::Completed,
         OrderStatus::Cancelled,
     ] {
-        let r = order_in(s).request_changes(Party::Buyer, "bigger".into(), day(2), &cfg());
+        let r = order_in(s).request_changes(Party::Buyer, text("bigger"), day(2), &cfg());
         assert_eq!(code(r), "invalid_transition", "{s:?}");
     }
 }
@@ -943,7 +940,7 @@ fn buyer_must_wait_for_the_new_due_at_after_asking_for_changes() {
 fn buyer_must_wait_for_due_at_counted_from_the_instructions() {
     // Instructions at day 2: due at day 5, not day 3.
     let o = awaiting()
-        .send_instructions(Party::Buyer, "blue".into(), day(2), &cfg())
+        .send_instructions(Party::Buyer, text("blue"), day(2), &cfg())
         .unwrap()
         .order;
     assert_eq!(code(o.cancel(Party::Buyer, None, day(3))), "not_late_yet");
@@ -961,7 +958,7 @@ fn buyer_must_wait_for_due_at_counted_from_the_instructions() {
 #[test]
 fn seller_can_cancel_while_awaiting_instructions() {
     let d = awaiting()
-        .cancel(Party::Seller, Some("I am fully booked".into()), day(1))
+        .cancel(Party::Seller, Some(text("I am fully booked")), day(1))
         .unwrap();
     assert_eq!(d.order.status, OrderStatus::Cancelled);
     assert_eq!(d.order.cancelled_by, Some(Actor::Seller));
@@ -1006,7 +1003,7 @@ fn operator_can_cancel_any_open_order_at_any_time() {
         OrderStatus::Delivered,
     ] {
         let d = order_in(s)
-            .operator_cancel(Party::Operator, Some("fraud".into()), day(2))
+            .operator_cancel(Party::Operator, Some(text("fraud")), day(2))
             .unwrap();
         assert_eq!(d.order.status, OrderStatus::Cancelled, "{s:?}");
         assert_eq!(d.order.cancelled_by, Some(Actor::Operator));
@@ -1056,7 +1053,7 @@ fn operator_cancel_is_refused_to_the_buyer_and_the_seller() {
 #[test]
 fn cancelling_records_who_when_and_why() {
     let o = in_progress()
-        .cancel(Party::Seller, Some("I am ill".into()), day(1))
+        .cancel(Party::Seller, Some(text("I am ill")), day(1))
         .unwrap()
         .order;
     assert_eq!(o.cancelled_by, Some(Actor::Seller));
@@ -1125,7 +1122,7 @@ fn cancelling_clears_every_order_timer() {
 #[test]
 fn cancelling_tells_both_and_the_buyer_what_came_back() {
     let d = in_progress()
-        .cancel(Party::Seller, Some("I am ill".into()), day(1))
+        .cancel(Party::Seller, Some(text("I am ill")), day(1))
         .unwrap();
     assert_eq!(
         notices(&d),
@@ -1269,7 +1266,7 @@ fn auto_cancel_does_nothing_before_3_days_after_due_at() {
 fn auto_cancel_after_instructions_counts_from_due_at_not_placement() {
     // Placed at day 0, instructions at day 6: due at day 9, auto-cancel at day 12.
     let o = awaiting()
-        .send_instructions(Party::Buyer, "blue".into(), day(6), &cfg())
+        .send_instructions(Party::Buyer, text("blue"), day(6), &cfg())
         .unwrap()
         .order;
     assert_eq!(fire(&o, TimerKind::AutoCancel, day(7)), None);
@@ -1334,7 +1331,7 @@ fn auto_complete_does_nothing_before_3_days_after_delivery() {
 fn redelivery_restarts_the_auto_complete() {
     // Delivered at day 1, again at day 3: the day-4 firing is stale.
     let o = delivered()
-        .deliver(Party::Seller, Some("Version 2".into()), day(3), &cfg())
+        .deliver(Party::Seller, Some(text("Version 2")), day(3), &cfg())
         .unwrap()
         .order;
     assert_eq!(fire(&o, TimerKind::AutoComplete, day(4)), None);

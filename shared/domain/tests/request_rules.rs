@@ -65,7 +65,7 @@ fn offer(
     req.offer(
         OfferId::new("offer-1"),
         caller,
-        "I can do this today".into(),
+        text("I can do this today"),
         service,
         existing,
         day(1),
@@ -150,7 +150,7 @@ fn an_offer_cannot_point_at_a_service_that_is_not_active() {
     let mut paused = active_service("service-7", seller());
     paused.pause(day(0)).unwrap();
     let mut rejected = pending_service("service-7", seller());
-    rejected.reject("too vague".into(), day(0)).unwrap();
+    rejected.reject(text("too vague"), day(0)).unwrap();
     for s in [pending, paused, rejected] {
         assert_ne!(s.status, ServiceStatus::Active);
         let err = offer(&open_request(), &seller(), Some(&s), None).unwrap_err();

@@ -34,7 +34,7 @@ fn placed() -> Order {
 
 fn delivered() -> Order {
     placed()
-        .deliver(Party::Seller, Some("Done".into()), day(1), &cfg())
+        .deliver(Party::Seller, Some(text("Done")), day(1), &cfg())
         .unwrap()
         .order
 }
@@ -71,7 +71,7 @@ fn write(order: &Order, existing: Option<&Review>, now: Timestamp) -> DomainResu
         order,
         existing,
         stars(5),
-        "Fast and accurate".into(),
+        text("Fast and accurate"),
         now,
         &cfg(),
     )
@@ -84,7 +84,7 @@ fn four_stars() -> (Review, Notice) {
         &completed(),
         None,
         stars(4),
-        "Good work".into(),
+        text("Good work"),
         day(3),
         &cfg(),
     )
@@ -196,8 +196,8 @@ fn review_window_length_comes_from_configuration() {
         ..Config::default()
     };
     let o = completed();
-    assert!(Review::write(&o, None, stars(3), "ok".into(), day(9), &cfg).is_ok());
-    let err = Review::write(&o, None, stars(3), "ok".into(), day(9).plus_ms(1), &cfg).unwrap_err();
+    assert!(Review::write(&o, None, stars(3), text("ok"), day(9), &cfg).is_ok());
+    let err = Review::write(&o, None, stars(3), text("ok"), day(9).plus_ms(1), &cfg).unwrap_err();
     assert_eq!(err.code(), "review_window_closed");
 }
 
@@ -232,7 +232,7 @@ fn rating_0_and_6_are_refused() {
 #[test]
 fn seller_can_reply_to_a_review() {
     let r = review()
-        .reply(Party::Seller, "Thank you!".into(), day(4))
+        .reply(Party::Seller, text("Thank you!"), day(4))
         .unwrap();
     assert_eq!(
         r.reply,
@@ -248,10 +248,10 @@ fn seller_can_reply_to_a_review() {
 #[test]
 fn seller_can_reply_only_once() {
     let replied = review()
-        .reply(Party::Seller, "Thank you!".into(), day(4))
+        .reply(Party::Seller, text("Thank you!"), day(4))
         .unwrap();
     let err = replied
-        .reply(Party::Seller, "Thanks again!".into(), day(5))
+        .reply(Party::Seller, text("Thanks again!"), day(5))
         .unwrap_err();
     assert_eq!(err.code(), "already_replied");
     assert_eq!(err.kind(), ErrorKind::Conflict);
@@ -260,7 +260,7 @@ fn seller_can_reply_only_once() {
 #[test]
 fn only_the_seller_replies() {
     for p in [Party::Buyer, Party::Operator] {
-        let err = review().reply(p, "Me too".into(), day(4)).unwrap_err();
+        let err = review().reply(p, text("Me too"), day(4)).unwrap_err();
         assert_eq!(err.code(), "forbidden", "{p:?}");
         assert_eq!(err.kind(), ErrorKind::Forbidden);
     }

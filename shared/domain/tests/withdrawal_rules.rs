@@ -59,7 +59,7 @@ fn paid() -> Withdrawal {
 fn rejected() -> Withdrawal {
     requested()
         .0
-        .return_funds(Returned::Rejected, Some("suspicious".into()), day(1))
+        .return_funds(Returned::Rejected, Some(text("suspicious")), day(1))
         .unwrap()
         .0
 }
@@ -67,7 +67,7 @@ fn rejected() -> Withdrawal {
 fn failed() -> Withdrawal {
     requested()
         .0
-        .return_funds(Returned::Failed, Some("PayPal refused".into()), day(1))
+        .return_funds(Returned::Failed, Some(text("PayPal refused")), day(1))
         .unwrap()
         .0
 }
@@ -230,7 +230,7 @@ fn paying_a_withdrawal_tells_the_seller_amount_and_address() {
 fn rejecting_a_withdrawal_returns_the_money_to_available_earnings() {
     let (w, p) = requested()
         .0
-        .return_funds(Returned::Rejected, Some("suspicious".into()), day(1))
+        .return_funds(Returned::Rejected, Some(text("suspicious")), day(1))
         .unwrap();
     assert_eq!(w.status, WithdrawalStatus::Rejected);
     assert_eq!(w.reason.as_deref(), Some("suspicious"));
@@ -250,7 +250,7 @@ fn rejecting_a_withdrawal_returns_the_money_to_available_earnings() {
 fn a_failed_payout_returns_the_money_to_available_earnings() {
     let (w, p) = requested()
         .0
-        .return_funds(Returned::Failed, Some("PayPal refused".into()), day(1))
+        .return_funds(Returned::Failed, Some(text("PayPal refused")), day(1))
         .unwrap();
     assert_eq!(w.status, WithdrawalStatus::Failed);
     assert_eq!(w.reason.as_deref(), Some("PayPal refused"));

@@ -95,11 +95,7 @@ pub(crate) async fn edit_me(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 pub(crate) async fn ledger(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    let lines = ctx
-        .app
-        .store
-        .ledger(&ctx.caller()?.id, &ctx.page()?)
-        .await?;
+    let lines = accounts::ledger(ctx.app, ctx.caller()?, &ctx.page()?).await?;
     ok(&page(&lines, ledger_line))
 }
 

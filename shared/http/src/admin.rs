@@ -8,7 +8,7 @@ use crate::views::{Signed, page};
 use crate::withdrawals::withdrawal;
 use crate::{Ctx, Reply, json_text, ok};
 use khamsa_app::AppResult;
-use khamsa_app::ports::{ServiceQuery, WithdrawalQuery};
+use khamsa_app::ports::ServiceQuery;
 use khamsa_app::usecases::ledger_check::{self, LedgerCheck};
 use khamsa_app::usecases::order_transitions::Transition;
 use khamsa_app::usecases::services::{self, Moderation};
@@ -25,7 +25,7 @@ pub(crate) async fn services(ctx: &Ctx<'_>) -> AppResult<Reply> {
                 .unwrap_or(ServiceStatus::PendingReview),
         ),
     };
-    let listed = ctx.app.store.services(&q, &ctx.page()?).await?;
+    let listed = services::queue(ctx.app, q, &ctx.page()?).await?;
     ok(&page(&listed, |s| service(s, ctx.caller.as_ref())))
 }
 
@@ -59,8 +59,7 @@ pub(crate) async fn withdrawals(ctx: &Ctx<'_>) -> AppResult<Reply> {
     let status = ctx
         .status_filter::<WithdrawalStatus>()?
         .unwrap_or(WithdrawalStatus::Requested);
-    let q = WithdrawalQuery::ByStatus(status);
-    let list = ctx.app.store.withdrawals(&q, &ctx.page()?).await?;
+    let list = withdrawals::by_status(ctx.app, status, &ctx.page()?).await?;
     ok(&page(&list, withdrawal))
 }
 

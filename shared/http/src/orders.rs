@@ -4,9 +4,9 @@
 use crate::services::review as review_view;
 use crate::views::{Time, page, time};
 use crate::{Ctx, Reply, json_text, ok};
-use khamsa_app::ports::{Message, OrderQuery};
+use khamsa_app::ports::{Message, Page};
 use khamsa_app::usecases::order_transitions::{Transition, transition};
-use khamsa_app::usecases::{self, messages, place_order, reviews};
+use khamsa_app::usecases::{self, messages, orders, place_order, reviews};
 use khamsa_app::{AppResult, Caller};
 use khamsa_domain::Money;
 use khamsa_domain::Timestamp;
@@ -87,23 +87,22 @@ pub fn message(m: &Message) -> MessageView<'_> {
     }
 }
 
-async fn list(
-    ctx: &Ctx<'_>,
-    query: fn(UserId, Option<OrderStatus>) -> OrderQuery,
-) -> AppResult<Reply> {
-    let c = ctx.caller()?;
-    let q = query(c.id.clone(), ctx.status_filter::<OrderStatus>()?);
-    let orders = ctx.app.store.orders(&q, &ctx.page()?).await?;
+/// `purchases` and `sales` render alike.
+fn orders_page(ctx: &Ctx<'_>, c: &Caller, orders: &Page<Order>) -> AppResult<Reply> {
     let now = ctx.app.now();
-    ok(&page(&orders, |o| order(o, c, now)))
+    ok(&page(orders, |o| order(o, c, now)))
 }
 
 pub(crate) async fn purchases(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    list(ctx, OrderQuery::Purchases).await
+    let c = ctx.caller()?;
+    let list = orders::purchases(ctx.app, c, ctx.status_filter()?, &ctx.page()?).await?;
+    orders_page(ctx, c, &list)
 }
 
 pub(crate) async fn sales(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    list(ctx, OrderQuery::Sales).await
+    let c = ctx.caller()?;
+    let list = orders::sales(ctx.app, c, ctx.status_filter()?, &ctx.page()?).await?;
+    orders_page(ctx, c, &list)
 }
 
 pub(crate) async fn place(ctx: &Ctx<'_>) -> AppResult<Reply> {

@@ -66,7 +66,7 @@ pub(crate) async fn create(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 pub(crate) async fn list(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    let open = ctx.app.store.open_requests(&ctx.page()?).await?;
+    let open = requests::open(ctx.app, &ctx.page()?).await?;
     ok(&page(&open, |r| request(r, None)))
 }
 

@@ -3,7 +3,6 @@
 use crate::views::{Time, page};
 use crate::{Ctx, Reply, json_text, ok};
 use khamsa_app::AppResult;
-use khamsa_app::ports::WithdrawalQuery;
 use khamsa_app::usecases::withdrawals;
 use khamsa_domain::Money;
 use khamsa_domain::ids::{UserId, WithdrawalId};
@@ -46,7 +45,6 @@ pub(crate) async fn request(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 pub(crate) async fn mine(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    let q = WithdrawalQuery::ByUser(ctx.caller()?.id.clone());
-    let list = ctx.app.store.withdrawals(&q, &ctx.page()?).await?;
+    let list = withdrawals::mine(ctx.app, ctx.caller()?, &ctx.page()?).await?;
     ok(&page(&list, withdrawal))
 }

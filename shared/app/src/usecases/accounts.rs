@@ -5,7 +5,7 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::ports::{Balances, Locale, Profile, UnitOfWork, Write};
+use crate::ports::{Balances, LedgerLine, Locale, Page, PageReq, Profile, UnitOfWork, Write};
 use khamsa_domain::ids::TopupId;
 use khamsa_domain::text::{EmailAddress, Text};
 use khamsa_domain::withdrawal::{Topup, TopupMethod};
@@ -126,7 +126,7 @@ pub async fn update_profile(
     let mut p = ensure_profile(app, caller).await?;
     let edit = edit?;
     if let Some(name) = edit.display_name {
-        p.display_name = name.into_string();
+        p.rename(name);
     }
     if let Some(locale) = edit.locale {
         p.locale = locale;
@@ -141,6 +141,11 @@ pub async fn update_profile(
     };
     p.version += 1;
     Ok(Outcome::new((p, balances), uow))
+}
+
+/// `GET /me/ledger`: every movement of the caller's accounts.
+pub async fn ledger(app: &App, caller: &Caller, page: &PageReq) -> AppResult<Page<LedgerLine>> {
+    Ok(app.store.ledger(&caller.id, page).await?)
 }
 
 /// `POST /me/topups`.

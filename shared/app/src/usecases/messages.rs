@@ -24,13 +24,13 @@ pub async fn send(
     }
     let MessageText(text) = text?;
     let now = app.now();
-    let m = Message {
-        id: MessageId::new(new_id("msg", now)),
-        order_id: order.id,
-        sender_id: caller.id.clone(),
-        text: text.into_string(),
-        at: now,
-    };
+    let m = Message::new(
+        MessageId::new(new_id("msg", now)),
+        order.id,
+        caller.id.clone(),
+        text,
+        now,
+    );
     let uow = UnitOfWork {
         writes: vec![Write::Message(m.clone())],
         ..Default::default()

@@ -8,6 +8,7 @@ pub mod ledger_check;
 pub mod messages;
 pub mod notify;
 pub mod order_transitions;
+pub mod orders;
 pub mod place_order;
 pub mod requests;
 pub mod reviews;

@@ -55,21 +55,15 @@ pub async fn transition(
     let cfg = &app.cfg;
     let now = app.now();
     let decision = match t {
-        Transition::Instructions(text) => {
-            order.send_instructions(party, text?.0.into_string(), now, cfg)?
-        }
-        Transition::Deliver(text) => {
-            order.deliver(party, text?.0.map(|t| t.into_string()), now, cfg)?
-        }
+        Transition::Instructions(text) => order.send_instructions(party, text?.0, now, cfg)?,
+        Transition::Deliver(text) => order.deliver(party, text?.0, now, cfg)?,
         Transition::Receive(body) => {
             body?;
             order.receive(party, now, cfg)?
         }
-        Transition::Changes(text) => {
-            order.request_changes(party, text?.0.into_string(), now, cfg)?
-        }
+        Transition::Changes(text) => order.request_changes(party, text?.0, now, cfg)?,
         Transition::Cancel(reason) | Transition::OperatorCancel(reason) => {
-            order.cancel(party, reason?.0.map(|r| r.into_string()), now)?
+            order.cancel(party, reason?.0, now)?
         }
         Transition::OperatorComplete(body) => {
             body?;

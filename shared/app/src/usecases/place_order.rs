@@ -12,12 +12,14 @@ use khamsa_domain::service::ServiceStatus;
 use khamsa_domain::{Config, DomainError, DomainResult};
 use serde::Deserialize;
 
-/// What the buyer orders; the domain checks the upgrades and quantity
-/// against the service.
+/// What the buyer orders. The service id is needed to find the service, so
+/// its errors come first; the quantity's and indexes' wait for the 404 and
+/// 403 (api.md's order of checks). Whether the service has each upgrade is
+/// the domain's check.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub service_id: ServiceId,
-    pub request: OrderRequest,
+    pub request: DomainResult<OrderRequest>,
 }
 
 #[derive(Deserialize)]
@@ -29,13 +31,14 @@ pub struct NewOrderJson {
 
 impl Body for NewOrder {
     type Json = NewOrderJson;
-    fn check(j: NewOrderJson, _: &Config) -> DomainResult<Self> {
+    fn check(j: NewOrderJson, cfg: &Config) -> DomainResult<Self> {
         Ok(NewOrder {
             service_id: ServiceId::new(required("service_id", j.service_id)?),
-            request: OrderRequest {
-                upgrades: j.upgrades.unwrap_or_default(),
-                quantity: j.quantity.unwrap_or(1),
-            },
+            request: OrderRequest::parse(
+                &j.upgrades.unwrap_or_default(),
+                j.quantity.unwrap_or(1),
+                cfg,
+            ),
         })
     }
 }
@@ -59,6 +62,7 @@ pub async fn place_order(
     if service.is_seller(&caller.id) {
         return Err(DomainError::OwnService.into());
     }
+    let request = request?;
     let balances = app.store.balances(&caller.id).await?;
     let now = app.now();
     let decision = Order::place(

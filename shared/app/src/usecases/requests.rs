@@ -5,9 +5,9 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::ports::{UnitOfWork, Write};
+use crate::ports::{Page, PageReq, UnitOfWork, Write};
 use khamsa_domain::ids::{OfferId, RequestId, ServiceId};
-use khamsa_domain::request::{Offer, Request, RequestStatus};
+use khamsa_domain::request::{Offer, Request};
 use khamsa_domain::text::Text;
 use khamsa_domain::{Config, DomainError, DomainResult, Money};
 use serde::Deserialize;
@@ -93,16 +93,14 @@ pub async fn create(
         budget,
     } = input?;
     let now = app.now();
-    let r = Request {
-        id: RequestId::new(new_id("req", now)),
-        author_id: caller.id.clone(),
-        title: title.into_string(),
-        description: description.into_string(),
+    let r = Request::create(
+        RequestId::new(new_id("req", now)),
+        &caller.id,
+        title,
+        description,
         budget,
-        status: RequestStatus::Open,
-        created_at: now,
-        version: 0,
-    };
+        now,
+    );
     let uow = UnitOfWork {
         writes: vec![Write::Request(r.clone())],
         ..Default::default()
@@ -115,6 +113,11 @@ pub async fn load(app: &App, id: &str) -> AppResult<Request> {
         .request(&RequestId::new(id))
         .await?
         .ok_or(AppError::NotFound("request"))
+}
+
+/// `GET /requests`: the open ones.
+pub async fn open(app: &App, page: &PageReq) -> AppResult<Page<Request>> {
+    Ok(app.store.open_requests(page).await?)
 }
 
 /// `GET /requests/{id}`.
@@ -155,7 +158,7 @@ pub async fn offer(
     let offer = request.offer(
         OfferId::new(new_id("off", now)),
         &caller.id,
-        text.into_string(),
+        text,
         service.as_ref(),
         existing.as_ref(),
         now,

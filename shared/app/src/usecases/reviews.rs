@@ -49,14 +49,7 @@ pub async fn write(
     let ReviewInput { rating, text } = input?;
     let existing = app.store.review(&order.id).await?;
     let now = app.now();
-    let (review, notice) = Review::write(
-        &order,
-        existing.as_ref(),
-        rating,
-        text.into_string(),
-        now,
-        &app.cfg,
-    )?;
+    let (review, notice) = Review::write(&order, existing.as_ref(), rating, text, now, &app.cfg)?;
     let stats = ServiceStats {
         rating_count: 1,
         rating_sum: u64::from(rating.stars()),
@@ -85,7 +78,7 @@ pub async fn reply(
         .review(&order.id)
         .await?
         .ok_or(AppError::NotFound("review"))?;
-    let replied = review.reply(party, text.into_string(), app.now())?;
+    let replied = review.reply(party, text, app.now())?;
     let uow = UnitOfWork {
         writes: vec![Write::Review(replied.clone())],
         ..Default::default()

@@ -178,7 +178,7 @@ pub async fn moderate(app: &App, id: &str, m: Moderation) -> AppResult<Outcome<S
     let now = app.now();
     match m {
         Moderation::Approve => s.approve(now)?,
-        Moderation::Reject(reason) => s.reject(reason?.required()?.into_string(), now)?,
+        Moderation::Reject(reason) => s.reject(reason?.required()?, now)?,
         Moderation::ApproveRevision => s.approve_revision(now)?,
         Moderation::RejectRevision => s.reject_revision(now)?,
     }
@@ -200,6 +200,13 @@ pub async fn list(
         },
         (None, category) => ServiceQuery::Active { category },
     };
+    Ok(app.store.services(&q, page).await?)
+}
+
+/// `GET /admin/services`: the moderation queues (by status, or with a
+/// revision waiting); served under `/admin`, where the edge checks
+/// operators once.
+pub async fn queue(app: &App, q: ServiceQuery, page: &PageReq) -> AppResult<Page<ServiceView>> {
     Ok(app.store.services(&q, page).await?)
 }
 

@@ -6,10 +6,10 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::ports::{UnitOfWork, Write};
+use crate::ports::{Page, PageReq, UnitOfWork, WithdrawalQuery, Write};
 use khamsa_domain::ids::WithdrawalId;
 use khamsa_domain::text::EmailAddress;
-use khamsa_domain::withdrawal::{Returned, Withdrawal};
+use khamsa_domain::withdrawal::{Returned, Withdrawal, WithdrawalStatus};
 use khamsa_domain::{Config, DomainError, DomainResult, Money};
 use serde::Deserialize;
 
@@ -76,6 +76,23 @@ pub async fn request(
     Ok(Outcome::new(w, uow).overdraft_means(DomainError::InsufficientEarnings))
 }
 
+/// `GET /withdrawals`: the caller's own.
+pub async fn mine(app: &App, caller: &Caller, page: &PageReq) -> AppResult<Page<Withdrawal>> {
+    let q = WithdrawalQuery::ByUser(caller.id.clone());
+    Ok(app.store.withdrawals(&q, page).await?)
+}
+
+/// `GET /admin/withdrawals`: everyone's, in one status; served under
+/// `/admin`, where the edge checks operators once.
+pub async fn by_status(
+    app: &App,
+    status: WithdrawalStatus,
+    page: &PageReq,
+) -> AppResult<Page<Withdrawal>> {
+    let q = WithdrawalQuery::ByStatus(status);
+    Ok(app.store.withdrawals(&q, page).await?)
+}
+
 /// What an operator (or the payout worker) does with a withdrawal; the
 /// edge checks operators once for every `/admin` route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,13 +117,12 @@ pub async fn settle(app: &App, id: &str, how: Settle) -> AppResult<Outcome<Withd
             (w, p, vec![n])
         }
         Settle::Reject(reason) => {
-            let reason = reason?.required()?.into_string();
+            let reason = reason?.required()?;
             let (w, p) = w.return_funds(Returned::Rejected, Some(reason), now)?;
             (w, p, vec![])
         }
         Settle::Fail(reason) => {
-            let reason = reason?.0.map(|r| r.into_string());
-            let (w, p) = w.return_funds(Returned::Failed, reason, now)?;
+            let (w, p) = w.return_funds(Returned::Failed, reason?.0, now)?;
             (w, p, vec![])
         }
     };

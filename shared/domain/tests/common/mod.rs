@@ -9,6 +9,7 @@ use khamsa_domain::ids::{OrderId, ServiceId, UserId};
 use khamsa_domain::ledger::{Account, Posting};
 use khamsa_domain::order::{Decision, Funds, Order, OrderRequest, TimerKind};
 use khamsa_domain::service::{DraftInput, Service, ServiceDraft};
+use khamsa_domain::text::Text;
 use khamsa_domain::time::DAY_MS;
 use khamsa_domain::{Config, DomainResult, Money, Timestamp};
 use rust_decimal::Decimal;
@@ -44,6 +45,11 @@ pub fn buyer() -> UserId {
 
 pub fn oid() -> OrderId {
     OrderId::new("order-1")
+}
+
+/// Text as a user would send it (parsed as the edge does).
+pub fn text(s: &str) -> Text {
+    Text::parse("text", s, 5000).unwrap()
 }
 
 pub fn code<T: std::fmt::Debug>(r: DomainResult<T>) -> &'static str {
@@ -88,7 +94,8 @@ pub fn funds(balance: &str, earnings: &str) -> Funds {
     }
 }
 
-/// The buyer orders `service` at `T0`.
+/// The buyer orders `service` at `T0`; the upgrades and quantity are
+/// parsed as the edge parses them.
 pub fn try_place(
     service: &Service,
     upgrades: Vec<i64>,
@@ -99,7 +106,7 @@ pub fn try_place(
         oid(),
         service,
         &buyer(),
-        OrderRequest { upgrades, quantity },
+        OrderRequest::parse(&upgrades, quantity, &cfg())?,
         f,
         T0,
         &cfg(),
