@@ -96,10 +96,7 @@ fn delivered() -> Order {
 
 /// Received by the buyer at day 2.
 fn completed() -> Order {
-    delivered()
-        .receive(Party::Buyer, day(2), &cfg())
-        .unwrap()
-        .order
+    received(delivered())
 }
 
 /// Delivered at day 1, sent back for changes at day 2: due again at day 5.

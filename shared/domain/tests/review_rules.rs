@@ -41,10 +41,7 @@ fn delivered() -> Order {
 
 /// Received by the buyer at day 2.
 fn completed() -> Order {
-    delivered()
-        .receive(Party::Buyer, day(2), &cfg())
-        .unwrap()
-        .order
+    received(delivered())
 }
 
 fn order_in(status: OrderStatus) -> Order {

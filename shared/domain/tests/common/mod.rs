@@ -7,7 +7,7 @@
 
 use khamsa_domain::ids::{OrderId, ServiceId, UserId};
 use khamsa_domain::ledger::{Account, Posting};
-use khamsa_domain::order::{Decision, Funds, Order, OrderRequest, TimerKind};
+use khamsa_domain::order::{Decision, Funds, Order, OrderRequest, Party, TimerKind};
 use khamsa_domain::service::{DraftInput, Service, ServiceDraft};
 use khamsa_domain::text::Text;
 use khamsa_domain::time::DAY_MS;
@@ -119,6 +119,11 @@ pub fn place(service: &Service, f: Funds) -> Decision {
 }
 
 /// Fires `kind` at `now`: `None` when the timer changes nothing.
+/// `o`, delivered, received by the buyer at day 2.
+pub fn received(o: Order) -> Order {
+    o.receive(Party::Buyer, day(2), &cfg()).unwrap().order
+}
+
 pub fn fire(o: &Order, kind: TimerKind, now: Timestamp) -> Option<Decision> {
     o.fire_timer(kind, now, &cfg()).unwrap()
 }
