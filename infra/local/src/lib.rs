@@ -321,6 +321,20 @@ impl Local {
                 headers.insert(name.clone(), v);
             }
         }
+        // lambda_http builds the request URL from `Host` and panics on one
+        // that is not an authority; HTTP/1.1 answers such a request 400.
+        if let Some(host) = headers.get(hyper::header::HOST)
+            && host
+                .to_str()
+                .ok()
+                .and_then(|h| h.parse::<hyper::http::uri::Authority>().ok())
+                .is_none()
+        {
+            return Err(AppError::bad_request(
+                "invalid_host",
+                "the Host header is not a host name or address",
+            ));
+        }
         let claims = match headers.get(AUTHORIZATION) {
             None => None,
             Some(h) => {
