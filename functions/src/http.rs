@@ -125,4 +125,20 @@ mod tests {
             Err(AppError::MethodNotAllowed)
         ));
     }
+
+    #[test]
+    fn an_id_from_api_gateway_that_cannot_be_ours_is_not_found() {
+        let long = "o".repeat(5000);
+        let mut e = event(
+            "GET /orders/{id}",
+            "$default",
+            Method::GET,
+            &format!("/orders/{long}"),
+        );
+        e.path_parameters = [("id".to_owned(), long)].into();
+        assert!(matches!(
+            khamsa_http::resolve(&request(e)),
+            Err(AppError::NotFound("order"))
+        ));
+    }
 }

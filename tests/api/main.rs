@@ -2,6 +2,7 @@
 //! drives it over HTTP, the way a web client would.
 
 mod authz;
+mod bounds;
 mod cancel;
 mod emulators;
 mod helpers;

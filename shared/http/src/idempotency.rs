@@ -15,6 +15,43 @@ pub type UseCase<'f, T> =
 /// Tries before a change that keeps meeting a concurrent one gives up (409).
 const ATTEMPTS: usize = 3;
 
+/// The longest `Idempotency-Key`, in characters (api.md).
+const KEY_MAX: usize = 64;
+
+/// The `Idempotency-Key` header as it came: absent, or its bytes. HTTP
+/// header values may hold any bytes; ours must be UTF-8 text.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyHeader(Option<Vec<u8>>);
+
+impl KeyHeader {
+    pub(crate) fn read(headers: &lambda_http::http::HeaderMap) -> KeyHeader {
+        KeyHeader(
+            headers
+                .get("idempotency-key")
+                .map(|v| v.as_bytes().to_vec()),
+        )
+    }
+
+    /// The key, if one was sent: `400 invalid_idempotency_key` unless it
+    /// is UTF-8 text of 1 to 64 characters (not bytes: an Arabic key is
+    /// two bytes a letter).
+    pub(crate) fn key(&self) -> AppResult<Option<&str>> {
+        let Some(bytes) = &self.0 else {
+            return Ok(None);
+        };
+        std::str::from_utf8(bytes)
+            .ok()
+            .filter(|k| (1..=KEY_MAX).contains(&k.chars().count()))
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key is UTF-8 text of 1 to 64 characters",
+                )
+            })
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -33,7 +70,7 @@ impl Ctx<'_> {
     ) -> AppResult<Reply> {
         let app = self.app;
         let now = app.now();
-        let scoped = match (&self.idempotency_key, &self.caller) {
+        let scoped = match (self.idempotency_key.key()?, &self.caller) {
             (Some(key), Some(c)) => {
                 let scope = format!(
                     "{}\u{1f}{}\u{1f}{}\u{1f}{}",

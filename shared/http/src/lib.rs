@@ -64,7 +64,7 @@ pub struct Ctx<'a> {
     path: &'a str,
     body: &'a [u8],
     caller: Option<Caller>,
-    idempotency_key: Option<String>,
+    idempotency_key: idempotency::KeyHeader,
     query: QueryMap,
     /// The path's `{id}`; empty when the template has none.
     id: String,
@@ -140,14 +140,12 @@ pub fn resolve(req: &Request) -> AppResult<Found> {
         _ => None,
     };
     match route_key.and_then(table::by_route_key) {
-        Some(row) => Ok(Found {
+        Some(row) => Found::new(
             row,
-            id: req
-                .path_parameters_ref()
+            req.path_parameters_ref()
                 .and_then(|p| p.first("id"))
-                .unwrap_or_default()
-                .to_owned(),
-        }),
+                .unwrap_or_default(),
+        ),
         None => table::find(req.method().as_str(), req.raw_http_path()),
     }
 }
@@ -163,7 +161,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 pub async fn serve(app: &App, req: Request, found: AppResult<Found>) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
-    let path = req.raw_http_path().to_owned();
+    // Trailing slashes do not change the route (`table::find`), so they
+    // do not change an idempotency scope either, nor lengthen its key.
+    let path = req.raw_http_path().trim_end_matches('/').to_owned();
     let caller = auth::caller(&req);
     let (template, result) = match found {
         Ok(Found { row, id }) => {
@@ -173,11 +173,7 @@ pub async fn serve(app: &App, req: Request, found: AppResult<Found>) -> Response
                 path: &path,
                 body: body_bytes(req.body()),
                 caller: caller.clone(),
-                idempotency_key: req
-                    .headers()
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
+                idempotency_key: idempotency::KeyHeader::read(req.headers()),
                 query: req.query_string_parameters(),
                 id,
             };
@@ -215,23 +211,45 @@ async fn route(ctx: &Ctx<'_>, row: &Row) -> AppResult<Reply> {
         Access::Public => {}
         Access::Signed | Access::Operator => {
             let caller = ctx.caller()?;
-            if ctx
-                .idempotency_key
-                .as_ref()
-                .is_some_and(|k| k.is_empty() || k.len() > 64)
-            {
-                return Err(AppError::bad_request(
-                    "invalid_idempotency_key",
-                    "Idempotency-Key is 1 to 64 characters",
-                ));
-            }
+            ctx.idempotency_key.key()?;
             accounts_uc::ensure_known(ctx.app, caller).await?;
             if row.access == Access::Operator && !caller.operator {
                 return Err(AppError::OperatorsOnly);
             }
         }
     }
+    check_query(&ctx.query)?;
     dispatch(ctx, row.route).await
+}
+
+/// The longest value each query parameter takes, in bytes: all are far
+/// above any value we issue or accept (a cursor we give out is a few
+/// hundred bytes; categories and statuses are short words) and far below
+/// DynamoDB's key limits. Parameters no route reads are not looked at.
+fn query_max(key: &str) -> Option<usize> {
+    match key {
+        "cursor" => Some(1024),
+        "category" | "status" => Some(64),
+        "seller_id" => Some(khamsa_domain::ids::ID_MAX),
+        "limit" => Some(8),
+        _ => None,
+    }
+}
+
+/// Refuses an over-long query value (`400 invalid_query`) once, after the
+/// caller is known and before any handler or store reads it.
+fn check_query(query: &QueryMap) -> AppResult<()> {
+    for (key, value) in query.iter() {
+        if let Some(max) = query_max(key)
+            && value.len() > max
+        {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                format!("{key} is at most {max} bytes"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One arm per route: a new [`Route`] fails to build until it has one.

@@ -3,6 +3,7 @@
 //! Gateway's `routeKey`s and each Lambda function's routes all come from it.
 
 use khamsa_app::AppError;
+use khamsa_domain::ids::is_plausible_id;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -136,6 +137,38 @@ pub struct Found {
     pub id: String,
 }
 
+impl Found {
+    /// The route with its `{id}`, once it is one we could have issued: an
+    /// id that cannot be ours (too long, or characters ours never have) is
+    /// a `404` here, before any handler or store sees it.
+    pub fn new(row: &'static Row, id: &str) -> Result<Found, AppError> {
+        if row.path.contains("{id}") && !is_plausible_id(id) {
+            return Err(AppError::NotFound(thing(row.path)));
+        }
+        Ok(Found {
+            row,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// What a template's `{id}` names, for the 404's detail.
+fn thing(path: &str) -> &'static str {
+    let resource = path
+        .trim_start_matches("/admin")
+        .split('/')
+        .nth(1)
+        .unwrap_or_default();
+    match resource {
+        "services" => "service",
+        "users" => "user",
+        "orders" => "order",
+        "requests" => "request",
+        "withdrawals" => "withdrawal",
+        _ => "resource",
+    }
+}
+
 /// The rows of each path template, by method.
 static ROUTER: LazyLock<matchit::Router<Vec<&'static Row>>> = LazyLock::new(|| {
     let mut router = matchit::Router::new();
@@ -161,10 +194,7 @@ pub fn find(method: &str, path: &str) -> Result<Found, AppError> {
         .iter()
         .find(|r| r.method.as_str() == method)
         .ok_or(AppError::MethodNotAllowed)?;
-    Ok(Found {
-        row,
-        id: m.params.get("id").unwrap_or_default().to_owned(),
-    })
+    Found::new(row, m.params.get("id").unwrap_or_default())
 }
 
 /// The row of an API Gateway `routeKey` such as `POST /orders/{id}/deliver`;
@@ -229,5 +259,26 @@ mod tests {
             Some(Route::Deliver)
         );
         assert_eq!(by_route_key("$default"), None);
+    }
+
+    #[test]
+    fn an_id_that_cannot_be_ours_is_not_found_on_every_template() {
+        let long = "o".repeat(5000);
+        for row in TABLE.iter().filter(|r| r.path.contains("{id}")) {
+            for bad in [long.as_str(), "a.b", "%FF", "ملف"] {
+                let path = row.path.replace("{id}", bad);
+                assert!(
+                    matches!(find(row.method.as_str(), &path), Err(AppError::NotFound(_))),
+                    "{path}"
+                );
+                assert!(matches!(Found::new(row, bad), Err(AppError::NotFound(_))));
+            }
+            let ok = Found::new(row, "svc_01hx3m9k2c7f0q8r5t6v7w8x9y").unwrap();
+            assert_eq!(ok.row.route, row.route);
+        }
+        assert!(matches!(
+            Found::new(&TABLE[0], ""),
+            Ok(Found { id, .. }) if id.is_empty()
+        ));
     }
 }

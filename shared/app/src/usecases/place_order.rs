@@ -33,7 +33,10 @@ impl Body for NewOrder {
     type Json = NewOrderJson;
     fn check(j: NewOrderJson, cfg: &Config) -> DomainResult<Self> {
         Ok(NewOrder {
-            service_id: ServiceId::new(required("service_id", j.service_id)?),
+            // An id that cannot be ours is a missing service: no store
+            // is asked for it.
+            service_id: ServiceId::plausible(required("service_id", j.service_id)?)
+                .ok_or(DomainError::NotFound("service"))?,
             request: OrderRequest::parse(
                 &j.upgrades.unwrap_or_default(),
                 j.quantity.unwrap_or(1),

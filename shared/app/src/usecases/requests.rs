@@ -74,7 +74,19 @@ impl Body for NewOffer {
         let text = required("text", j.text)?;
         Ok(NewOffer {
             text: Text::parse_no_contact("text", &text, cfg.message_max)?,
-            service_id: j.service_id.map(ServiceId::new),
+            // Refused as a missing service of the seller's would be,
+            // before any store is asked for it.
+            service_id: j
+                .service_id
+                .map(|s| {
+                    ServiceId::plausible(s).ok_or_else(|| {
+                        DomainError::invalid(
+                            "service_id",
+                            "must be one of your own active services",
+                        )
+                    })
+                })
+                .transpose()?,
         })
     }
 }
