@@ -705,6 +705,30 @@ impl State {
     }
 
     fn emit_capture(&mut self, capture_id: &str, event: &str) {
+        if event == "PAYMENT.CAPTURE.REFUNDED" {
+            // A refund event carries the refund; its `up` link names the
+            // capture (Payments v2 `refund`).
+            let amount = self
+                .orders
+                .values()
+                .flat_map(|o| o.captures.iter())
+                .find(|c| c.id == capture_id)
+                .map(|c| c.amount);
+            if let Some(amount) = amount {
+                let resource = json!({
+                    "id": new_id(),
+                    "status": "COMPLETED",
+                    "amount": money_json(&amount),
+                    "create_time": now(),
+                    "links": [
+                        {"href": format!("{}/v2/payments/refunds/{}", self.base, new_id()), "rel": "self", "method": "GET"},
+                        {"href": format!("{}/v2/payments/captures/{capture_id}", self.base), "rel": "up", "method": "GET"}
+                    ]
+                });
+                self.emit(event, "refund", "2.0", resource);
+            }
+            return;
+        }
         let found = self.orders.values().find_map(|o| {
             o.captures
                 .iter()
