@@ -463,4 +463,73 @@ async fn events_are_posted_to_the_configured_listener() {
     let text = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
     assert!(text.starts_with("post /webhooks/paypal"), "{text}");
     assert!(text.contains("paypal-transmission-sig:"));
+    drop(sock);
+
+    // PayPal redelivers an event it got no 2xx for: the same transmission.
+    assert!(t.fake.redeliver(0));
+    let (mut sock, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+        .await
+        .expect("redelivered")
+        .expect("accept");
+    let n = tokio::time::timeout(Duration::from_secs(5), async {
+        use tokio::io::AsyncReadExt;
+        sock.read(&mut buf).await
+    })
+    .await
+    .expect("read")
+    .expect("read");
+    let again = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+    let id = &t.fake.events()[0].headers[0].1.to_ascii_lowercase();
+    assert!(again.contains(id.as_str()), "{again}");
+}
+
+#[tokio::test]
+async fn verify_fails_for_another_webhook_id() {
+    let t = setup().await;
+    let o = t.create("x", "3.00").await;
+    t.fake.approve(o["id"].as_str().expect("id"));
+    let ev = t.fake.events().pop().expect("event");
+    let h = |n: &str| {
+        ev.headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+    };
+    let (s, v) = t
+        .post(
+            "/v1/notifications/verify-webhook-signature",
+            None,
+            json!({
+                "auth_algo": h("paypal-auth-algo"),
+                "cert_url": h("paypal-cert-url"),
+                "transmission_id": h("paypal-transmission-id"),
+                "transmission_sig": h("paypal-transmission-sig"),
+                "transmission_time": h("paypal-transmission-time"),
+                "webhook_id": "WH-SOMEONE-ELSE",
+                "webhook_event": serde_json::from_str::<Value>(&ev.body).expect("json"),
+            }),
+        )
+        .await;
+    assert_eq!(
+        (s, v["verification_status"].as_str()),
+        (200, Some("FAILURE"))
+    );
+    // A missing field is PayPal's 400, not a verdict.
+    let (s, _) = t
+        .post(
+            "/v1/notifications/verify-webhook-signature",
+            None,
+            json!({"webhook_id": WEBHOOK_ID}),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        t.http
+            .get(t.url("/checkoutnow?token=NOPE"))
+            .send()
+            .await
+            .expect("page")
+            .status(),
+        404
+    );
 }
