@@ -296,6 +296,6 @@ fn route(
 }
 
 /// A JSON value as PayPal writes money: `{"currency_code": "USD", "value": "10.00"}`.
-pub fn money_json(value: &rust_decimal::Decimal) -> Value {
+pub(crate) fn money_json(value: &rust_decimal::Decimal) -> Value {
     json!({"currency_code": "USD", "value": format!("{:.2}", value)})
 }

@@ -29,6 +29,7 @@ use khamsa_app::ports::payments::{
     ProviderOrderId, WebhookDelivery, WebhookEvent,
 };
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 /// The API credentials, handed in as a value (loading them from Secrets
@@ -430,14 +431,15 @@ impl PaymentProvider for PayPal {
         let head = Value::Object(head).to_string();
         // `{...head..., "webhook_event": <raw body>}`
         let body = format!("{},\"webhook_event\":{raw}}}", &head[..head.len() - 1]);
-        let request_id = d
-            .header("paypal-transmission-id")
-            .map(|t| format!("verify:{t}"));
+        // Keyed by the whole request, not the transmission id: a forged
+        // body under a real event's headers must never be answered with
+        // the stored verdict of the real one.
+        let request_id = format!("verify-{:x}", Sha256::digest(body.as_bytes()));
         let a = self
             .call(
                 Method::POST,
                 "/v1/notifications/verify-webhook-signature",
-                request_id.as_deref(),
+                Some(&request_id),
                 Some(body),
             )
             .await?;
