@@ -215,3 +215,58 @@ pub fn event(v: &Value) -> PaymentResult<WebhookEvent> {
     };
     Ok(WebhookEvent { id, kind })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts_are_exact_usd_decimals() {
+        let m = |v| money(&v, "x");
+        assert_eq!(
+            m(json!({"currency_code": "USD", "value": "10.10"})),
+            Money::parse("a", "10.10").map_err(|_| bad("t"))
+        );
+        assert_eq!(
+            m(json!({"currency": "USD", "value": "7"})).map(|m| m.to_string()),
+            Ok("7.00".into())
+        );
+        assert!(m(json!({"currency_code": "USD", "value": "10.001"})).is_err());
+        assert!(m(json!({"currency_code": "USD", "value": 10.5})).is_err());
+        assert!(m(json!({"currency_code": "EUR", "value": "10.00"})).is_err());
+        assert!(m(json!({"currency_code": "USD", "value": "-1.00"})).is_err());
+    }
+
+    #[test]
+    fn payer_action_link_is_an_approve_url() {
+        let c = checkout(&json!({
+            "id": "5O190127TN364715T",
+            "status": "PAYER_ACTION_REQUIRED",
+            "links": [{"href": "https://www.sandbox.paypal.com/checkoutnow?token=5O190127TN364715T", "rel": "payer-action", "method": "GET"}]
+        }))
+        .expect("checkout");
+        assert!(c.approve_url.ends_with("token=5O190127TN364715T"));
+        assert!(checkout(&json!({"id": "X", "links": []})).is_err());
+    }
+
+    #[test]
+    fn ids_in_paths_are_plain() {
+        assert!(path_segment("5O190127TN364715T").is_ok());
+        assert!(path_segment("../v1/oauth2/token").is_err());
+        assert!(path_segment("").is_err());
+    }
+
+    #[test]
+    fn unknown_event_types_are_other() {
+        let e =
+            event(&json!({"id": "WH-1", "event_type": "CUSTOMER.DISPUTE.CREATED", "resource": {}}))
+                .expect("event");
+        assert_eq!(
+            e.kind,
+            WebhookKind::Other {
+                event_type: "CUSTOMER.DISPUTE.CREATED".into()
+            }
+        );
+    }
+}
