@@ -18,6 +18,9 @@ use khamsa_domain::{Money, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub mod payments;
+pub use payments::{PaymentError, PaymentProvider};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Locale {
