@@ -192,30 +192,9 @@ async fn post_with_key_bytes(
     body: &Value,
     key: &[u8],
 ) -> Resp {
-    let key = reqwest::header::HeaderValue::from_bytes(key).expect("header bytes");
-    let res = app
-        .client
-        .post(app.url(path))
-        .header("authorization", format!("Bearer {}", u.token()))
-        .header("content-type", "application/json")
-        .header("idempotency-key", key)
-        .body(body.to_string())
-        .send()
+    let auth = format!("Bearer {}", u.token());
+    app.send_with_key_bytes("POST", path, Some(&auth), Some(body), key)
         .await
-        .expect("the server answers");
-    let status = res.status().as_u16();
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let json: Value = res.json().await.expect("a JSON answer");
-    if status >= 400 {
-        assert_eq!(content_type, "application/problem+json");
-        assert_eq!(json["status"], status);
-    }
-    (status, json)
 }
 
 #[tokio::test]

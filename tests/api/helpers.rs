@@ -110,8 +110,21 @@ impl TestApp {
         idempotency_key: Option<&str>,
     ) -> Resp {
         let body = body.map(Value::to_string);
-        self.send_raw(method, path, auth, body, idempotency_key)
+        self.send_raw(method, path, auth, body, idempotency_key.map(str::as_bytes))
             .await
+    }
+
+    /// One request whose `Idempotency-Key` is sent as these raw bytes.
+    pub async fn send_with_key_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<&Value>,
+        key: &[u8],
+    ) -> Resp {
+        let body = body.map(Value::to_string);
+        self.send_raw(method, path, auth, body, Some(key)).await
     }
 
     /// A request whose body is sent as given (for malformed JSON).
@@ -132,7 +145,7 @@ impl TestApp {
         path: &str,
         auth: Option<&str>,
         body: Option<String>,
-        idempotency_key: Option<&str>,
+        idempotency_key: Option<&[u8]>,
     ) -> Resp {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.client.request(method.clone(), self.url(path));
@@ -143,6 +156,7 @@ impl TestApp {
             req = req.header("content-type", "application/json").body(b);
         }
         if let Some(k) = idempotency_key {
+            let k = reqwest::header::HeaderValue::from_bytes(k).expect("header bytes");
             req = req.header("idempotency-key", k);
         }
         let res = req
