@@ -276,6 +276,12 @@ impl TestApp {
         u
     }
 
+    /// Another operator, who may also sell and buy.
+    pub async fn operator_named(&self, name: &str) -> User {
+        self.register(name, &format!("{name}@example.com"), true)
+            .await
+    }
+
     pub async fn operator(&self) -> User {
         if let Some(op) = self.users.lock().unwrap().iter().find(|u| u.operator) {
             return op.clone();

@@ -9,6 +9,7 @@ mod helpers;
 mod lifecycle;
 mod money;
 mod openapi;
+mod operators;
 mod requests;
 mod reviews;
 mod robustness;

@@ -299,7 +299,7 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
                 .clone();
             let paid = how == Settle::Pay;
             let id = m.withdrawals[i].id.to_string();
-            let r = run(app, settle(app, &id, how).await).await;
+            let r = run(app, settle(app, &operator(), &id, how).await).await;
             let mw = &mut m.withdrawals[i];
             assert_eq!(r.is_ok(), mw.status == WithdrawalStatus::Requested, "{r:?}");
             if let Ok(w) = r {

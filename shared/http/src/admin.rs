@@ -33,7 +33,7 @@ async fn moderate(ctx: &Ctx<'_>, m: Moderation) -> AppResult<Reply> {
     let (app, c, id) = (ctx.app, ctx.caller()?, ctx.id.as_str());
     ctx.mutate(
         200,
-        || Box::pin(services::moderate(app, id, m.clone())),
+        || Box::pin(services::moderate(app, c, id, m.clone())),
         |s| json_text(&service(s, Some(c))),
     )
     .await
@@ -64,10 +64,10 @@ pub(crate) async fn withdrawals(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 async fn settle(ctx: &Ctx<'_>, how: Settle) -> AppResult<Reply> {
-    let (app, id) = (ctx.app, ctx.id.as_str());
+    let (app, c, id) = (ctx.app, ctx.caller()?, ctx.id.as_str());
     ctx.mutate(
         200,
-        || Box::pin(withdrawals::settle(app, id, how.clone())),
+        || Box::pin(withdrawals::settle(app, c, id, how.clone())),
         |x| json_text(&withdrawal(x)),
     )
     .await

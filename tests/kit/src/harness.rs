@@ -73,7 +73,7 @@ pub async fn run<T>(app: &App, out: AppResult<Outcome<T>>) -> AppResult<T> {
 
 /// Approves service `id`, as an operator would.
 pub async fn approve(app: &App, id: &str) {
-    let out = services::moderate(app, id, services::Moderation::Approve).await;
+    let out = services::moderate(app, &operator(), id, services::Moderation::Approve).await;
     run(app, out).await.expect("the operator approves");
 }
 

@@ -6,6 +6,7 @@ use super::{decision_outcome, visible_order};
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
+use khamsa_domain::DomainError;
 use khamsa_domain::ids::OrderId;
 use khamsa_domain::order::{Order, Party};
 
@@ -35,6 +36,12 @@ pub async fn transition(
                 .order(&OrderId::new(id))
                 .await?
                 .ok_or(AppError::NotFound("order"))?;
+            if o.buyer_id == caller.id || o.seller_id == caller.id {
+                return Err(DomainError::NotAllowed(
+                    "an operator never cancels or completes their own order",
+                )
+                .into());
+            }
             (o, Party::Operator)
         }
         Transition::Instructions(_)

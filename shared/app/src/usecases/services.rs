@@ -169,12 +169,23 @@ pub enum Moderation {
     RejectRevision,
 }
 
-pub async fn moderate(app: &App, id: &str, m: Moderation) -> AppResult<Outcome<ServiceView>> {
+/// An operator's decision on a service; never on one of their own.
+pub async fn moderate(
+    app: &App,
+    operator: &Caller,
+    id: &str,
+    m: Moderation,
+) -> AppResult<Outcome<ServiceView>> {
     let (mut s, stats) = app
         .store
         .service(&ServiceId::new(id))
         .await?
         .ok_or(AppError::NotFound("service"))?;
+    if s.is_seller(&operator.id) {
+        return Err(
+            DomainError::NotAllowed("an operator never moderates their own service").into(),
+        );
+    }
     let now = app.now();
     match m {
         Moderation::Approve => s.approve(now)?,

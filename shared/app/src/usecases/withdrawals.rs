@@ -104,12 +104,23 @@ pub enum Settle {
     Fail(Input<OperatorReason>),
 }
 
-pub async fn settle(app: &App, id: &str, how: Settle) -> AppResult<Outcome<Withdrawal>> {
+/// An operator pays or returns a withdrawal; never one of their own.
+pub async fn settle(
+    app: &App,
+    operator: &Caller,
+    id: &str,
+    how: Settle,
+) -> AppResult<Outcome<Withdrawal>> {
     let w = app
         .store
         .withdrawal(&WithdrawalId::new(id))
         .await?
         .ok_or(AppError::NotFound("withdrawal"))?;
+    if w.user_id == operator.id {
+        return Err(
+            DomainError::NotAllowed("an operator never settles their own withdrawal").into(),
+        );
+    }
     let now = app.now();
     let (w, posting, notices) = match how {
         Settle::Pay => {
