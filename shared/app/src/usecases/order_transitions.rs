@@ -36,7 +36,8 @@ pub async fn transition(
                 .order(&OrderId::new(id))
                 .await?
                 .ok_or(AppError::NotFound("order"))?;
-            if o.buyer_id == caller.id || o.seller_id == caller.id {
+            // `party` names the buyer or seller first: then it is theirs.
+            if o.party(&caller.id, false).is_some() {
                 return Err(DomainError::NotAllowed(
                     "an operator never cancels or completes their own order",
                 )
