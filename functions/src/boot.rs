@@ -7,7 +7,7 @@
 use crate::settings::{Settings, SettingsError};
 use crate::{Api, Function, Worker};
 use async_trait::async_trait;
-use khamsa_app::ports::{Clock, Email, MailError, Mailer, Notifier, Scheduler, Store};
+use khamsa_app::ports::{Clock, Email, MailError, Mailer, Notifier, Payments, Scheduler, Store};
 use khamsa_app::{App, Ports};
 use khamsa_aws::dynamo::DynamoStore;
 use khamsa_aws::ses::SesMailer;
@@ -162,6 +162,7 @@ async fn boot(
                 Some(s) => s.clone(),
                 None => Arc::new(Unqueued(function.name())),
             },
+            payments: Payments::none(),
         },
         settings.config,
         &settings.public_url,

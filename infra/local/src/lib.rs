@@ -6,6 +6,7 @@
 //! loop.
 
 pub mod aws;
+pub mod paypal;
 pub mod token;
 
 use aws::{AwsSettings, RecordingMailer};
@@ -38,6 +39,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use paypal::{LocalPayPal, PayPalSetup};
 use token::TokenKey;
 use tokio::net::TcpListener;
 
@@ -66,6 +68,9 @@ pub struct Local {
     /// What was sent, for `/dev/emails` (a copy in AWS mode).
     pub mailer: Arc<MemoryMailer>,
     pub clock: Arc<OffsetClock>,
+    /// The built-in fake PayPal, when it is the one in use: tests script
+    /// its outcomes through it.
+    pub paypal: Option<Arc<khamsa_paypal_fake::FakePayPal>>,
     workers: Workers,
     tokens: TokenKey,
     /// One timer run at a time: the loop and `/dev/clock` never race.
@@ -77,7 +82,7 @@ pub struct Local {
 
 impl Local {
     /// The embedded default: in-memory store, mailer and clock.
-    pub fn in_memory(public_url: &str, cfg: Config) -> Arc<Local> {
+    pub fn in_memory(public_url: &str, cfg: Config, paypal: LocalPayPal) -> Arc<Local> {
         let mailer = Arc::new(MemoryMailer::new());
         let clock = Arc::new(OffsetClock::new());
         let InMemory {
@@ -90,11 +95,13 @@ impl Local {
             mailer.clone(),
             cfg,
             public_url,
-        );
+        )
+        .with_payments(paypal.payments);
         Arc::new(Local {
             app,
             mailer,
             clock,
+            paypal: paypal.fake,
             workers: Workers::Memory {
                 scheduler,
                 notifier,
@@ -111,6 +118,7 @@ impl Local {
         public_url: &str,
         cfg: Config,
         settings: &AwsSettings,
+        paypal: LocalPayPal,
     ) -> Result<Arc<Local>, String> {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
@@ -153,6 +161,7 @@ impl Local {
                 mailer,
                 notifier: notifier.clone(),
                 scheduler: scheduler.clone(),
+                payments: paypal.payments,
             },
             cfg,
             public_url,
@@ -161,6 +170,7 @@ impl Local {
             app,
             mailer: record,
             clock,
+            paypal: paypal.fake,
             workers: Workers::Aws {
                 sqs,
                 timers_url,
@@ -550,9 +560,10 @@ pub async fn spawn_with(port: u16, backend: Backend) -> std::io::Result<Running>
 }
 
 pub async fn build(public_url: &str, backend: Backend) -> std::io::Result<Arc<Local>> {
+    let paypal = paypal::start(PayPalSetup::from_env(), public_url).await?;
     Ok(match backend {
-        Backend::Memory => Local::in_memory(public_url, Config::default()),
-        Backend::Aws(settings) => Local::on_aws(public_url, Config::default(), &settings)
+        Backend::Memory => Local::in_memory(public_url, Config::default(), paypal),
+        Backend::Aws(settings) => Local::on_aws(public_url, Config::default(), &settings, paypal)
             .await
             .map_err(std::io::Error::other)?,
     })

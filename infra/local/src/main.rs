@@ -37,6 +37,10 @@ async fn main() -> std::io::Result<()> {
     };
     tracing::info!(?backend, "starting");
     let local = khamsa_local::build(&format!("http://{addr}"), backend).await?;
+    match &local.paypal {
+        Some(fake) => tracing::info!(paypal = %fake.base_url(), "PayPal: the built-in fake"),
+        None => tracing::info!("PayPal: the API named by PAYPAL_API_BASE"),
+    }
     tracing::info!(%addr, "khamsa-local listening; try GET /health");
     khamsa_local::serve(listener, local).await;
     Ok(())

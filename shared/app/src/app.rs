@@ -3,7 +3,9 @@
 
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
-use crate::ports::{Clock, CommitError, Mailer, Notifier, Scheduler, Store, UnitOfWork};
+use crate::ports::{
+    Clock, CommitError, Mailer, Notifier, Payments, Scheduler, Store, UnitOfWork,
+};
 use khamsa_domain::{Config, DomainError, Timestamp};
 use std::sync::Arc;
 
@@ -14,6 +16,8 @@ pub struct App {
     pub mailer: Arc<dyn Mailer>,
     pub notifier: Arc<dyn Notifier>,
     pub scheduler: Arc<dyn Scheduler>,
+    /// The payment providers configured here; none in most tests.
+    pub payments: Payments,
     pub cfg: Arc<Config>,
     /// Where links in emails point, e.g. `https://khamsa.example`.
     pub public_url: Arc<str>,
@@ -28,6 +32,7 @@ pub struct Ports {
     pub mailer: Arc<dyn Mailer>,
     pub notifier: Arc<dyn Notifier>,
     pub scheduler: Arc<dyn Scheduler>,
+    pub payments: Payments,
 }
 
 /// Callers whose profile is known to exist with their token's email. A
@@ -94,6 +99,7 @@ impl App {
             mailer,
             notifier,
             scheduler,
+            payments,
         } = ports;
         App {
             store,
@@ -101,6 +107,7 @@ impl App {
             mailer,
             notifier,
             scheduler,
+            payments,
             cfg: Arc::new(cfg),
             public_url: Arc::from(public_url),
             known_callers: Default::default(),

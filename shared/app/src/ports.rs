@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub mod payments;
-pub use payments::{PaymentError, PaymentProvider};
+pub use payments::{PaymentError, PaymentProvider, Payments};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

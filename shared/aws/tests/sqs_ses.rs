@@ -11,7 +11,9 @@ use aws_sdk_sqs::config::Region;
 use aws_sdk_sqs::types::QueueAttributeName;
 use khamsa_app::emails::{Lang, Recipient, render};
 use khamsa_app::memory::{FixedClock, MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
-use khamsa_app::ports::{Clock, Email, MailError, Mailer, Notifier, Scheduler, Store, UnitOfWork};
+use khamsa_app::ports::{
+    Clock, Email, MailError, Mailer, Notifier, Payments, Scheduler, Store, UnitOfWork,
+};
 use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::{accounts, outbox_rows, place_order};
 use khamsa_app::{App, Ports};
@@ -79,6 +81,7 @@ fn app(
         mailer,
         notifier,
         scheduler,
+        payments: Payments::none(),
     };
     App::new(ports, Config::default(), "http://khamsa.test")
 }

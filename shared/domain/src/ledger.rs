@@ -47,6 +47,11 @@ pub enum Account {
     User { user: UserId, account: UserAccount },
     Escrow { order: OrderId },
     Platform { shard: u8 },
+    /// What payment providers charged us (payments.md): revenue minus this
+    /// is the real margin.
+    PaymentFees,
+    /// Money a reversal took back that the user no longer held.
+    PaymentLosses,
     External,
 }
 
@@ -75,6 +80,10 @@ pub enum PostingKind {
     WithdrawalRequested,
     WithdrawalPaid,
     WithdrawalReturned,
+    /// A provider's fee on a top-up or a payout.
+    PaymentFee,
+    /// A refund or chargeback of a settled top-up.
+    TopupReversed,
 }
 
 /// One side of a transfer. Only `Posting::new` makes legs, always as a

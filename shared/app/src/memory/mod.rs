@@ -5,7 +5,7 @@ mod store;
 
 pub use store::MemoryStore;
 
-use crate::ports::{Clock, Email, MailError, Mailer, Scheduler, Store};
+use crate::ports::{Clock, Email, MailError, Mailer, Payments, Scheduler, Store};
 use crate::usecases::notify::InlineNotifier;
 use crate::{App, Ports};
 use async_trait::async_trait;
@@ -143,11 +143,18 @@ impl InMemory {
             mailer,
             notifier: notifier.clone(),
             scheduler: scheduler.clone(),
+            payments: Payments::none(),
         };
         InMemory {
             app: App::new(ports, cfg, public_url),
             notifier,
             scheduler,
         }
+    }
+
+    /// With these payment providers instead of none.
+    pub fn with_payments(mut self, payments: Payments) -> InMemory {
+        self.app.payments = payments;
+        self
     }
 }

@@ -277,6 +277,41 @@ pub trait PaymentProvider: Send + Sync {
     async fn verify_webhook(&self, delivery: &WebhookDelivery) -> PaymentResult<WebhookEvent>;
 }
 
+/// The configured providers, one per method. A method is offered (and a
+/// top-up with it accepted) only when its provider is here, so adding a
+/// provider is one more adapter in this list and no use case changes.
+#[derive(Clone, Default)]
+pub struct Payments(Vec<std::sync::Arc<dyn PaymentProvider>>);
+
+impl Payments {
+    pub fn none() -> Payments {
+        Payments::default()
+    }
+
+    /// Later providers for a method already present are ignored.
+    pub fn with(mut self, p: std::sync::Arc<dyn PaymentProvider>) -> Payments {
+        if self.provider(p.method()).is_none() {
+            self.0.push(p);
+        }
+        self
+    }
+
+    pub fn provider(&self, m: PaymentMethod) -> Option<&std::sync::Arc<dyn PaymentProvider>> {
+        self.0.iter().find(|p| p.method() == m)
+    }
+
+    /// The methods on offer, in the order they were configured.
+    pub fn methods(&self) -> impl Iterator<Item = PaymentMethod> + '_ {
+        self.0.iter().map(|p| p.method())
+    }
+}
+
+impl fmt::Debug for Payments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.methods()).finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

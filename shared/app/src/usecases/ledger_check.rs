@@ -62,6 +62,8 @@ fn account_label(a: &Account) -> String {
         Account::User { user, account } => format!("{account}:{user}"),
         Account::Escrow { order } => format!("escrow:{order}"),
         Account::Platform { shard } => format!("platform:{shard}"),
+        Account::PaymentFees => "payment_fees".into(),
+        Account::PaymentLosses => "payment_losses".into(),
         Account::External => "external".into(),
     }
 }

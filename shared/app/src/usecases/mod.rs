@@ -9,6 +9,7 @@ pub mod messages;
 pub mod notify;
 pub mod order_transitions;
 pub mod orders;
+pub mod payouts;
 pub mod place_order;
 pub mod requests;
 pub mod reviews;

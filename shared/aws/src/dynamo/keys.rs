@@ -180,6 +180,8 @@ pub fn account(a: &Account, posting: &PostingId) -> Key {
         Account::User { user, account } => user_account(user, *account),
         Account::Escrow { order } => escrow(order),
         Account::Platform { shard } => platform(*shard),
+        Account::PaymentFees => k("PAYMENTFEES".into(), "ACCT"),
+        Account::PaymentLosses => k("PAYMENTLOSSES".into(), "ACCT"),
         Account::External => external(shard(posting.as_str(), EXTERNAL_SHARDS)),
     }
 }
