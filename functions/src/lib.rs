@@ -104,6 +104,13 @@ pub fn function_for(route: Route) -> Function {
         | Route::AdminCancelOrder
         | Route::AdminCompleteOrder
         | Route::LedgerCheck => Function::Admin,
+        // Money in (issue 8): the function that already creates checkouts
+        // also captures them and takes PayPal's webhooks, so one function
+        // holds the PayPal credentials for money in.
+        Route::PaymentMethods | Route::MyTopups | Route::CaptureTopup | Route::PaypalWebhook => {
+            Function::Accounts
+        }
+        Route::ClearHold => Function::Admin,
     }
 }
 

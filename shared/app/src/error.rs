@@ -1,7 +1,7 @@
 //! The application layer's errors. `khamsa_http::problem` maps them to HTTP in
 //! one place.
 
-use crate::ports::{CommitError, StoreError};
+use crate::ports::{CommitError, PaymentError, StoreError};
 use khamsa_domain::DomainError;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,21 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("store: {0}")]
     Store(StoreError),
+    /// The payment provider could not be reached, or refused the call.
+    #[error("payment provider: {0}")]
+    Payment(PaymentError),
+}
+
+impl From<PaymentError> for AppError {
+    fn from(e: PaymentError) -> Self {
+        match e {
+            PaymentError::NotApproved => AppError::Domain(DomainError::TopupNotApproved),
+            PaymentError::Unverified => {
+                AppError::bad_request("invalid_webhook", "the webhook did not verify")
+            }
+            other => AppError::Payment(other),
+        }
+    }
 }
 
 impl AppError {

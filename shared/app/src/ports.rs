@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use khamsa_domain::ids::{
-    MessageId, OrderId, OutboxId, RequestId, ServiceId, UserId, WithdrawalId,
+    MessageId, OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
 };
 use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
 use khamsa_domain::notice::Notice;
@@ -13,7 +13,8 @@ use khamsa_domain::request::{Offer, Request};
 use khamsa_domain::review::Review;
 use khamsa_domain::service::{Service, ServiceStats, ServiceStatus};
 use khamsa_domain::text::{EmailAddress, Text};
-use khamsa_domain::withdrawal::{Topup, Withdrawal, WithdrawalStatus};
+use khamsa_domain::topup::Topup;
+use khamsa_domain::withdrawal::{Withdrawal, WithdrawalStatus};
 use khamsa_domain::{Money, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,10 @@ pub struct Profile {
     pub locale: Locale,
     pub paypal_email: Option<EmailAddress>,
     pub created_at: Timestamp,
+    /// A payment was taken back after settlement (issue 8): no orders and
+    /// no withdrawals until an operator clears it.
+    #[serde(default)]
+    pub payment_hold: bool,
     pub version: u64,
 }
 
@@ -143,10 +148,10 @@ pub enum Write {
     Review(Review),
     Request(Request),
     Withdrawal(Withdrawal),
+    Topup(Topup),
     /// Insert-only records: refused if one with the same key exists.
     Message(Message),
     Offer(Offer),
-    Topup(Topup),
 }
 
 /// Removes a timer row. `only_if_due` guards a no-op firing from deleting
@@ -259,6 +264,21 @@ pub enum WithdrawalQuery {
     ByStatus(WithdrawalStatus),
 }
 
+/// Top-up lists (payments.md, "Money in").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopupQuery {
+    /// A user's top-ups, newest first.
+    ByUser(UserId),
+    /// A user's pending top-ups: how many may wait at once is limited.
+    PendingOf(UserId),
+    /// Pending with no capture under way, expiring at or before this time.
+    ExpiringBy(Timestamp),
+    /// The top-up waiting on this provider checkout (a webhook names it).
+    ProviderOrder(String),
+    /// The top-up holding this provider capture (a reversal names it).
+    Capture(String),
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn profile(&self, id: &UserId) -> StoreResult<Option<Profile>>;
@@ -286,6 +306,8 @@ pub trait Store: Send + Sync {
         page: &PageReq,
     ) -> StoreResult<Page<Withdrawal>>;
     async fn ledger(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<LedgerLine>>;
+    async fn topup(&self, id: &TopupId) -> StoreResult<Option<Topup>>;
+    async fn topups(&self, q: &TopupQuery, page: &PageReq) -> StoreResult<Page<Topup>>;
     /// Timers due at or before `until`, earliest first.
     async fn due_timers(&self, until: Timestamp, limit: usize) -> StoreResult<Vec<Timer>>;
     async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>>;

@@ -175,6 +175,13 @@ pub async fn sweep(
         }
     }
 
+    // Top-ups past their time with no capture expire here (issue 8).
+    // (Logged, not counted in `Swept`, whose shape tests pin.)
+    match khamsa_app::usecases::topups::expire_due(app, now).await {
+        Ok(n) => tracing::info!(topups_expired = n, "top-ups expired"),
+        Err(e) => tracing::error!(error = %e, "expiring top-ups failed"),
+    }
+
     tracing::info!(timers = swept.timers, outbox = swept.outbox, "swept");
     match first_err {
         None => Ok(swept),

@@ -90,6 +90,7 @@ fn profile(id: &str) -> Profile {
         locale: Locale::Ar,
         paypal_email: None,
         created_at: T0,
+        payment_hold: false,
         version: 0,
     }
 }

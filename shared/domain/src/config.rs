@@ -33,6 +33,10 @@ pub struct Config {
     pub withdrawal_min: Money,
     pub topup_min: Money,
     pub topup_max: Money,
+    /// Top-ups a user may have waiting for the provider at once.
+    pub topups_pending_max: usize,
+    /// A provider top-up not captured within this many hours expires.
+    pub topup_expiry_hours: u32,
     pub review_window_days: u32,
     pub review_text_max: usize,
     pub title_max: usize,
@@ -70,6 +74,8 @@ impl Default for Config {
             withdrawal_min: Money::dollars(10),
             topup_min: Money::dollars(1),
             topup_max: Money::dollars(1000),
+            topups_pending_max: 5,
+            topup_expiry_hours: 3,
             review_window_days: 30,
             review_text_max: 1000,
             title_max: 120,

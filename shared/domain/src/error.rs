@@ -61,6 +61,17 @@ pub enum DomainError {
     NoPaypalAddress,
     #[error("{0} not found")]
     NotFound(&'static str),
+    // Payments (issue 8).
+    #[error("{0} is not offered here: see GET /payment-methods")]
+    MethodUnavailable(&'static str),
+    #[error("too many top-ups wait for payment: pay or let one expire first")]
+    TooManyPendingTopups,
+    #[error("the payment has not been approved at the provider yet")]
+    TopupNotApproved,
+    #[error("this top-up expired before it was paid")]
+    TopupExpired,
+    #[error("a payment was taken back: ordering and withdrawing wait for an operator")]
+    PaymentHold,
 }
 
 impl DomainError {
@@ -83,6 +94,7 @@ impl DomainError {
         match self {
             Malformed { .. } | AmountFormat(_) => ErrorKind::Malformed,
             Invalid { .. } | ContactDetails { .. } | NoPaypalAddress => ErrorKind::Invalid,
+            MethodUnavailable(_) => ErrorKind::Invalid,
             OwnService | OwnRequest | NotAllowed(_) => ErrorKind::Forbidden,
             NotFound(_) => ErrorKind::NotFound,
             InsufficientFunds
@@ -95,6 +107,9 @@ impl DomainError {
             | DuplicateOffer
             | RequestClosed
             | NoPendingRevision => ErrorKind::Conflict,
+            TooManyPendingTopups | TopupNotApproved | TopupExpired | PaymentHold => {
+                ErrorKind::Conflict
+            }
         }
     }
 
@@ -121,6 +136,11 @@ impl DomainError {
             NoPendingRevision => "no_pending_revision",
             NoPaypalAddress => "no_paypal_address",
             NotFound(_) => "not_found",
+            MethodUnavailable(_) => "method_unavailable",
+            TooManyPendingTopups => "too_many_pending_topups",
+            TopupNotApproved => "topup_not_approved",
+            TopupExpired => "topup_expired",
+            PaymentHold => "payment_hold",
         }
     }
 }

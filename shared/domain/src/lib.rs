@@ -4,7 +4,7 @@
 //! product.md lives in exactly one module:
 //! money and fees in `money`, the order lifecycle in `order`, the ledger in
 //! `ledger`, services in `service`, reviews in `review`, the requests board
-//! in `request`, top-ups and withdrawals in `withdrawal`, the defaults in
+//! in `request`, top-ups in `topup`, withdrawals in `withdrawal`, the defaults in
 //! `config`, contact-detail detection in `contact`.
 
 pub mod config;
@@ -20,6 +20,7 @@ pub mod review;
 pub mod service;
 pub mod text;
 pub mod time;
+pub mod topup;
 pub mod withdrawal;
 
 pub use config::Config;

@@ -46,6 +46,25 @@ pub enum NoticeKind {
     ReviewReceived { rating: u8, text: String },
     /// Seller: a withdrawal was paid out.
     WithdrawalPaid { amount: Money, paypal_email: String },
+    /// Buyer: a PayPal payment for an order arrived, but the order could
+    /// not be placed; the money stays in the balance (issue 8).
+    PaidOrderNotPlaced {
+        amount: Money,
+        reason: NotPlacedReason,
+    },
+}
+
+/// Why a paid-for order was not placed when its payment settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotPlacedReason {
+    /// Paused, removed or no longer active.
+    ServiceUnavailable,
+    PriceChanged,
+    /// The balance was spent meanwhile: the payment no longer covers it.
+    NotEnoughFunds,
+    /// The account is on a payment hold.
+    PaymentHold,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -246,6 +246,22 @@ impl OrderRequest {
 }
 
 impl Order {
+    /// What `req` of `service` costs `buyer`, after every check `place`
+    /// makes but the funds: a pay-with-PayPal checkout is for the shortfall.
+    pub fn quote(
+        service: &Service,
+        buyer: &UserId,
+        req: OrderRequest,
+        cfg: &Config,
+    ) -> DomainResult<Money> {
+        let unlimited = Funds {
+            balance: Money::dollars(u64::from(u32::MAX)),
+            earnings_available: Money::ZERO,
+        };
+        let id = OrderId::new("quote");
+        Order::place(id, service, buyer, req, unlimited, Timestamp(0), cfg).map(|d| d.order.total)
+    }
+
     /// Places an order: checks the buyer may buy, snapshots what was bought
     /// and moves the total into escrow, balance first, then earnings.
     pub fn place(

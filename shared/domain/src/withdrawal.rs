@@ -1,8 +1,8 @@
-//! Top-ups bring outside money in; withdrawals take earnings out to PayPal.
+//! Withdrawals take earnings out to PayPal (top-ups are in `topup`).
 
 use crate::config::Config;
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{PostingId, TopupId, UserId, WithdrawalId};
+use crate::ids::{PostingId, UserId, WithdrawalId};
 use crate::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 use crate::money::Money;
 use crate::notice::{Notice, NoticeKind};
@@ -11,90 +11,8 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumString)]
-#[serde(rename_all = "snake_case")]
-#[strum(
-    serialize_all = "snake_case",
-    parse_err_ty = DomainError,
-    parse_err_fn = unknown_topup_method
-)]
-pub enum TopupMethod {
-    Paypal,
-    Cashu,
-    Sandbox,
-}
-
-fn unknown_topup_method(_: &str) -> DomainError {
-    DomainError::invalid("method", "must be paypal, cashu or sandbox")
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TopupStatus {
-    Pending,
-    Settled,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Topup {
-    pub id: TopupId,
-    pub user_id: UserId,
-    pub amount: Money,
-    pub method: TopupMethod,
-    pub status: TopupStatus,
-    pub created_at: Timestamp,
-}
-
-impl Topup {
-    /// A sandbox top-up settles at once; a real provider's waits for its
-    /// confirmation and posts nothing until then.
-    pub fn create(
-        id: TopupId,
-        user: &UserId,
-        amount: Money,
-        method: TopupMethod,
-        now: Timestamp,
-        cfg: &Config,
-    ) -> DomainResult<(Topup, Option<Posting>)> {
-        amount.check_range("amount", cfg.topup_min, cfg.topup_max, None)?;
-        if method == TopupMethod::Sandbox && !cfg.sandbox_topups {
-            return Err(DomainError::invalid(
-                "method",
-                "sandbox top-ups are turned off in this deployment: use paypal or cashu",
-            ));
-        }
-        let settled = method == TopupMethod::Sandbox;
-        let posting = settled.then(|| {
-            Posting::new(
-                PostingId::new(format!("{id}/topup")),
-                PostingKind::Topup,
-                now,
-                PostingRef {
-                    topup_id: Some(id.clone()),
-                    ..Default::default()
-                },
-                [Transfer {
-                    debit: Account::External,
-                    credit: Account::user(user, UserAccount::Balance),
-                    amount,
-                }],
-            )
-        });
-        let topup = Topup {
-            id,
-            user_id: user.clone(),
-            amount,
-            method,
-            status: if settled {
-                TopupStatus::Settled
-            } else {
-                TopupStatus::Pending
-            },
-            created_at: now,
-        };
-        Ok((topup, posting))
-    }
-}
+// Top-ups moved to `topup.rs` (issue 8); re-exported for existing paths.
+pub use crate::topup::{Topup, TopupMethod, TopupStatus};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Display, IntoStaticStr, EnumString,

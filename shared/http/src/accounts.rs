@@ -1,6 +1,6 @@
 //! `/me`: the caller's profile, ledger and top-ups.
 
-use crate::views::{Signed, Time, page};
+use crate::views::{Signed, Time, page, time};
 use crate::{Ctx, Reply, json_text, ok};
 use khamsa_app::AppResult;
 use khamsa_app::ports::{Balances, LedgerLine, Locale, Profile};
@@ -8,7 +8,7 @@ use khamsa_app::usecases::accounts;
 use khamsa_domain::Money;
 use khamsa_domain::ids::{OrderId, TopupId, UserId, WithdrawalId};
 use khamsa_domain::ledger::{PostingKind, UserAccount};
-use khamsa_domain::withdrawal::{Topup, TopupMethod, TopupStatus};
+use khamsa_domain::topup::{Topup, TopupMethod, TopupStatus};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -22,6 +22,7 @@ pub struct ProfileView<'a> {
     earnings_pending: Money,
     earnings_available: Money,
     withdrawals_in_flight: Money,
+    payment_hold: bool,
 }
 
 pub fn profile<'a>((p, b): &'a (Profile, Balances)) -> ProfileView<'a> {
@@ -35,6 +36,7 @@ pub fn profile<'a>((p, b): &'a (Profile, Balances)) -> ProfileView<'a> {
         earnings_pending: b.earnings_pending,
         earnings_available: b.earnings_available,
         withdrawals_in_flight: b.withdrawals_in_flight,
+        payment_hold: p.payment_hold,
     }
 }
 
@@ -68,6 +70,13 @@ pub struct TopupView<'a> {
     method: &'a TopupMethod,
     status: TopupStatus,
     created_at: Time,
+    /// A provider's: where the buyer approves, and until when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approve_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<Time>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fee: Option<Money>,
 }
 
 pub fn topup(t: &Topup) -> TopupView<'_> {
@@ -77,6 +86,9 @@ pub fn topup(t: &Topup) -> TopupView<'_> {
         method: &t.method,
         status: t.status,
         created_at: Time(t.created_at),
+        approve_url: t.checkout.as_ref().map(|c| c.approve_url.as_str()),
+        expires_at: time(t.expires_at),
+        fee: t.fee,
     }
 }
 

@@ -68,6 +68,17 @@ impl Ctx<'_> {
         run: impl Fn() -> UseCase<'f, T>,
         render: impl Fn(&T) -> String,
     ) -> AppResult<Reply> {
+        self.mutate_as(|_| status, run, render).await
+    }
+
+    /// [`Ctx::mutate`] whose success status depends on what the use case
+    /// decided (`POST /orders`: `201` placed, `202` a checkout).
+    pub(crate) async fn mutate_as<'f, T>(
+        &self,
+        status_of: impl Fn(&T) -> u16,
+        run: impl Fn() -> UseCase<'f, T>,
+        render: impl Fn(&T) -> String,
+    ) -> AppResult<Reply> {
         let app = self.app;
         let now = app.now();
         let scoped = match (self.idempotency_key.key()?, &self.caller) {
@@ -104,7 +115,7 @@ impl Ctx<'_> {
             let result = match run().await {
                 Ok(out) => {
                     let reply = Reply {
-                        status,
+                        status: status_of(&out.value),
                         body: render(&out.value),
                     };
                     let mut uow = out.uow;

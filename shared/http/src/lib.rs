@@ -13,6 +13,7 @@ pub mod admin;
 pub mod auth;
 pub mod idempotency;
 pub mod orders;
+pub mod payments;
 pub mod problem;
 pub mod requests;
 pub mod services;
@@ -63,6 +64,8 @@ pub struct Ctx<'a> {
     method: &'a str,
     path: &'a str,
     body: &'a [u8],
+    /// For what must see them as sent (the provider's webhook signature).
+    headers: &'a lambda_http::http::HeaderMap,
     caller: Option<Caller>,
     idempotency_key: idempotency::KeyHeader,
     query: QueryMap,
@@ -172,6 +175,7 @@ pub async fn serve(app: &App, req: Request, found: AppResult<Found>) -> Response
                 method: &method,
                 path: &path,
                 body: body_bytes(req.body()),
+                headers: req.headers(),
                 caller: caller.clone(),
                 idempotency_key: idempotency::KeyHeader::read(req.headers()),
                 query: req.query_string_parameters(),
@@ -298,6 +302,11 @@ async fn dispatch(ctx: &Ctx<'_>, route: Route) -> AppResult<Reply> {
         Route::AdminCancelOrder => admin::cancel_order(ctx).await,
         Route::AdminCompleteOrder => admin::complete_order(ctx).await,
         Route::LedgerCheck => admin::ledger_check(ctx).await,
+        Route::PaymentMethods => payments::methods(ctx).await,
+        Route::MyTopups => payments::mine(ctx).await,
+        Route::CaptureTopup => payments::capture(ctx).await,
+        Route::PaypalWebhook => payments::paypal_webhook(ctx).await,
+        Route::ClearHold => payments::clear_hold(ctx).await,
     }
 }
 

@@ -6,7 +6,8 @@ use crate::views::{Time, page, time};
 use crate::{Ctx, Reply, json_text, ok};
 use khamsa_app::ports::{Message, Page};
 use khamsa_app::usecases::order_transitions::{Transition, transition};
-use khamsa_app::usecases::{self, messages, orders, place_order, reviews};
+use khamsa_app::usecases::pay_with::{self, Placed};
+use khamsa_app::usecases::{self, messages, orders, reviews};
 use khamsa_app::{AppResult, Caller};
 use khamsa_domain::Money;
 use khamsa_domain::Timestamp;
@@ -108,10 +109,16 @@ pub(crate) async fn sales(ctx: &Ctx<'_>) -> AppResult<Reply> {
 pub(crate) async fn place(ctx: &Ctx<'_>) -> AppResult<Reply> {
     let (app, c, input) = (ctx.app, ctx.caller()?, ctx.input());
     let now = app.now();
-    ctx.mutate(
-        201,
-        || Box::pin(place_order::place_order(app, c, input.clone())),
-        |o| json_text(&order(o, c, now)),
+    ctx.mutate_as(
+        |p| match p {
+            Placed::Order(_) => 201,
+            Placed::Checkout(_) => 202,
+        },
+        || Box::pin(pay_with::order_or_checkout(app, c, input.clone())),
+        |p| match p {
+            Placed::Order(o) => json_text(&order(o, c, now)),
+            Placed::Checkout(t) => json_text(&crate::payments::checkout(t)),
+        },
     )
     .await
 }

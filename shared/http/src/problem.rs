@@ -28,6 +28,10 @@ pub fn status_and_code(e: &AppError) -> (u16, &'static str) {
         AppError::Busy => (409, "concurrent_update"),
         AppError::MethodNotAllowed => (405, "method_not_allowed"),
         AppError::Store(_) => (503, "unavailable"),
+        // A transient failure may be retried (same top-up, same key); a
+        // refusal will not change.
+        AppError::Payment(p) if p.is_transient() => (503, "payment_unavailable"),
+        AppError::Payment(_) => (502, "payment_refused"),
     }
 }
 
@@ -40,6 +44,7 @@ fn title(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         409 => "Conflict",
         422 => "Unprocessable Content",
+        502 => "Bad Gateway",
         _ => "Service Unavailable",
     }
 }
@@ -59,6 +64,9 @@ pub fn problem(e: &AppError) -> Problem {
     // Infrastructure details stay in the logs, not in the answer.
     let detail = match e {
         AppError::Store(_) => "the service is briefly unavailable; try again".to_owned(),
+        AppError::Payment(p) if p.is_transient() => {
+            "the payment provider is briefly unavailable; try again".to_owned()
+        }
         other => other.to_string(),
     };
     Problem {

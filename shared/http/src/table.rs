@@ -117,6 +117,12 @@ routes! {
     AdminCancelOrder: Post "/admin/orders/{id}/cancel" Operator,
     AdminCompleteOrder: Post "/admin/orders/{id}/complete" Operator,
     LedgerCheck: Get "/admin/ledger/check" Operator,
+    // Money in (issue 8)
+    PaymentMethods: Get "/payment-methods" Public,
+    MyTopups: Get "/me/topups" Signed,
+    CaptureTopup: Post "/me/topups/{id}/capture" Signed,
+    PaypalWebhook: Post "/webhooks/paypal" Public,
+    ClearHold: Post "/admin/users/{id}/clear-hold" Operator,
 }
 
 /// (method, path template) of every row: what the OpenAPI document must list.
@@ -165,6 +171,7 @@ fn thing(path: &str) -> &'static str {
         "orders" => "order",
         "requests" => "request",
         "withdrawals" => "withdrawal",
+        "me" => "topup",
         _ => "resource",
     }
 }

@@ -13,6 +13,7 @@ mod outcomes;
 mod payouts;
 #[cfg(test)]
 mod tests;
+mod topups;
 
 use khamsa_domain::money::Money;
 use khamsa_domain::notice::{Notice, NoticeKind};
@@ -145,6 +146,9 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
             amount,
             paypal_email,
         } => payouts::paid(lang, *amount, paypal_email),
+        NoticeKind::PaidOrderNotPlaced { amount, reason } => {
+            topups::not_placed(lang, *amount, *reason)
+        }
     };
     let subject = match &n.service_title {
         Some(title) => format!("{subject}: {title}"),

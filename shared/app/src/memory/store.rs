@@ -18,7 +18,8 @@ use khamsa_domain::order::{Order, Timer, TimerKind};
 use khamsa_domain::request::{Offer, Request, RequestStatus};
 use khamsa_domain::review::Review;
 use khamsa_domain::service::{Service, ServiceStats, ServiceStatus};
-use khamsa_domain::withdrawal::{Topup, Withdrawal};
+use khamsa_domain::topup::{Topup, TopupStatus};
+use khamsa_domain::withdrawal::Withdrawal;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -291,6 +292,34 @@ impl Store for MemoryStore {
         )
     }
 
+    async fn topup(&self, id: &TopupId) -> StoreResult<Option<Topup>> {
+        Ok(self.lock().topups.get(id).cloned())
+    }
+
+    async fn topups(&self, q: &TopupQuery, page: &PageReq) -> StoreResult<Page<Topup>> {
+        let items = self
+            .lock()
+            .topups
+            .values()
+            .filter(|t| match q {
+                TopupQuery::ByUser(u) => t.user_id == *u,
+                TopupQuery::PendingOf(u) => t.user_id == *u && t.status == TopupStatus::Pending,
+                TopupQuery::ExpiringBy(at) => t.is_due_to_expire(*at),
+                TopupQuery::ProviderOrder(o) => {
+                    t.checkout.as_ref().is_some_and(|c| c.order_id == *o)
+                }
+                TopupQuery::Capture(c) => t.capture_id.as_deref() == Some(c.as_str()),
+            })
+            .cloned()
+            .collect();
+        paginate(
+            items,
+            |t| (t.created_at.millis(), t.id.to_string()),
+            true,
+            page,
+        )
+    }
+
     async fn ledger(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<LedgerLine>> {
         let items = self.lock().ledger.get(user).cloned().unwrap_or_default();
         paginate(
@@ -419,9 +448,7 @@ impl Store for MemoryStore {
                     }
                 }
                 Write::Topup(t) => {
-                    if s.topups.contains_key(&t.id) {
-                        return Err(CommitError::Conflict("topup".into()));
-                    }
+                    check_version(s.topups.get(&t.id).map(|x| x.version), t.version, "topup")?
                 }
             }
         }
@@ -472,7 +499,8 @@ impl Store for MemoryStore {
                     s.offer_ids.insert(o.id.clone());
                     s.offers.entry(o.request_id.clone()).or_default().push(o);
                 }
-                Write::Topup(t) => {
+                Write::Topup(mut t) => {
+                    t.version += 1;
                     s.topups.insert(t.id.clone(), t);
                 }
             }

@@ -9,12 +9,15 @@ pub mod messages;
 pub mod notify;
 pub mod order_transitions;
 pub mod orders;
+pub mod pay_with;
 pub mod payouts;
 pub mod place_order;
 pub mod requests;
+pub mod reversals;
 pub mod reviews;
 pub mod services;
 pub mod timers;
+pub mod topups;
 pub mod withdrawals;
 
 use crate::app::{App, Outcome};

@@ -20,6 +20,14 @@ use serde::Deserialize;
 pub struct NewOrder {
     pub service_id: ServiceId,
     pub request: DomainResult<OrderRequest>,
+    /// How to pay a shortfall in the same step (issue 8).
+    pub pay_with: Option<PayWith>,
+}
+
+/// `pay_with`: the one provider an order can be paid with in one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayWith {
+    Paypal,
 }
 
 #[derive(Deserialize)]
@@ -27,12 +35,19 @@ pub struct NewOrderJson {
     service_id: Option<String>,
     upgrades: Option<Vec<i64>>,
     quantity: Option<i64>,
+    pay_with: Option<String>,
 }
 
 impl Body for NewOrder {
     type Json = NewOrderJson;
     fn check(j: NewOrderJson, cfg: &Config) -> DomainResult<Self> {
+        let pay_with = match j.pay_with.as_deref() {
+            None => None,
+            Some("paypal") => Some(PayWith::Paypal),
+            Some(_) => return Err(DomainError::invalid("pay_with", "must be \"paypal\"")),
+        };
         Ok(NewOrder {
+            pay_with,
             // An id that cannot be ours is a missing service: no store
             // is asked for it.
             service_id: ServiceId::plausible(required("service_id", j.service_id)?)
@@ -55,6 +70,7 @@ pub async fn place_order(
     let NewOrder {
         service_id,
         request,
+        pay_with: _,
     } = input?;
     let (service, _) = app
         .store
@@ -66,6 +82,7 @@ pub async fn place_order(
         return Err(DomainError::OwnService.into());
     }
     let request = request?;
+    super::reversals::check_no_hold(app, &caller.id).await?;
     let balances = app.store.balances(&caller.id).await?;
     let now = app.now();
     let decision = Order::place(

@@ -73,6 +73,8 @@ pub async fn fire_due(app: &App, until: Timestamp) -> AppResult<usize> {
     // A bound, so that a timer that keeps failing cannot spin forever.
     for _ in 0..100_000 {
         let Some(timer) = app.store.due_timers(until, 1).await?.into_iter().next() else {
+            // Top-ups expire with the timers (issue 8; see `topups`).
+            super::topups::expire_due(app, until).await?;
             return Ok(applied);
         };
         if fire(app, &timer).await? == Fired::Applied {

@@ -12,6 +12,7 @@ use khamsa_domain::order::{Order, OrderStatus, Timer, TimerKind};
 use khamsa_domain::request::{Request, RequestStatus};
 use khamsa_domain::review::Review;
 use khamsa_domain::service::{Service, ServiceStatus};
+use khamsa_domain::topup::{Topup, TopupStatus};
 use khamsa_domain::withdrawal::{Withdrawal, WithdrawalStatus};
 
 pub const PK: &str = "pk";
@@ -289,6 +290,49 @@ pub fn withdrawal_index(w: &Withdrawal) -> Vec<IndexEntry> {
         (G1, wd_user(&w.user_id), sort.clone()),
         (G2, wd_status(w.status), sort),
     ]
+}
+
+// ---- Top-ups (issue 8) ----
+
+pub fn topup_user(u: &UserId) -> String {
+    format!("TOPUPUSER#{u}")
+}
+pub fn topup_pending_user(u: &UserId) -> String {
+    format!("TOPUPPENDING#{u}")
+}
+/// One partition: few top-ups wait at once, and the sweeper reads them
+/// by expiry.
+pub const TOPUP_EXPIRY: &str = "TOPUPEXPIRY";
+pub fn topup_provider_order(o: &str) -> String {
+    format!("TOPUPORDER#{o}")
+}
+pub fn topup_capture(c: &str) -> String {
+    format!("TOPUPCAPTURE#{c}")
+}
+
+/// The upper bound (inclusive) of the expiry sort keys for `at`.
+pub fn topups_expiring_by(at: Timestamp) -> String {
+    format!("{}#~", ts(at))
+}
+
+pub fn topup_index(t: &Topup) -> Vec<IndexEntry> {
+    let sort = at_id(t.created_at, t.id.as_str());
+    let mut v = vec![(G1, topup_user(&t.user_id), sort.clone())];
+    if t.status == TopupStatus::Pending {
+        v.push((G3, topup_pending_user(&t.user_id), sort.clone()));
+        if t.capture_id.is_none()
+            && let Some(e) = t.expires_at
+        {
+            v.push((G2, TOPUP_EXPIRY.to_owned(), at_id(e, t.id.as_str())));
+        }
+    }
+    if let Some(c) = &t.checkout {
+        v.push((G4, topup_provider_order(&c.order_id), sort.clone()));
+    }
+    if let Some(c) = &t.capture_id {
+        v.push((G5, topup_capture(c), sort));
+    }
+    v
 }
 
 /// The digit that sorts timer kinds as the memory store does (`TimerKind`'s

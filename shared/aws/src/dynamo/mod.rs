@@ -19,16 +19,18 @@ use codec::{
 use keys::{G1, G2, G3, G4, G5, Gsi, Key, PK, SK};
 use khamsa_app::ports::{
     Balances, CommitError, IdempotencyRecord, LedgerLine, Message, OrderQuery, OutboxRow, Page,
-    PageReq, Profile, ServiceQuery, Store, StoreError, StoreResult, UnitOfWork, WithdrawalQuery,
+    PageReq, Profile, ServiceQuery, Store, StoreError, StoreResult, TopupQuery, UnitOfWork,
+    WithdrawalQuery,
 };
 use khamsa_domain::Timestamp;
-use khamsa_domain::ids::{OrderId, OutboxId, RequestId, ServiceId, UserId, WithdrawalId};
+use khamsa_domain::ids::{OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId};
 use khamsa_domain::ledger::{Account, UserAccount};
 use khamsa_domain::money::Money;
 use khamsa_domain::order::{Order, Timer};
 use khamsa_domain::request::{Offer, Request};
 use khamsa_domain::review::Review;
 use khamsa_domain::service::{Service, ServiceStats};
+use khamsa_domain::topup::Topup;
 use khamsa_domain::withdrawal::Withdrawal;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -397,6 +399,28 @@ impl Store for DynamoStore {
 
     async fn ledger(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<LedgerLine>> {
         let q = Q::table(keys::user_pk(user), keys::LEDGER_PREFIX, false);
+        self.page_of(&q, page).await
+    }
+
+    async fn topup(&self, id: &TopupId) -> StoreResult<Option<Topup>> {
+        self.get_entity(&keys::topup(id)).await
+    }
+
+    async fn topups(&self, q: &TopupQuery, page: &PageReq) -> StoreResult<Page<Topup>> {
+        let q = match q {
+            TopupQuery::ByUser(u) => Q::newest(G1, keys::topup_user(u)),
+            TopupQuery::PendingOf(u) => Q::newest(G3, keys::topup_pending_user(u)),
+            TopupQuery::ExpiringBy(at) => Q {
+                index: Some(G2),
+                partition: keys::TOPUP_EXPIRY.to_owned(),
+                sort_prefix: None,
+                sort_at_most: Some(keys::topups_expiring_by(*at)),
+                forward: true,
+                only: None,
+            },
+            TopupQuery::ProviderOrder(o) => Q::newest(G4, keys::topup_provider_order(o)),
+            TopupQuery::Capture(c) => Q::newest(G5, keys::topup_capture(c)),
+        };
         self.page_of(&q, page).await
     }
 

@@ -250,10 +250,13 @@ impl<'a> Plan<'a> {
                     let item = entity_item("offer", o, &key)?;
                     b.insert(key, Role::Insert("offer"), item)?;
                 }
-                Write::Topup(t) => {
-                    let key = keys::topup(&t.id);
-                    let item = entity_item("topup", t, &key)?;
-                    b.insert(key, Role::Insert("topup"), item)?;
+                Write::Topup(x) => {
+                    let mut x = x.clone();
+                    x.version += 1;
+                    let key = keys::topup(&x.id);
+                    let mut item = entity_item("topup", &x, &key)?;
+                    index_attrs(&mut item, &keys::topup_index(&x));
+                    b.versioned(key, "topup", item, x.version - 1)?;
                 }
             }
         }
