@@ -190,7 +190,7 @@ async fn happy_path_credits_once_and_books_the_fee() {
     // The buyer is back: the capture answer and the webhooks race.
     let got = expect_status(&capture(&app, &u, &t).await, 200);
     assert_eq!(got["status"], "settled", "{got}");
-    assert_eq!(got["fee"].as_str().is_some(), true, "{got}");
+    assert!(got["fee"].as_str().is_some(), "{got}");
     status_becomes(&app, &u, &t, "settled").await;
     // Every webhook has arrived and been applied or deduplicated.
     tokio::time::sleep(Duration::from_millis(300)).await;

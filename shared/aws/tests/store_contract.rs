@@ -53,6 +53,7 @@ contract!(
     requests_and_offers,
     withdrawals_by_user_and_by_status,
     topups_are_insert_only,
+    topups_versioned_and_every_list,
     outbox_unsent_and_mark_sent,
     idempotency_records_guard_and_expire,
     timers_set_replace_clear_and_come_due_in_order,
@@ -863,6 +864,13 @@ async fn topups_are_insert_only(store: &dyn Store) {
         method: TopupMethod::Sandbox,
         status: TopupStatus::Settled,
         created_at: T0,
+        expires_at: None,
+        checkout: None,
+        capture_id: None,
+        fee: None,
+        pay_for: None,
+        updated_at: None,
+        version: 0,
     };
     ok(
         store,
@@ -889,6 +897,97 @@ async fn topups_are_insert_only(store: &dyn Store) {
     assert_eq!(
         store.balances(&uid("u1")).await.unwrap().balance,
         Money::dollars(20)
+    );
+}
+
+/// Issue 8: a provider top-up moves (versioned), and each list finds it
+/// while it belongs there: by user (newest first), pending by user,
+/// expiring by time, by provider order and by capture.
+async fn topups_versioned_and_every_list(store: &dyn Store) {
+    let cfg = Config::default();
+    let mk = |id: &str, user: &str, ms: i64| {
+        let (mut t, _) = Topup::create(
+            TopupId::new(id),
+            &uid(user),
+            Money::dollars(10),
+            TopupMethod::Paypal,
+            at(ms),
+            &cfg,
+        )
+        .unwrap();
+        t.checkout = Some(khamsa_domain::topup::TopupCheckout {
+            order_id: format!("PP-{id}"),
+            approve_url: format!("https://paypal.test/checkoutnow?token=PP-{id}"),
+        });
+        t
+    };
+    let (a, b, c) = (mk("ta", "u1", 1), mk("tb", "u1", 2), mk("tc", "u2", 3));
+    ok(
+        store,
+        writes(vec![
+            Write::Topup(a.clone()),
+            Write::Topup(b.clone()),
+            Write::Topup(c.clone()),
+        ]),
+    )
+    .await;
+    let list = |q: TopupQuery| async move {
+        store
+            .topups(&q, &PageReq::first(10))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|t| t.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(TopupQuery::ByUser(uid("u1"))).await,
+        ids(&["tb", "ta"])
+    );
+    assert_eq!(list(TopupQuery::PendingOf(uid("u1"))).await.len(), 2);
+    assert_eq!(
+        list(TopupQuery::ProviderOrder("PP-tc".into())).await,
+        ids(&["tc"])
+    );
+    let due = a.expires_at.unwrap();
+    assert_eq!(list(TopupQuery::ExpiringBy(due)).await, ids(&["ta"]));
+    assert_eq!(list(TopupQuery::ExpiringBy(at(0))).await.len(), 0);
+
+    // `a` gets a pending capture: no longer expiring, found by capture.
+    let stored = store.topup(&TopupId::new("ta")).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    let held = stored.capture_pending("CAP-1", at(5)).unwrap();
+    ok(store, writes(vec![Write::Topup(held.clone())])).await;
+    assert_eq!(
+        list(TopupQuery::Capture("CAP-1".into())).await,
+        ids(&["ta"])
+    );
+    assert!(
+        !list(TopupQuery::ExpiringBy(due))
+            .await
+            .contains(&"ta".to_owned())
+    );
+    // Written again at the old version: refused.
+    let r = store.commit(writes(vec![Write::Topup(held)])).await;
+    assert_eq!(r, Err(CommitError::Conflict("topup".into())));
+
+    // `b` settles: no longer pending.
+    let stored = store.topup(&TopupId::new("tb")).await.unwrap().unwrap();
+    let (settled, postings) = stored.settle("CAP-2", Money::ZERO, at(6)).unwrap();
+    ok(
+        store,
+        UnitOfWork {
+            writes: vec![Write::Topup(settled)],
+            postings,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(list(TopupQuery::PendingOf(uid("u1"))).await, ids(&["ta"]));
+    assert_eq!(
+        store.balances(&uid("u1")).await.unwrap().balance,
+        Money::dollars(10)
     );
 }
 

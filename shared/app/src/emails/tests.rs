@@ -1,5 +1,6 @@
 use super::*;
 use khamsa_domain::ids::{OrderId, UserId, WithdrawalId};
+use khamsa_domain::notice::NotPlacedReason;
 use khamsa_domain::order::Actor;
 
 const BASE: &str = "http://127.0.0.1:8080";
@@ -82,12 +83,23 @@ fn samples() -> Vec<Notice> {
             paypal_email: "sara@paypal.test".into(),
         },
     });
+    // Issue 8: a paid-for order that could not be placed.
+    out.push(Notice {
+        to: UserId::new("u1"),
+        order_id: None,
+        withdrawal_id: None,
+        service_title: None,
+        kind: NoticeKind::PaidOrderNotPlaced {
+            amount: Money::dollars(10),
+            reason: NotPlacedReason::ServiceUnavailable,
+        },
+    });
     out
 }
 
 #[test]
 fn every_variant_renders_in_both_languages() {
-    let mut seen = [false; 10];
+    let mut seen = [false; 11];
     for n in samples() {
         let i = match n.kind {
             NoticeKind::NewOrder { .. } => 0,
@@ -100,12 +112,13 @@ fn every_variant_renders_in_both_languages() {
             NoticeKind::CompleteReminder { .. } => 7,
             NoticeKind::ReviewReceived { .. } => 8,
             NoticeKind::WithdrawalPaid { .. } => 9,
+            NoticeKind::PaidOrderNotPlaced { .. } => 10,
         };
         seen[i] = true;
-        let link = if i == 9 {
-            format!("{BASE}/me/withdrawals")
-        } else {
-            format!("{BASE}/orders/ord_1")
+        let link = match i {
+            9 => format!("{BASE}/me/withdrawals"),
+            10 => format!("{BASE}/"),
+            _ => format!("{BASE}/orders/ord_1"),
         };
         for lang in [Lang::Ar, Lang::En] {
             let r = ok(&n, lang);
