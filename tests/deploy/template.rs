@@ -172,12 +172,15 @@ fn openapi_routes() -> BTreeMap<(String, String), bool> {
     out
 }
 
-/// api.md: `GET /services*`, `GET /users/*` and `GET /requests*` are public.
+/// api.md: `GET /services*`, `GET /users/*`, `GET /requests*`,
+/// `GET /payment-methods` and `POST /webhooks/paypal` are public.
 fn public_by_api_md(method: &str, path: &str) -> bool {
-    method == "GET"
+    (method == "GET"
         && (path.starts_with("/services")
             || path.starts_with("/users/")
-            || path.starts_with("/requests"))
+            || path.starts_with("/requests")
+            || path == "/payment-methods"))
+        || (method == "POST" && path == "/webhooks/paypal")
 }
 
 /// (function, event name, method, path, authorizer) for every HttpApi
