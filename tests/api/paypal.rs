@@ -486,6 +486,14 @@ async fn a_reversal_takes_balance_then_earnings_then_books_the_loss_and_holds() 
         .post(&nadia, "/orders", json!({ "service_id": svc }))
         .await;
     expect_problem(&r, 409, "payment_hold");
+    let r = app
+        .post(
+            &nadia,
+            "/withdrawals",
+            json!({ "amount": "10.00", "paypal_email": "nadia@paypal.test" }),
+        )
+        .await;
+    expect_problem(&r, 409, "payment_hold");
     let op = app.operator().await;
     let r = app
         .post(

@@ -49,6 +49,8 @@ pub async fn request(
         amount,
         paypal_email: given,
     } = input?;
+    // Issue 8: no withdrawals while a reversed payment is on hold.
+    super::reversals::check_no_hold(app, &caller.id).await?;
     let paypal = match given {
         Some(e) => Some(e),
         None => app
