@@ -19,7 +19,7 @@ use khamsa_domain::notice::{NotPlacedReason, Notice, NoticeKind};
 use khamsa_domain::order::{Decision, Funds, Order, OrderRequest};
 use khamsa_domain::service::ServiceStatus;
 use khamsa_domain::topup::{PayFor, Topup, TopupMethod};
-use khamsa_domain::{Config, DomainError, Money, Timestamp};
+use khamsa_domain::{Config, DomainError, Timestamp};
 
 /// `POST /orders`: the order, or (with `pay_with` and a shortfall) the
 /// checkout that will pay for it.
@@ -180,9 +180,4 @@ async fn try_place(
             Err(_) => Err(NotPlacedReason::ServiceUnavailable),
         },
     )
-}
-
-/// The amount a checkout asks for (for the `202` view).
-pub fn checkout_amount(t: &Topup) -> Money {
-    t.amount
 }

@@ -200,6 +200,11 @@ pub async fn capture(app: &App, caller: &Caller, id: &str) -> AppResult<Topup> {
 /// number of tries is one capture) and applies the answer.
 async fn capture_topup(app: &App, t: Topup, record: Option<IdempotencyRecord>) -> AppResult<Topup> {
     match t.status {
+        // Past its time but not yet swept (the sweeper runs every few
+        // minutes): as expired already, so no capture starts now.
+        TopupStatus::Pending if t.is_due_to_expire(app.now()) => {
+            return Err(DomainError::TopupExpired.into());
+        }
         TopupStatus::Pending => {}
         TopupStatus::Expired => return Err(DomainError::TopupExpired.into()),
         TopupStatus::Settled | TopupStatus::Failed | TopupStatus::Reversed => {
