@@ -14,4 +14,5 @@ mod requests;
 mod reviews;
 mod robustness;
 mod services;
+mod text_rules;
 mod timers;

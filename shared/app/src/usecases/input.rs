@@ -8,7 +8,7 @@
 //! which is api.md's order of checks.
 
 use crate::error::AppError;
-use khamsa_domain::text::Text;
+use khamsa_domain::text::{self, Text};
 use khamsa_domain::{Config, DomainError, DomainResult, Money};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
@@ -93,7 +93,7 @@ pub struct Amount(String);
 
 impl Amount {
     pub fn money(&self, field: &'static str) -> DomainResult<Money> {
-        Money::parse(field, &self.0)
+        Money::parse_typed(field, &self.0)
     }
 }
 
@@ -221,8 +221,9 @@ impl Body for OperatorReason {
     }
 }
 
+/// Blank includes invisible-only (product.md "Text and numbers").
 fn non_blank(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.trim().is_empty())
+    s.filter(|s| !text::is_blank(s))
 }
 
 #[cfg(test)]
