@@ -4,6 +4,7 @@
 mod authz;
 mod bounds;
 mod cancel;
+mod email_verified;
 mod emulators;
 mod helpers;
 mod lifecycle;
