@@ -7,6 +7,7 @@ mod cancel;
 mod email_verified;
 mod emulators;
 mod helpers;
+mod idempotent_duplicates;
 mod lifecycle;
 mod money;
 mod openapi;
