@@ -2,6 +2,7 @@
 //! drives it over HTTP, the way a web client would.
 
 mod authz;
+mod authz_matrix;
 mod bounds;
 mod cancel;
 mod email_verified;
