@@ -3,6 +3,7 @@
 
 mod authz;
 mod authz_matrix;
+mod bad_input;
 mod bounds;
 mod cancel;
 mod email_verified;

@@ -65,6 +65,17 @@ impl Text {
         if nfc.chars().any(is_bidi_control) {
             return Err(DomainError::BidiControl { field });
         }
+        // Before trimming: a control character at either end is refused,
+        // not quietly dropped.
+        if nfc
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            return Err(DomainError::invalid(
+                field,
+                "control characters are not allowed",
+            ));
+        }
         let t = nfc.trim_matches(is_invisible);
         if t.is_empty() {
             return Err(DomainError::invalid(field, "must not be empty"));
@@ -74,14 +85,6 @@ impl Text {
             return Err(DomainError::invalid(
                 field,
                 format!("at most {max} characters, got {n}"),
-            ));
-        }
-        if t.chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-        {
-            return Err(DomainError::invalid(
-                field,
-                "control characters are not allowed",
             ));
         }
         Ok(Text(t.to_owned()))
@@ -201,6 +204,14 @@ mod tests {
         }
         // The marks are not controls: they fix punctuation in mixed text.
         assert!(Text::parse("t", "شعار\u{200F} logo", 50).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_even_at_the_ends() {
+        for bad in ["\u{1B}[31mred", "red\u{7}", "a\u{0}b", "\u{7F}"] {
+            let e = Text::parse("t", bad, 50).unwrap_err();
+            assert_eq!(e.to_string(), "t: control characters are not allowed");
+        }
     }
 
     #[test]
