@@ -11,7 +11,10 @@
 #      end-to-end suite on the in-memory default;
 #   4. the HTTP end-to-end suite a second time, with the local server on the
 #      emulators (timers through SQS, email through SES);
-#   5. (inside 3) every Lambda binary started against a Runtime API emulator
+#   5. schemathesis (pinned, in a cached virtualenv) against
+#      infra/openapi.yaml on the local server: no 5xx, every answer in its
+#      schema;
+#   6. (inside 3) every Lambda binary started against a Runtime API emulator
 #      and handed real API Gateway, SQS and schedule events, and the template
 #      checked against the OpenAPI document and each function's policy.
 set -euo pipefail
@@ -31,3 +34,4 @@ export KHAMSA_REQUIRE_EMULATORS=1
 cargo build --locked -p khamsa-functions
 cargo test --workspace --locked
 KHAMSA_BACKEND=aws cargo test --locked -p khamsa-tests --test api
+bash infra/schemathesis/run.sh

@@ -2,10 +2,14 @@
 //! drives it over HTTP, the way a web client would.
 
 mod authz;
+mod authz_matrix;
+mod bad_input;
 mod bounds;
 mod cancel;
+mod email_verified;
 mod emulators;
 mod helpers;
+mod idempotent_duplicates;
 mod lifecycle;
 mod money;
 mod openapi;
@@ -15,4 +19,5 @@ mod requests;
 mod reviews;
 mod robustness;
 mod services;
+mod text_rules;
 mod timers;

@@ -242,6 +242,7 @@ impl Req {
                     .claims;
                 claims.insert("sub".into(), w.sub.clone());
                 claims.insert("email".into(), w.email.clone());
+                claims.insert("email_verified".into(), "true".into());
                 claims.insert(
                     "cognito:groups".into(),
                     if w.operator { "[operators]" } else { "[]" }.into(),

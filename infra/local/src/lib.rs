@@ -443,7 +443,11 @@ impl Local {
             return glue::error_response(&AppError::Domain(e));
         }
         let operator = v["operator"].as_bool().unwrap_or(false);
-        match self.tokens.sign(user, &email, operator, wall_seconds()) {
+        let verified = v["email_verified"].as_bool().unwrap_or(true);
+        match self
+            .tokens
+            .sign_email(user, &email, verified, operator, wall_seconds())
+        {
             Ok(token) => glue::json(200, json!({ "token": token })),
             Err(e) => {
                 tracing::error!(error = %e, "cannot sign a dev token");

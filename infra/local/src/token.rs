@@ -34,6 +34,8 @@ pub enum TokenError {
 struct Claims<'a> {
     sub: &'a str,
     email: &'a str,
+    /// A JSON boolean, as in Cognito's ID token.
+    email_verified: bool,
     iat: i64,
     exp: i64,
     #[serde(rename = "cognito:groups", skip_serializing_if = "<[_]>::is_empty")]
@@ -63,6 +65,8 @@ impl TokenKey {
         TokenKey::new(&k).expect("a 32-byte key is not empty")
     }
 
+    /// A token for a user whose email is verified, as Cognito's is after
+    /// sign-up.
     pub fn sign(
         &self,
         sub: &str,
@@ -70,9 +74,23 @@ impl TokenKey {
         operator: bool,
         now_s: i64,
     ) -> Result<String, TokenError> {
+        self.sign_email(sub, email, true, operator, now_s)
+    }
+
+    /// As `sign`, saying whether the email is verified (a changed address
+    /// is not, until the user confirms it).
+    pub fn sign_email(
+        &self,
+        sub: &str,
+        email: &str,
+        email_verified: bool,
+        operator: bool,
+        now_s: i64,
+    ) -> Result<String, TokenError> {
         let claims = Claims {
             sub,
             email,
+            email_verified,
             iat: now_s,
             exp: now_s + LIFETIME_S,
             groups: if operator { &["operators"] } else { &[] },
@@ -135,6 +153,11 @@ mod tests {
         let c = k.verify(&t, 1001).unwrap();
         assert_eq!(c["sub"], "ali");
         assert_eq!(c["cognito:groups"], "[operators]");
+        assert_eq!(c["email_verified"], "true");
+        let u = k
+            .sign_email("ali", "x@example.com", false, false, 1000)
+            .unwrap();
+        assert_eq!(k.verify(&u, 1001).unwrap()["email_verified"], "false");
         assert_eq!(
             TokenKey::new(b"other").unwrap().verify(&t, 1001),
             Err(TokenError::Signature)

@@ -14,6 +14,8 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("this route is for operators only")]
     OperatorsOnly,
+    #[error("verify your email address first: we only write to verified addresses")]
+    EmailUnverified,
     #[error("{detail}")]
     BadRequest { code: &'static str, detail: String },
     #[error("this Idempotency-Key was used with another request")]

@@ -207,7 +207,8 @@ fn normalize_char(c: char) -> Option<char> {
         // Fullwidth ASCII sits at a fixed offset from ASCII.
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
         '\u{FE6B}' => '@',
-        '\u{2024}' | '\u{3002}' | '\u{FE52}' | '\u{FF61}' => '.',
+        '\u{066B}' | '\u{2024}' | '\u{3002}' | '\u{FE52}' | '\u{FF61}' => '.',
+        '\u{066C}' => ',',
         'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
         'ى' | 'ی' => 'ي',
         'ة' => 'ه',
@@ -349,12 +350,55 @@ fn is_local(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
 }
 
-/// What people put between the digits of a phone number.
+/// What people put between the digits of a phone number: any spacing or
+/// punctuation, Arabic included (`050_123_4567`, `٠٥٠،١٢٣،٤٥٦٧`). Not
+/// the characters that give numbers a meaning of their own: `:` (times),
+/// `#` (order numbers), `$` and `%` (amounts), `@` (handles), `×` and the
+/// arithmetic signs other than `+`.
 fn is_separator(c: char) -> bool {
     c.is_whitespace()
         || matches!(
             c,
-            '-' | '.' | '(' | ')' | '+' | '/' | '\\' | '\u{2010}'..='\u{2015}' | '\u{2212}'
+            '-' | '.'
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '{'
+                | '}'
+                | '+'
+                | '/'
+                | '\\'
+                | '_'
+                | '*'
+                | ','
+                | ';'
+                | '|'
+                | '!'
+                | '?'
+                | '~'
+                | '\''
+                | '"'
+                | '`'
+                | '\u{00A1}'
+                | '\u{00A7}'
+                | '\u{00AB}'
+                | '\u{00B6}'
+                | '\u{00B7}'
+                | '\u{00BB}'
+                | '\u{00BF}'
+                // Arabic comma, semicolon, question mark, star, full stop.
+                | '\u{060C}'
+                | '\u{061B}'
+                | '\u{061F}'
+                | '\u{066D}'
+                | '\u{06D4}'
+                // General punctuation: dashes, quotes, bullets, ellipsis.
+                | '\u{2010}'..='\u{2027}'
+                | '\u{2030}'..='\u{205E}'
+                | '\u{2212}'
+                | '\u{3001}'
+                | '\u{30FB}'
         )
 }
 
@@ -532,7 +576,7 @@ fn find_spoken_domain(s: &[char]) -> Option<usize> {
 // Phone numbers
 
 /// Runs of 7+ digits, joined across separators. Digits split by letters or
-/// other punctuation (`,`, `:`, `#`, `$`) do not join, nor do dates, year
+/// by `:`, `#`, `$`, `%` or `@` do not join, nor do dates, year
 /// spans, round price ranges and the cents of a decimal amount.
 fn find_phone(s: &[char]) -> Option<usize> {
     let mut i = 0;
@@ -816,6 +860,15 @@ mod tests {
                 "050.12.34567",
                 "555-1234",
                 "192.168.1.1",
+                "050_123_4567",
+                "050*123*4567",
+                "050|123|4567",
+                "050, 123, 4567",
+                "٠٥٠،١٢٣،٤٥٦٧",
+                "٠٥٠؛١٢٣؛٤٥٦٧",
+                "050 _ 123 ,, 4567",
+                "«050» 123…4567",
+                "050'123'4567",
             ],
         );
     }

@@ -26,6 +26,10 @@ pub enum DomainError {
     Invalid { field: &'static str, reason: String },
     #[error("{0} is not a valid amount")]
     AmountFormat(String),
+    #[error(
+        "{field}: bidirectional control characters (U+202A-U+202E, U+2066-U+2069) are not allowed"
+    )]
+    BidiControl { field: &'static str },
     #[error("{field}: contact details are not allowed; keep the conversation on Khamsa")]
     ContactDetails { field: &'static str },
     #[error("the buyer cannot afford this order")]
@@ -93,7 +97,9 @@ impl DomainError {
         use DomainError::*;
         match self {
             Malformed { .. } | AmountFormat(_) => ErrorKind::Malformed,
-            Invalid { .. } | ContactDetails { .. } | NoPaypalAddress => ErrorKind::Invalid,
+            Invalid { .. } | BidiControl { .. } | ContactDetails { .. } | NoPaypalAddress => {
+                ErrorKind::Invalid
+            }
             MethodUnavailable(_) => ErrorKind::Invalid,
             OwnService | OwnRequest | NotAllowed(_) => ErrorKind::Forbidden,
             NotFound(_) => ErrorKind::NotFound,
@@ -120,6 +126,7 @@ impl DomainError {
             Malformed { .. } => "malformed",
             Invalid { .. } => "validation_failed",
             AmountFormat(_) => "invalid_amount_format",
+            BidiControl { .. } => "bidi_control",
             ContactDetails { .. } => "contact_details",
             InsufficientFunds => "insufficient_funds",
             InsufficientEarnings => "insufficient_earnings",

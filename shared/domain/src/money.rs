@@ -46,6 +46,30 @@ impl Money {
         Ok(Money::rounded(value))
     }
 
+    /// As `parse`, for what a person typed: Arabic-Indic (٠-٩) and
+    /// Eastern Arabic (۰-۹) digits and the Arabic decimal separator (٫)
+    /// read as their Western forms, so `"٢٠٫٥٠"` is `20.50`. Stored values
+    /// and provider answers keep the strict `parse`.
+    pub fn parse_typed(field: &'static str, text: &str) -> DomainResult<Money> {
+        if text.is_ascii() {
+            return Money::parse(field, text);
+        }
+        let western: String = text
+            .chars()
+            .map(|c| match c {
+                '\u{0660}'..='\u{0669}' => western_digit(c, '\u{0660}'),
+                '\u{06F0}'..='\u{06F9}' => western_digit(c, '\u{06F0}'),
+                '\u{066B}' => '.',
+                other => other,
+            })
+            .collect();
+        Money::parse(field, &western).map_err(|e| match e {
+            // Name what was sent, not our rewrite of it.
+            DomainError::AmountFormat(_) => DomainError::AmountFormat(format!("{field} {text:?}")),
+            other => other,
+        })
+    }
+
     /// Builds from a stored decimal, rounded to the cent; `None` when it is
     /// negative, which no `Money` may be.
     pub fn from_decimal(d: Decimal) -> Option<Money> {
@@ -165,6 +189,11 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// The Western digit for `c`, a digit of the script whose zero is `zero`.
+fn western_digit(c: char, zero: char) -> char {
+    char::from_u32(u32::from('0') + (u32::from(c) - u32::from(zero))).unwrap_or(c)
+}
+
 /// The platform's cut of an order and what the seller keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeeSplit {
@@ -204,6 +233,37 @@ mod tests {
         assert_eq!(Money::parse("a", "20").unwrap().to_string(), "20.00");
         assert_eq!(Money::parse("a", "20.5").unwrap().to_string(), "20.50");
         assert_eq!(Money::parse("a", "0.07").unwrap().to_string(), "0.07");
+    }
+
+    #[test]
+    fn typed_amounts_accept_arabic_digits() {
+        for (typed, want) in [
+            ("٢٠٫٥٠", "20.50"),
+            ("٥٠", "50.00"),
+            ("۱۵", "15.00"),
+            ("۲۰.۵", "20.50"),
+            ("20", "20.00"),
+            ("٠٫٠٧", "0.07"),
+        ] {
+            assert_eq!(Money::parse_typed("a", typed).unwrap().to_string(), want);
+        }
+        assert_eq!(
+            Money::parse_typed("a", "-٥").unwrap_err().code(),
+            "validation_failed"
+        );
+        assert_eq!(
+            Money::parse_typed("a", "٥٫٠٠١").unwrap_err().code(),
+            "validation_failed"
+        );
+        for bad in ["٥e٣", "٥٬٠٠٠", "٥,٠٠", "NaN", "١٢٣٤٥٦٧٨٩٠١٢٣", "٥ "] {
+            assert_eq!(
+                Money::parse_typed("a", bad).unwrap_err().code(),
+                "invalid_amount_format",
+                "{bad:?}"
+            );
+        }
+        // The strict parse stays strict.
+        assert!(Money::parse("a", "٥٠").is_err());
     }
 
     #[test]

@@ -139,8 +139,9 @@ impl ServiceDraft {
             cfg.delivery_days_min,
             cfg.delivery_days_max,
         )?;
-        let instructions = match instructions.as_deref().map(str::trim) {
-            None | Some("") => None,
+        let instructions = match instructions.as_deref() {
+            None => None,
+            Some(t) if crate::text::is_blank(t) => None,
             Some(t) => Some(Text::parse("instructions", t, cfg.description_max)?.into_string()),
         };
         if upgrades.len() > cfg.upgrades_max {

@@ -18,11 +18,22 @@ pub fn caller(req: &Request) -> Option<Caller> {
     let sub = claims.get("sub").filter(|s| !s.is_empty())?;
     Some(Caller {
         id: UserId::new(sub.clone()),
-        email: claims.get("email").cloned(),
+        // An address the user has not proved is never written to the
+        // profile, so no one can aim the site's email at someone else.
+        email: claims
+            .get("email")
+            .filter(|_| claims.get("email_verified").is_some_and(|v| is_true(v)))
+            .cloned(),
         operator: claims
             .get("cognito:groups")
             .is_some_and(|g| in_group(g, OPERATORS_GROUP)),
     })
+}
+
+/// Cognito's ID token has `email_verified` as a JSON boolean, which API
+/// Gateway hands on as the string `true`; some pools send the string itself.
+fn is_true(claim: &str) -> bool {
+    claim.trim_matches('"').eq_ignore_ascii_case("true")
 }
 
 /// API Gateway flattens list claims into a string such as
@@ -37,7 +48,17 @@ fn in_group(claim: &str, group: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::in_group;
+    use super::{in_group, is_true};
+
+    #[test]
+    fn email_verified_claim_forms() {
+        assert!(is_true("true"));
+        assert!(is_true("\"true\""));
+        assert!(is_true("TRUE"));
+        for no in ["false", "", "1", "yes", "\"false\""] {
+            assert!(!is_true(no), "{no:?}");
+        }
+    }
 
     #[test]
     fn groups_claim_forms() {

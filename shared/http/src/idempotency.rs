@@ -3,7 +3,8 @@
 
 use crate::{Ctx, Reply, problem};
 use khamsa_app::ports::{IdempotencyRecord, UnitOfWork};
-use khamsa_app::{AppError, AppResult, Outcome};
+use khamsa_app::{App, AppError, AppResult, Outcome};
+use khamsa_domain::Timestamp;
 use khamsa_domain::time::DAY_MS;
 use sha2::{Digest, Sha256};
 
@@ -56,6 +57,56 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The answer a key already has: the first request's, or `422` when the key
+/// came with another body.
+async fn replay(app: &App, scope: &str, hash: &str, now: Timestamp) -> AppResult<Option<Reply>> {
+    match app.store.idempotency(scope, now).await? {
+        Some(rec) if rec.request_hash != hash => Err(AppError::IdempotencyKeyReused),
+        Some(rec) => Ok(Some(Reply {
+            status: rec.status,
+            body: rec.body,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// A keyed request that failed. A duplicate that read the key before the
+/// first request committed ran on the state the first one left: its
+/// failure (the key's condition, or a refusal such as
+/// `insufficient_funds`) is not the answer. So the key is read again, and
+/// the first answer wins; only with no record yet is this failure the
+/// answer, kept when it is a refusal (server-side failures are not kept).
+async fn settle_failure(
+    app: &App,
+    scope: &str,
+    hash: &str,
+    now: Timestamp,
+    e: AppError,
+    record: impl Fn(&Reply) -> Option<IdempotencyRecord>,
+) -> AppResult<Reply> {
+    if let Some(reply) = replay(app, scope, hash, now).await? {
+        return Ok(reply);
+    }
+    let p = problem::problem(&e);
+    if (400..500).contains(&p.status)
+        && !matches!(e, AppError::IdempotencyInProgress | AppError::Busy)
+        && let Some(rec) = record(&Reply::new(p.status, &p))
+    {
+        let uow = UnitOfWork {
+            idempotency: Some(rec),
+            ..Default::default()
+        };
+        // Another duplicate recorded its answer between the read and this
+        // write: that one is the answer.
+        if let Err(AppError::IdempotencyInProgress) = app.commit(uow, None).await
+            && let Some(reply) = replay(app, scope, hash, now).await?
+        {
+            return Ok(reply);
+        }
+    }
+    Err(e)
+}
+
 impl Ctx<'_> {
     /// Runs a state change: replays a finished `Idempotency-Key`, otherwise
     /// runs the use case (which reads and decides), commits the change and
@@ -88,14 +139,8 @@ impl Ctx<'_> {
                     c.id, self.method, self.path, key
                 );
                 let hash = hex(&Sha256::digest(self.body));
-                if let Some(rec) = app.store.idempotency(&scope, now).await? {
-                    if rec.request_hash != hash {
-                        return Err(AppError::IdempotencyKeyReused);
-                    }
-                    return Ok(Reply {
-                        status: rec.status,
-                        body: rec.body,
-                    });
+                if let Some(reply) = replay(app, &scope, &hash, now).await? {
+                    return Ok(reply);
                 }
                 Some((scope, hash))
             }
@@ -127,24 +172,124 @@ impl Ctx<'_> {
             match result {
                 Err(AppError::Busy) if attempt < ATTEMPTS => continue,
                 Err(e) => {
-                    let p = problem::problem(&e);
-                    // A refusal is a completed answer too: a replay gets it
-                    // again. Server-side failures are not kept.
-                    if (400..500).contains(&p.status)
-                        && !matches!(e, AppError::IdempotencyInProgress | AppError::Busy)
-                        && let Some(rec) = record(&Reply::new(p.status, &p))
-                    {
-                        let uow = UnitOfWork {
-                            idempotency: Some(rec),
-                            ..Default::default()
-                        };
-                        let _ = app.commit(uow, None).await;
-                    }
-                    return Err(e);
+                    return match &scoped {
+                        Some((scope, hash)) => {
+                            settle_failure(app, scope, hash, now, e, record).await
+                        }
+                        None => Err(e),
+                    };
                 }
                 Ok(reply) => return Ok(reply),
             }
         }
         Err(AppError::Busy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use khamsa_app::memory::{FixedClock, InMemory, MemoryMailer, MemoryStore};
+    use khamsa_domain::{Config, DomainError};
+    use std::sync::Arc;
+
+    const NOW: Timestamp = Timestamp(1_800_000_000_000);
+    const SCOPE: &str = "buyer\u{1f}POST\u{1f}/orders\u{1f}k1";
+
+    fn app() -> App {
+        InMemory::new(
+            Arc::new(MemoryStore::new()),
+            Arc::new(FixedClock::new(NOW)),
+            Arc::new(MemoryMailer::new()),
+            Config::default(),
+            "http://test",
+        )
+        .app
+    }
+
+    fn record(hash: &str) -> impl Fn(&Reply) -> Option<IdempotencyRecord> {
+        let hash = hash.to_owned();
+        move |reply: &Reply| {
+            Some(IdempotencyRecord {
+                scope: SCOPE.into(),
+                request_hash: hash.clone(),
+                status: reply.status,
+                body: reply.body.clone(),
+                created_at: NOW,
+                expires_at: NOW.plus_ms(DAY_MS),
+            })
+        }
+    }
+
+    /// The first request's answer, committed as `mutate` commits it.
+    async fn first_answers(app: &App, reply: &Reply) {
+        let uow = UnitOfWork {
+            idempotency: record("h")(reply),
+            ..Default::default()
+        };
+        app.commit(uow, None).await.expect("the first commit");
+    }
+
+    fn created() -> Reply {
+        Reply {
+            status: 201,
+            body: r#"{"id":"ord_1"}"#.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_that_lost_the_race_gets_the_first_answer() {
+        let app = app();
+        first_answers(&app, &created()).await;
+        // Its own commit met the key's condition...
+        let r = settle_failure(
+            &app,
+            SCOPE,
+            "h",
+            NOW,
+            AppError::IdempotencyInProgress,
+            record("h"),
+        )
+        .await;
+        assert_eq!(r.unwrap(), created());
+        // ...or it decided on the state the first one left.
+        let r = settle_failure(
+            &app,
+            SCOPE,
+            "h",
+            NOW,
+            AppError::Domain(DomainError::InsufficientFunds),
+            record("h"),
+        )
+        .await;
+        assert_eq!(r.unwrap(), created());
+        // The same key with another body is still a reuse.
+        let r = settle_failure(&app, SCOPE, "other", NOW, AppError::Busy, record("other")).await;
+        assert!(matches!(r, Err(AppError::IdempotencyKeyReused)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn with_no_first_answer_a_refusal_is_kept_and_in_progress_stays_409() {
+        let app = app();
+        let r = settle_failure(
+            &app,
+            SCOPE,
+            "h",
+            NOW,
+            AppError::IdempotencyInProgress,
+            record("h"),
+        )
+        .await;
+        assert!(matches!(r, Err(AppError::IdempotencyInProgress)), "{r:?}");
+        assert!(app.store.idempotency(SCOPE, NOW).await.unwrap().is_none());
+
+        let refusal = AppError::Domain(DomainError::InsufficientFunds);
+        let r = settle_failure(&app, SCOPE, "h", NOW, refusal, record("h")).await;
+        assert!(matches!(r, Err(AppError::Domain(_))), "{r:?}");
+        let kept = app.store.idempotency(SCOPE, NOW).await.unwrap().unwrap();
+        assert_eq!(kept.status, 409);
+        // A later duplicate gets that refusal, not its own outcome.
+        let r = settle_failure(&app, SCOPE, "h", NOW, AppError::Busy, record("h")).await;
+        assert_eq!(r.unwrap().status, 409);
     }
 }

@@ -22,6 +22,7 @@ pub fn status_and_code(e: &AppError) -> (u16, &'static str) {
         AppError::Unauthorized => (401, "unauthorized"),
         AppError::NotFound(_) => (404, "not_found"),
         AppError::OperatorsOnly => (403, "operators_only"),
+        AppError::EmailUnverified => (403, "email_unverified"),
         AppError::BadRequest { code, .. } => (400, code),
         AppError::IdempotencyKeyReused => (422, "idempotency_key_reused"),
         AppError::IdempotencyInProgress => (409, "idempotency_in_progress"),

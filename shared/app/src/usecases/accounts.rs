@@ -22,7 +22,9 @@ pub async fn ensure_known(app: &App, caller: &Caller) -> AppResult<()> {
 }
 
 /// A user's profile is created on their first authenticated call, and its
-/// email follows the token's `email` claim.
+/// email follows the token's verified `email` claim. A token without one
+/// keeps the address the profile has; a new user without one is refused
+/// (`403 email_unverified`): we never send to an address not proved.
 pub async fn ensure_profile(app: &App, caller: &Caller) -> AppResult<Profile> {
     let existing = app.store.profile(&caller.id).await?;
     let claimed = caller
@@ -34,12 +36,7 @@ pub async fn ensure_profile(app: &App, caller: &Caller) -> AppResult<Profile> {
         (Some(p), _) => return Ok(p.clone()),
         (None, email) => Profile {
             id: caller.id.clone(),
-            email: email.ok_or_else(|| {
-                AppError::Domain(DomainError::invalid(
-                    "email",
-                    "the token carries no usable email claim",
-                ))
-            })?,
+            email: email.ok_or(AppError::EmailUnverified)?,
             display_name: caller.id.to_string(),
             locale: Locale::Ar,
             paypal_email: None,

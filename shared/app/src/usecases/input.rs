@@ -8,7 +8,7 @@
 //! which is api.md's order of checks.
 
 use crate::error::AppError;
-use khamsa_domain::text::Text;
+use khamsa_domain::text::{self, Text};
 use khamsa_domain::{Config, DomainError, DomainResult, Money};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
@@ -42,6 +42,10 @@ pub trait Body: Sized {
     /// The body's JSON shape: every field optional, so that a missing one
     /// is a `422` naming it rather than serde's `400`.
     type Json: DeserializeOwned;
+    /// Whether a field the body does not read is refused (the default, for
+    /// every body that creates or edits something: no mass assignment).
+    /// The bodies of actions that carry at most a note let them through.
+    const UNKNOWN_FIELDS_REFUSED: bool = true;
     /// Makes the newtypes; `cfg` holds the limits (text lengths, ranges).
     fn check(json: Self::Json, cfg: &Config) -> DomainResult<Self>;
 }
@@ -49,15 +53,16 @@ pub trait Body: Sized {
 /// Reads a body into `T`; an empty body reads as `{}` because a POST whose
 /// fields are all optional accepts one.
 pub fn read<T: Body>(body: &[u8], cfg: &Config) -> Input<T> {
-    Ok(T::check(shape(body)?, cfg)?)
+    Ok(T::check(shape(body, T::UNKNOWN_FIELDS_REFUSED)?, cfg)?)
 }
 
-fn shape<J: DeserializeOwned>(body: &[u8]) -> Result<J, BodyError> {
+fn shape<J: DeserializeOwned>(body: &[u8], strict: bool) -> Result<J, BodyError> {
     let value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(v @ Value::Object(_)) => v,
+        // serde_json's own nesting limit (128) refuses deep bodies here.
+        match serde_json::from_slice::<Unique>(body) {
+            Ok(Unique(v @ Value::Object(_))) => v,
             Ok(_) => {
                 return Err(BodyError::Malformed(
                     "the body must be a JSON object".into(),
@@ -70,8 +75,80 @@ fn shape<J: DeserializeOwned>(body: &[u8]) -> Result<J, BodyError> {
             }
         }
     };
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| BodyError::Malformed(format!("{}: {}", e.path(), e.inner())))
+    let mut unknown = vec![];
+    let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    let json = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut note))
+        .map_err(|e| BodyError::Malformed(format!("{}: {}", e.path(), e.inner())))?;
+    match unknown.first().filter(|_| strict) {
+        // A field we do not read is refused, not ignored: a client must not
+        // believe it set `status`, `price` or `seller_id` (mass assignment).
+        Some(field) => Err(BodyError::Malformed(format!(
+            "{field}: unknown field; this body has no such field"
+        ))),
+        None => Ok(json),
+    }
+}
+
+/// A JSON value that refuses a key twice in one object. serde_json keeps
+/// the last one, so `{"amount": "5", "amount": "500"}` could read one way
+/// to a proxy or a log line and another way to us.
+struct Unique(Value);
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Unique, E> {
+        Ok(Unique(Value::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Unique, E> {
+        Ok(Unique(Value::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Unique, E> {
+        Ok(Unique(Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Unique, E> {
+        Ok(Unique(Value::from(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Unique, E> {
+        Ok(Unique(Value::String(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Unique, E> {
+        Ok(Unique(Value::String(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Unique, E> {
+        Ok(Unique(Value::Null))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Unique, E> {
+        Ok(Unique(Value::Null))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        let mut items = vec![];
+        while let Some(Unique(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Unique(Value::Array(items)))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Unique(v) = map.next_value()?;
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            out.insert(key, v);
+        }
+        Ok(Unique(Value::Object(out)))
+    }
 }
 
 pub fn required<T>(field: &'static str, v: Option<T>) -> DomainResult<T> {
@@ -93,7 +170,7 @@ pub struct Amount(String);
 
 impl Amount {
     pub fn money(&self, field: &'static str) -> DomainResult<Money> {
-        Money::parse(field, &self.0)
+        Money::parse_typed(field, &self.0)
     }
 }
 
@@ -122,6 +199,7 @@ pub struct Empty {}
 
 impl Body for NoFields {
     type Json = Empty;
+    const UNKNOWN_FIELDS_REFUSED: bool = false;
     fn check(_: Empty, _: &Config) -> DomainResult<NoFields> {
         Ok(NoFields)
     }
@@ -175,6 +253,7 @@ pub struct Delivery(pub Option<Text>);
 
 impl Body for Delivery {
     type Json = TextJson;
+    const UNKNOWN_FIELDS_REFUSED: bool = false;
     fn check(j: TextJson, cfg: &Config) -> DomainResult<Self> {
         Ok(Delivery(
             non_blank(j.text)
@@ -191,6 +270,7 @@ pub struct CancelReason(pub Option<Text>);
 
 impl Body for CancelReason {
     type Json = ReasonJson;
+    const UNKNOWN_FIELDS_REFUSED: bool = false;
     fn check(j: ReasonJson, cfg: &Config) -> DomainResult<Self> {
         Ok(CancelReason(
             non_blank(j.reason)
@@ -212,6 +292,7 @@ impl OperatorReason {
 
 impl Body for OperatorReason {
     type Json = ReasonJson;
+    const UNKNOWN_FIELDS_REFUSED: bool = false;
     fn check(j: ReasonJson, cfg: &Config) -> DomainResult<Self> {
         Ok(OperatorReason(
             j.reason
@@ -221,8 +302,9 @@ impl Body for OperatorReason {
     }
 }
 
+/// Blank includes invisible-only (product.md "Text and numbers").
 fn non_blank(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.trim().is_empty())
+    s.filter(|s| !text::is_blank(s))
 }
 
 #[cfg(test)]
@@ -252,6 +334,38 @@ mod tests {
         ));
         assert!(matches!(
             read::<NoFields>(b"{", &cfg()),
+            Err(BodyError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn duplicate_unknown_and_deep_bodies_are_malformed() {
+        for body in [
+            &br#"{"text": "a", "text": "b"}"#[..],
+            br#"{"text": "a", "status": "completed"}"#,
+            br#"{"text": "a", "nested": {"x": 1, "x": 2}}"#,
+        ] {
+            let r = read::<MessageText>(body, &cfg());
+            assert!(matches!(r, Err(BodyError::Malformed(_))), "{r:?}");
+        }
+        let Err(BodyError::Malformed(detail)) =
+            read::<MessageText>(br#"{"text": "a", "seller_id": "me"}"#, &cfg())
+        else {
+            panic!("an unknown field is refused");
+        };
+        assert!(detail.starts_with("seller_id: unknown field"), "{detail}");
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        assert!(matches!(
+            read::<NoFields>(deep.as_bytes(), &cfg()),
+            Err(BodyError::Malformed(_))
+        ));
+        let deep = format!(
+            r#"{{"text": {}1{}}}"#,
+            r#"{"a":"#.repeat(1000),
+            "}".repeat(1000)
+        );
+        assert!(matches!(
+            read::<MessageText>(deep.as_bytes(), &cfg()),
             Err(BodyError::Malformed(_))
         ));
     }
