@@ -38,11 +38,14 @@ enum Kind {
     Request,
     Withdrawal,
     Profile,
+    /// A settled (sandbox) top-up.
+    Topup,
 }
 
 /// One route's expectations. Each string has one letter per caller in
 /// `WHO` order: `P` allowed, `U` 401, `N` 404, `F` 403 `forbidden`,
-/// `O` 403 `operators_only`, `R` 403 `own_request`, `-` no such cell (the caller owns no such
+/// `O` 403 `operators_only`, `R` 403 `own_request`, `V` 400 `invalid_webhook`
+/// (a delivery PayPal did not vouch for), `-` no such cell (the caller owns no such
 /// thing). `own`/`other` are ignored for `Kind::NoId`.
 struct Row {
     method: &'static str,
@@ -82,6 +85,19 @@ const ROWS: &[Row] = &[
     row("GET", "/me/purchases", NoId, "", "", "UPPPPP"),
     row("GET", "/me/sales", NoId, "", "", "UPPPPP"),
     row("GET", "/me/withdrawals", NoId, "", "", "UPPPPP"),
+    row("GET", "/me/topups", NoId, "", "", "UPPPPP"),
+    // Capturing a settled top-up again is a 409 after the owner check.
+    row(
+        "POST",
+        "/me/topups/{id}/capture",
+        Topup,
+        "-P---P",
+        "UNNNNN",
+        "UNNNNN",
+    ),
+    // Public: what can pay, and PayPal's webhook, which no token opens.
+    row("GET", "/payment-methods", NoId, "", "", "PPPPPP"),
+    row("POST", "/webhooks/paypal", NoId, "", "", "VVVVVV"),
     // Services.
     row("POST", "/services", NoId, "", "", "UPPPPP"),
     row("GET", "/services", NoId, "", "", "PPPPPP"),
@@ -300,6 +316,15 @@ const ROWS: &[Row] = &[
         "UOOONN",
     ),
     row("GET", "/admin/ledger/check", NoId, "", "", "UOOOPP"),
+    // Everyone owns their profile; an operator never clears their own hold.
+    row(
+        "POST",
+        "/admin/users/{id}/clear-hold",
+        Profile,
+        "-OOOFF",
+        "UOOOPP",
+        "UOOONN",
+    ),
 ];
 
 /// The world every cell runs on. `buyer` (omar) bought `order` from
@@ -366,9 +391,9 @@ async fn world(app: &TestApp) -> World {
     let zw = seller_with_withdrawal(app, &zaid, &lina).await;
     let nw = seller_with_withdrawal(app, &nadia, &lina).await;
 
-    app.topup(&omar, "50.00").await;
-    app.topup(&lina, "50.00").await;
-    app.topup(&nadia, "50.00").await;
+    let t = id(&app.topup(&omar, "50.00").await);
+    let zt = id(&app.topup(&lina, "50.00").await);
+    let nt = id(&app.topup(&nadia, "50.00").await);
     let o = id(&app.order(&omar, &s, json!({})).await);
     let zo = id(&app.order(&lina, &z, json!({})).await);
     let no = id(&app.order(&nadia, &z, json!({})).await);
@@ -390,6 +415,8 @@ async fn world(app: &TestApp) -> World {
         ("op-own", Kind::Pending, &ns),
         ("op-own", Kind::Request, &nr),
         ("op-own", Kind::Withdrawal, &nw),
+        ("buyer", Kind::Topup, &t),
+        ("op-own", Kind::Topup, &nt),
     ] {
         own.insert((who, kind), thing.clone());
     }
@@ -412,6 +439,7 @@ async fn world(app: &TestApp) -> World {
         (Kind::Request, zr),
         (Kind::Withdrawal, zw),
         (Kind::Profile, zaid.id.clone()),
+        (Kind::Topup, zt),
     ]
     .into_iter()
     .collect();
@@ -428,6 +456,7 @@ fn verdict(method: &str, r: &Resp) -> char {
         (403, "forbidden") => 'F',
         (403, "operators_only") => 'O',
         (403, "own_request") => 'R',
+        (400, "invalid_webhook") => 'V',
         (404, _) => 'N',
         _ => '?',
     }

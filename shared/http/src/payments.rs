@@ -7,7 +7,6 @@ use crate::{Ctx, Reply, json_text, ok};
 use khamsa_app::AppResult;
 use khamsa_app::ports::Profile;
 use khamsa_app::ports::payments::{PaymentMethod, WebhookDelivery};
-use khamsa_app::usecases::input::NoFields;
 use khamsa_app::usecases::{reversals, topups};
 use khamsa_domain::Money;
 use khamsa_domain::ids::{TopupId, UserId};
@@ -101,8 +100,7 @@ fn hold(p: &Profile) -> HoldView<'_> {
 
 pub(crate) async fn clear_hold(ctx: &Ctx<'_>) -> AppResult<Reply> {
     let (app, c, id) = (ctx.app, ctx.caller()?, ctx.id.as_str());
-    let _: NoFields = ctx.input()?;
-    let p = reversals::clear_hold(app, c, id).await?;
+    let p = reversals::clear_hold(app, c, id, ctx.input()).await?;
     Ok(Reply {
         status: 200,
         body: json_text(&hold(&p)),

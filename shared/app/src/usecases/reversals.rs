@@ -5,6 +5,7 @@
 
 use crate::app::App;
 use crate::caller::Caller;
+use super::input::{Input, OperatorReason};
 use crate::error::{AppError, AppResult};
 use crate::ports::{IdempotencyRecord, Profile, UnitOfWork, Write};
 use khamsa_domain::ids::{TopupId, UserId};
@@ -85,7 +86,13 @@ pub async fn check_no_hold(app: &App, user: &UserId) -> AppResult<()> {
 
 /// `POST /admin/users/{id}/clear-hold`: an operator lifts the hold, never
 /// on their own account.
-pub async fn clear_hold(app: &App, caller: &Caller, id: &str) -> AppResult<Profile> {
+/// The body is checked only after the 404 and 403 (api.md's order).
+pub async fn clear_hold(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    body: Input<OperatorReason>,
+) -> AppResult<Profile> {
     let user = UserId::plausible(id).ok_or(AppError::NotFound("user"))?;
     let p = app
         .store
@@ -95,6 +102,7 @@ pub async fn clear_hold(app: &App, caller: &Caller, id: &str) -> AppResult<Profi
     if p.id == caller.id {
         return Err(DomainError::NotAllowed("another operator").into());
     }
+    let _reason = body?;
     if !p.payment_hold {
         return Ok(p);
     }
