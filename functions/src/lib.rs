@@ -99,7 +99,7 @@ pub fn function_for(route: Route) -> Function {
         | Route::ApproveRevision
         | Route::RejectRevision
         | Route::AdminWithdrawals
-        | Route::PayWithdrawal
+        | Route::ApproveWithdrawal
         | Route::RejectWithdrawal
         | Route::AdminCancelOrder
         | Route::AdminCompleteOrder

@@ -10,6 +10,7 @@ mod lifecycle;
 mod money;
 mod openapi;
 mod operators;
+mod payouts;
 mod requests;
 mod reviews;
 mod robustness;

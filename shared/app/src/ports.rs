@@ -343,3 +343,24 @@ pub trait Notifier: Send + Sync {
 pub trait Scheduler: Send + Sync {
     async fn timers_set(&self, timers: &[Timer]);
 }
+
+/// Told after a commit which withdrawals became `approved`: the payouts
+/// worker sends each one. In AWS this puts a message on the payouts queue;
+/// locally it sends at once. Best-effort like the notifier: the approved
+/// withdrawal is the durable row, and the scheduled poll re-sends any
+/// approved one a lost message left behind.
+#[async_trait]
+pub trait PayoutQueue: Send + Sync {
+    async fn payouts_approved(&self, ids: &[WithdrawalId]);
+}
+
+/// No queue wired (the payouts worker itself, and apps that never
+/// approve): the poll sends what is approved.
+pub struct NoPayoutQueue;
+
+#[async_trait]
+impl PayoutQueue for NoPayoutQueue {
+    async fn payouts_approved(&self, ids: &[WithdrawalId]) {
+        tracing::debug!(count = ids.len(), "payouts approved; left to the poll");
+    }
+}

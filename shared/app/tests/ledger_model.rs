@@ -291,22 +291,20 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
             }
             let i = w % m.withdrawals.len();
             let reason = || read(br#"{"reason":"r"}"#, &app.cfg);
-            let how = [
-                Settle::Pay,
-                Settle::Reject(reason()),
-                Settle::Fail(reason()),
-            ][how as usize]
-                .clone();
-            let paid = how == Settle::Pay;
+            let how =
+                [Settle::Approve, Settle::Reject(reason()), Settle::Approve][how as usize].clone();
+            let approve = how == Settle::Approve;
             let id = m.withdrawals[i].id.to_string();
             let r = run(app, settle(app, &operator(), &id, how).await).await;
             let mw = &mut m.withdrawals[i];
             assert_eq!(r.is_ok(), mw.status == WithdrawalStatus::Requested, "{r:?}");
             if let Ok(w) = r {
                 mw.status = w.status;
-                let (user, amount) = (mw.user, mw.amount.amount());
-                m.add(user, UserAccount::WithdrawalsInFlight, -amount);
-                if !paid {
+                // Approval moves nothing (no payout provider here: it stays
+                // approved); a rejection brings the money home.
+                if !approve {
+                    let (user, amount) = (mw.user, mw.amount.amount());
+                    m.add(user, UserAccount::WithdrawalsInFlight, -amount);
                     m.add(user, UserAccount::EarningsAvailable, amount);
                 }
             }

@@ -82,12 +82,22 @@ fn samples() -> Vec<Notice> {
             paypal_email: "sara@paypal.test".into(),
         },
     });
+    out.push(Notice {
+        to: UserId::new("u1"),
+        order_id: None,
+        withdrawal_id: Some(WithdrawalId::new("wd_1")),
+        service_title: None,
+        kind: NoticeKind::WithdrawalFailed {
+            amount: Money::dollars(50),
+            reason: "PayPal reported the payout RETURNED".into(),
+        },
+    });
     out
 }
 
 #[test]
 fn every_variant_renders_in_both_languages() {
-    let mut seen = [false; 10];
+    let mut seen = [false; 11];
     for n in samples() {
         let i = match n.kind {
             NoticeKind::NewOrder { .. } => 0,
@@ -100,9 +110,10 @@ fn every_variant_renders_in_both_languages() {
             NoticeKind::CompleteReminder { .. } => 7,
             NoticeKind::ReviewReceived { .. } => 8,
             NoticeKind::WithdrawalPaid { .. } => 9,
+            NoticeKind::WithdrawalFailed { .. } => 10,
         };
         seen[i] = true;
-        let link = if i == 9 {
+        let link = if i >= 9 {
             format!("{BASE}/me/withdrawals")
         } else {
             format!("{BASE}/orders/ord_1")
