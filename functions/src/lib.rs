@@ -54,8 +54,12 @@ pub enum Function {
     Timers,
     /// Notifications queue consumer: renders and sends each email with SES.
     Notifier,
-    /// Every 5 minutes: queues timers coming due and unsent emails.
+    /// Every 5 minutes: queues timers coming due, unsent emails, and the
+    /// payouts to send again or read back (a lost message or webhook).
     Sweeper,
+    /// Payouts queue consumer: sends each approved withdrawal to PayPal
+    /// Payouts (`sender_batch_id` = the withdrawal id).
+    Payouts,
 }
 
 pub use khamsa_http::Route;
@@ -108,7 +112,7 @@ pub fn function_for(route: Route) -> Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 14] = [
+    pub const ALL: [Function; 15] = [
         Function::Order,
         Function::Deliver,
         Function::Cancel,
@@ -123,6 +127,7 @@ impl Function {
         Function::Timers,
         Function::Notifier,
         Function::Sweeper,
+        Function::Payouts,
     ];
 
     /// The binary's name, also the function's name in logs.
@@ -142,6 +147,7 @@ impl Function {
             Function::Timers => "timers",
             Function::Notifier => "notifier",
             Function::Sweeper => "sweeper",
+            Function::Payouts => "payouts",
         }
     }
 
@@ -184,7 +190,26 @@ impl Function {
                 | Function::Admin
                 | Function::Timers
                 | Function::Sweeper
+                | Function::Payouts
         )
+    }
+
+    /// Whether it puts withdrawals on the payouts queue: those its use
+    /// cases commit `approved` (an operator's approval, an auto-approved
+    /// request), and the sweeper's poll.
+    pub fn queues_payouts(self) -> bool {
+        matches!(
+            self,
+            Function::Withdraw | Function::Admin | Function::Sweeper
+        )
+    }
+
+    /// Whether it calls PayPal, so that it reads the PayPal credentials
+    /// from Secrets Manager at start-up (and only these may): the payouts
+    /// worker. The money-in functions join this list as their use cases
+    /// start calling PayPal.
+    pub fn calls_paypal(self) -> bool {
+        matches!(self, Function::Payouts)
     }
 
     /// Whether its use cases set timers, so that it queues the ones due
@@ -234,8 +259,8 @@ mod tests {
         assert!(Function::CATCH_ALL.is_http());
         assert_eq!(
             Function::ALL.iter().filter(|f| !f.is_http()).count(),
-            3,
-            "three workers"
+            4,
+            "four workers"
         );
     }
 }

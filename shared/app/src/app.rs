@@ -168,7 +168,7 @@ impl App {
             self.scheduler.timers_set(&timers).await;
         }
         if !approved.is_empty() {
-            self.payout_queue.payouts_approved(&approved).await;
+            self.payout_queue.payouts_due(&approved).await;
         }
         Ok(())
     }

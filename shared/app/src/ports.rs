@@ -344,23 +344,24 @@ pub trait Scheduler: Send + Sync {
     async fn timers_set(&self, timers: &[Timer]);
 }
 
-/// Told after a commit which withdrawals became `approved`: the payouts
-/// worker sends each one. In AWS this puts a message on the payouts queue;
-/// locally it sends at once. Best-effort like the notifier: the approved
-/// withdrawal is the durable row, and the scheduled poll re-sends any
-/// approved one a lost message left behind.
+/// Told which withdrawals need the payouts worker: after a commit, the
+/// ones that became `approved` (to send); from the poll, approved ones a
+/// lost message left behind and `processing` ones to read back. In AWS
+/// this puts a message on the payouts queue; locally it acts at once.
+/// Best-effort like the notifier: the withdrawal's status is the durable
+/// row, and the next poll finds what a lost message missed.
 #[async_trait]
 pub trait PayoutQueue: Send + Sync {
-    async fn payouts_approved(&self, ids: &[WithdrawalId]);
+    async fn payouts_due(&self, ids: &[WithdrawalId]);
 }
 
-/// No queue wired (the payouts worker itself, and apps that never
-/// approve): the poll sends what is approved.
+/// No queue wired (functions that never approve a withdrawal): the poll
+/// finds what is approved.
 pub struct NoPayoutQueue;
 
 #[async_trait]
 impl PayoutQueue for NoPayoutQueue {
-    async fn payouts_approved(&self, ids: &[WithdrawalId]) {
+    async fn payouts_due(&self, ids: &[WithdrawalId]) {
         tracing::debug!(count = ids.len(), "payouts approved; left to the poll");
     }
 }

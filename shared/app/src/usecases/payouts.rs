@@ -11,7 +11,8 @@ use super::outbox_rows;
 use crate::app::App;
 use crate::error::AppResult;
 use crate::ports::payments::{
-    PaymentError, PaymentMethod, PaymentProvider, PayoutItem, PayoutRequest, PayoutStatus,
+    PaymentError, PaymentMethod, PaymentProvider, PayoutItem, PayoutItemId, PayoutRequest,
+    PayoutStatus,
 };
 use crate::ports::{PageReq, PayoutQueue, UnitOfWork, WithdrawalQuery, Write};
 use khamsa_domain::ids::WithdrawalId;
@@ -28,7 +29,9 @@ pub const POLL_AFTER_MS: i64 = HOUR_MS;
 /// ones are left to the send in flight.
 pub const RESEND_AFTER_MS: i64 = 60 * SECOND_MS;
 
-/// At most this many withdrawals per poll, per status.
+/// At most this many withdrawals per poll, per status (the oldest first
+/// would be better; the status index lists newest first, and a backlog
+/// this deep is an incident anyway).
 pub const POLL_LIMIT: usize = 100;
 
 /// What one send did.
@@ -195,83 +198,92 @@ fn status_name(s: PayoutStatus) -> &'static str {
     }
 }
 
-/// What a poll did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Polled {
-    pub resent: usize,
-    pub checked: usize,
+/// What the payouts worker did with one withdrawal it was handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advanced {
+    /// An approved one was sent (or refused, or there is no provider).
+    Sent(Sent),
+    /// A processing one was read back from the provider and applied.
+    Checked,
+    /// Nothing to do in its status.
+    Skipped,
 }
 
-/// The scheduled backstop: re-sends `approved` withdrawals older than a
-/// minute (a lost message, or a transient failure), and reads the payout
-/// item of every one `processing` for over an hour (a lost webhook). An
-/// unclaimed payout is read on every poll until PayPal returns it, 30 days
-/// on. Errors on one withdrawal are logged and the rest go on.
-pub async fn poll(app: &App) -> AppResult<Polled> {
-    let now = app.now();
-    let mut out = Polled::default();
-    let page = PageReq::first(POLL_LIMIT);
-    let approved = app
-        .store
-        .withdrawals(
-            &WithdrawalQuery::ByStatus(WithdrawalStatus::Approved),
-            &page,
-        )
-        .await?;
-    for w in approved.items {
-        if w.updated_at.plus_ms(RESEND_AFTER_MS) > now {
-            continue;
-        }
-        out.resent += 1;
-        if let Err(e) = send(app, &w.id).await {
-            tracing::warn!(withdrawal = %w.id, error = %e, "payout re-send failed");
-        }
-    }
-    let Some(p) = provider(app) else {
-        return Ok(out);
+/// The payouts worker's one step for a withdrawal, whatever brought it
+/// (an approval, or the poll): send it if `approved`, read its item back
+/// if `processing`. Transient errors are returned, for a retry.
+pub async fn advance(app: &App, id: &WithdrawalId) -> AppResult<Advanced> {
+    let Some(w) = app.store.withdrawal(id).await? else {
+        tracing::warn!(withdrawal = %id, "payout for an unknown withdrawal");
+        return Ok(Advanced::Skipped);
     };
-    let processing = app
-        .store
-        .withdrawals(
-            &WithdrawalQuery::ByStatus(WithdrawalStatus::Processing),
-            &page,
-        )
-        .await?;
-    for w in processing.items {
-        if w.updated_at.plus_ms(POLL_AFTER_MS) > now {
-            continue;
+    match w.status {
+        WithdrawalStatus::Approved => Ok(Advanced::Sent(send(app, id).await?)),
+        WithdrawalStatus::Processing => {
+            let (Some(p), Some(item)) = (provider(app), w.payout_item_id.as_deref()) else {
+                return Ok(Advanced::Skipped);
+            };
+            let mut item = p
+                .get_payout_item(&PayoutItemId::new(item))
+                .await
+                .map_err(transient)?;
+            // The item is ours by construction: its id was stored on send.
+            item.withdrawal.get_or_insert_with(|| w.id.clone());
+            item_changed(app, &item).await?;
+            Ok(Advanced::Checked)
         }
-        let Some(item) = w.payout_item_id.as_deref() else {
-            continue;
-        };
-        out.checked += 1;
-        match p
-            .get_payout_item(&crate::ports::payments::PayoutItemId::new(item))
-            .await
-        {
-            Ok(mut item) => {
-                // The item is ours by construction: it was stored on send.
-                item.withdrawal.get_or_insert_with(|| w.id.clone());
-                if let Err(e) = item_changed(app, &item).await {
-                    tracing::warn!(withdrawal = %w.id, error = %e, "payout poll failed");
-                }
-            }
-            Err(e) => tracing::warn!(withdrawal = %w.id, error = %e, "payout item not read"),
-        }
+        WithdrawalStatus::Requested
+        | WithdrawalStatus::Paid
+        | WithdrawalStatus::Rejected
+        | WithdrawalStatus::Failed => Ok(Advanced::Skipped),
     }
-    if out != Polled::default() {
-        tracing::info!(resent = out.resent, checked = out.checked, "payouts polled");
+}
+
+/// The withdrawals the poll hands to the payouts worker: `approved` ones
+/// older than a minute (a lost message, or a transient failure) and
+/// `processing` ones unchanged for over an hour (a lost webhook; an
+/// unclaimed payout is read on every poll until PayPal returns it, 30 days
+/// on). Read-only: the worker does the rest.
+pub async fn due(app: &App) -> AppResult<Vec<WithdrawalId>> {
+    let now = app.now();
+    let page = PageReq::first(POLL_LIMIT);
+    let mut out = Vec::new();
+    for (status, after) in [
+        (WithdrawalStatus::Approved, RESEND_AFTER_MS),
+        (WithdrawalStatus::Processing, POLL_AFTER_MS),
+    ] {
+        let list = app
+            .store
+            .withdrawals(&WithdrawalQuery::ByStatus(status), &page)
+            .await?;
+        out.extend(
+            list.items
+                .into_iter()
+                .filter(|w| w.updated_at.plus_ms(after) <= now)
+                .map(|w| w.id),
+        );
     }
     Ok(out)
 }
 
-/// Sends approved withdrawals in-process as they are committed: the local
-/// server's and the tests' payouts worker. In AWS the payouts queue and
+/// The scheduled backstop (the sweeper, or the local timer loop): hands
+/// what is `due` to the payouts queue. Returns how many.
+pub async fn poll(app: &App) -> AppResult<usize> {
+    let ids = due(app).await?;
+    if !ids.is_empty() {
+        tracing::info!(count = ids.len(), "payouts due for the worker");
+        app.payout_queue.payouts_due(&ids).await;
+    }
+    Ok(ids.len())
+}
+
+/// The payouts worker in-process: advances each withdrawal as it is
+/// approved or polled. The local server's and the tests' payouts worker. In AWS the payouts queue and
 /// its function stand here.
 #[derive(Default)]
 pub struct InlinePayouts {
-    /// The app to send with, set once it exists; without a queue of its
-    /// own, so the two do not hold each other.
+    /// The app to work with; its own queue is none, so the two do not
+    /// hold each other (and the worker never hands work to itself).
     app: OnceLock<App>,
     /// One send at a time, as one worker would.
     lock: tokio::sync::Mutex<()>,
@@ -292,15 +304,15 @@ impl InlinePayouts {
 
 #[async_trait::async_trait]
 impl PayoutQueue for InlinePayouts {
-    async fn payouts_approved(&self, ids: &[WithdrawalId]) {
+    async fn payouts_due(&self, ids: &[WithdrawalId]) {
         let Some(app) = self.app.get() else {
             return;
         };
         let _guard = self.lock.lock().await;
         for id in ids {
-            if let Err(e) = send(app, id).await {
-                // Left approved: the poll sends it again.
-                tracing::warn!(withdrawal = %id, error = %e, "payout not sent");
+            if let Err(e) = advance(app, id).await {
+                // Left as it was: the next poll hands it over again.
+                tracing::warn!(withdrawal = %id, error = %e, "payout step failed");
             }
         }
     }
