@@ -2,9 +2,14 @@
 //! (`usecases::payouts::item_changed`, the webhook's and the poll's
 //! entry point): a second event, or one after settlement, is a no-op.
 
-use khamsa_app::ports::payments::{PayoutBatchId, PayoutItem, PayoutItemId, PayoutStatus};
+use khamsa_app::ports::Payments;
+use khamsa_app::ports::payments::{
+    Capture, Checkout, CheckoutRequest, CheckoutState, IdempotencyKey, PaymentError, PaymentMethod,
+    PaymentProvider, PaymentResult, Payout, PayoutBatchId, PayoutItem, PayoutItemId, PayoutRequest,
+    PayoutStatus, ProviderOrderId, WebhookDelivery, WebhookEvent,
+};
 use khamsa_app::usecases::input::read;
-use khamsa_app::usecases::payouts::{Advanced, Sent, advance, item_changed};
+use khamsa_app::usecases::payouts::{Advanced, Sent, advance, due, item_changed};
 use khamsa_app::usecases::{accounts, withdrawals};
 use khamsa_app::{App, Caller};
 use khamsa_domain::ids::WithdrawalId;
@@ -13,6 +18,7 @@ use khamsa_domain::money::Money;
 use khamsa_domain::withdrawal::{Withdrawal, WithdrawalStatus};
 use khamsa_testkit::*;
 use rust_decimal::Decimal;
+use std::sync::Arc;
 
 /// A seller with $50 available and an approved $20 withdrawal (no payout
 /// provider here, so it stays approved).
@@ -147,4 +153,73 @@ async fn an_item_that_does_not_match_its_withdrawal_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(status(&h.app, &w.id).await, WithdrawalStatus::Approved);
+}
+
+/// A provider whose payout send answers `answer`; nothing else is called.
+struct Refusing(PaymentError);
+
+#[async_trait::async_trait]
+impl PaymentProvider for Refusing {
+    fn method(&self) -> PaymentMethod {
+        PaymentMethod::Paypal
+    }
+    async fn create_checkout(&self, _: &CheckoutRequest) -> PaymentResult<Checkout> {
+        Err(PaymentError::NotFound)
+    }
+    async fn get_checkout(&self, _: &ProviderOrderId) -> PaymentResult<CheckoutState> {
+        Err(PaymentError::NotFound)
+    }
+    async fn capture(&self, _: &ProviderOrderId, _: &IdempotencyKey) -> PaymentResult<Capture> {
+        Err(PaymentError::NotFound)
+    }
+    async fn send_payout(&self, _: &PayoutRequest) -> PaymentResult<Payout> {
+        Err(self.0.clone())
+    }
+    async fn get_payout_item(&self, _: &PayoutItemId) -> PaymentResult<PayoutItem> {
+        Err(PaymentError::NotFound)
+    }
+    async fn verify_webhook(&self, _: &WebhookDelivery) -> PaymentResult<WebhookEvent> {
+        Err(PaymentError::Unverified)
+    }
+}
+
+fn with_provider(h: &Harness, e: PaymentError) -> App {
+    let mut app = h.app.clone();
+    app.payments = Payments::none().with(Arc::new(Refusing(e)));
+    app
+}
+
+#[tokio::test]
+async fn a_transient_send_error_leaves_it_approved_for_a_retry() {
+    let h = harness();
+    let (seller, w) = approved(&h.app, "rami").await;
+    let app = with_provider(&h, PaymentError::Transient("timeout".into()));
+    assert!(advance(&app, &w.id).await.is_err(), "the queue retries it");
+    assert_eq!(status(&app, &w.id).await, WithdrawalStatus::Approved);
+    let b = app.store.balances(&seller.id).await.unwrap();
+    assert_eq!(b.withdrawals_in_flight, Money::dollars(20));
+    // A minute on, the poll hands it to the worker again.
+    h.clock.set(T0.plus_ms(61_000));
+    assert_eq!(due(&app).await.unwrap(), vec![w.id.clone()]);
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_fails_it_with_the_money_back_and_tells_the_seller() {
+    let h = harness();
+    let (seller, w) = approved(&h.app, "lina").await;
+    let app = with_provider(&h, PaymentError::Permanent("RECEIVER_UNREGISTERED".into()));
+    assert_eq!(
+        advance(&app, &w.id).await.unwrap(),
+        Advanced::Sent(Sent::Refused)
+    );
+    let stored = app.store.withdrawal(&w.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, WithdrawalStatus::Failed);
+    assert!(stored.reason.unwrap().contains("RECEIVER_UNREGISTERED"));
+    let b = app.store.balances(&seller.id).await.unwrap();
+    assert_eq!(b.earnings_available, Money::dollars(50));
+    assert_eq!(b.withdrawals_in_flight, Money::ZERO);
+    assert_eq!(h.mailer.sent(Some("lina@example.com")).len(), 1);
+    // Settled: the worker has nothing more to do with it.
+    assert_eq!(advance(&app, &w.id).await.unwrap(), Advanced::Skipped);
+    assert!(due(&app).await.unwrap().is_empty());
 }
