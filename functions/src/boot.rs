@@ -4,17 +4,18 @@
 //! Nothing is created in AWS: the table, the queues and the SES identity
 //! are template.yaml's.
 
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{PayPalSettings, Settings, SettingsError};
 use crate::{Api, Function, Worker};
 use async_trait::async_trait;
 use khamsa_app::ports::{Clock, Email, MailError, Mailer, Notifier, Payments, Scheduler, Store};
 use khamsa_app::{App, Ports};
 use khamsa_aws::dynamo::DynamoStore;
 use khamsa_aws::ses::SesMailer;
-use khamsa_aws::sqs::{SqsNotifier, SqsScheduler};
+use khamsa_aws::sqs::{SqsNotifier, SqsPayoutQueue, SqsScheduler};
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::OutboxId;
 use khamsa_domain::order::Timer;
+use khamsa_paypal::{Config as PayPalConfig, Credentials, PayPal};
 use std::sync::Arc;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -27,6 +28,13 @@ pub enum BootError {
     },
     #[error("khamsa {function} is an HTTP function, not a worker (or the other way round)")]
     WrongKind { function: &'static str },
+    /// The PayPal secret could not be read or is not the expected JSON.
+    /// Never carries the secret's value.
+    #[error("khamsa {function}: PayPal credentials: {problem}")]
+    PayPal {
+        function: &'static str,
+        problem: String,
+    },
 }
 
 /// JSON lines on stdout, which Lambda sends to CloudWatch Logs. The level
@@ -134,8 +142,10 @@ async fn boot(
         settings.table.clone(),
     ));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sqs = (settings.notifications_queue_url.is_some() || settings.timers_queue_url.is_some())
-        .then(|| aws_sdk_sqs::Client::new(&sdk));
+    let sqs = (settings.notifications_queue_url.is_some()
+        || settings.timers_queue_url.is_some()
+        || settings.payouts_queue_url.is_some())
+    .then(|| aws_sdk_sqs::Client::new(&sdk));
     let notifier = match (&sqs, &settings.notifications_queue_url) {
         (Some(c), Some(url)) => Some(Arc::new(SqsNotifier::new(c.clone(), url.clone()))),
         _ => None,
@@ -149,6 +159,10 @@ async fn boot(
         _ => None,
     };
     let mailer = mailer(&sdk, &settings).unwrap_or_else(|| Arc::new(NoMailer(function.name())));
+    let payments = match &settings.paypal {
+        Some(p) => paypal(function, &sdk, p).await?,
+        None => Payments::none(),
+    };
     let app = App::new(
         Ports {
             store,
@@ -162,16 +176,97 @@ async fn boot(
                 Some(s) => s.clone(),
                 None => Arc::new(Unqueued(function.name())),
             },
-            payments: Payments::none(),
+            payments,
         },
         settings.config,
         &settings.public_url,
     );
+    let app = match (&sqs, &settings.payouts_queue_url) {
+        (Some(c), Some(url)) => {
+            app.with_payout_queue(Arc::new(SqsPayoutQueue::new(c.clone(), url.clone())))
+        }
+        _ => app,
+    };
     tracing::debug!(function = function.name(), "started");
     Ok(Parts {
         app,
         scheduler,
         notifier,
+    })
+}
+
+/// PayPal's per-call limit here: a payout send that takes longer is retried
+/// with the same `sender_batch_id`, which never pays twice.
+const PAYPAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// The PayPal provider, its client id and secret read once from Secrets
+/// Manager (the secret's JSON: `{"client_id": "...", "client_secret":
+/// "..."}`); the adapter caches its OAuth token until shortly before it
+/// expires. Only the secret's id is ever logged.
+async fn paypal(
+    function: Function,
+    sdk: &aws_config::SdkConfig,
+    p: &PayPalSettings,
+) -> Result<Payments, BootError> {
+    let fail = |problem: String| {
+        let e = BootError::PayPal {
+            function: function.name(),
+            problem,
+        };
+        tracing::error!(error = %e, secret = %p.secret_id, "cannot start");
+        e
+    };
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let credentials = read_paypal_secret(&client, &p.secret_id)
+        .await
+        .map_err(fail)?;
+    let provider = PayPal::new(
+        PayPalConfig {
+            api_base: p.api_base.clone(),
+            webhook_id: p.webhook_id.clone(),
+            timeout: PAYPAL_TIMEOUT,
+        },
+        &credentials,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    tracing::info!(function = function.name(), api = %p.api_base, "PayPal configured");
+    Ok(Payments::none().with(Arc::new(provider)))
+}
+
+/// Reads `{"client_id", "client_secret"}` from the secret `secret_id`. An
+/// error says what is wrong, never what the secret holds.
+pub async fn read_paypal_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<Credentials, String> {
+    #[derive(serde::Deserialize)]
+    struct Secret {
+        client_id: String,
+        client_secret: String,
+    }
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "GetSecretValue {secret_id}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let raw = out
+        .secret_string()
+        .ok_or_else(|| format!("{secret_id} has no SecretString"))?;
+    let s: Secret = serde_json::from_str(raw).map_err(|_| {
+        format!("{secret_id} is not JSON with string fields client_id and client_secret")
+    })?;
+    if s.client_id.trim().is_empty() || s.client_secret.trim().is_empty() {
+        return Err(format!("{secret_id}: client_id or client_secret is empty"));
+    }
+    Ok(Credentials {
+        client_id: s.client_id,
+        client_secret: s.client_secret,
     })
 }
 

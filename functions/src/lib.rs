@@ -54,8 +54,12 @@ pub enum Function {
     Timers,
     /// Notifications queue consumer: renders and sends each email with SES.
     Notifier,
-    /// Every 5 minutes: queues timers coming due and unsent emails.
+    /// Every 5 minutes: queues timers coming due, unsent emails, and the
+    /// payouts to send again or read back (a lost message or webhook).
     Sweeper,
+    /// Payouts queue consumer: sends each approved withdrawal to PayPal
+    /// Payouts (`sender_batch_id` = the withdrawal id).
+    Payouts,
 }
 
 pub use khamsa_http::Route;
@@ -99,7 +103,7 @@ pub fn function_for(route: Route) -> Function {
         | Route::ApproveRevision
         | Route::RejectRevision
         | Route::AdminWithdrawals
-        | Route::PayWithdrawal
+        | Route::ApproveWithdrawal
         | Route::RejectWithdrawal
         | Route::AdminCancelOrder
         | Route::AdminCompleteOrder
@@ -115,7 +119,7 @@ pub fn function_for(route: Route) -> Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 14] = [
+    pub const ALL: [Function; 15] = [
         Function::Order,
         Function::Deliver,
         Function::Cancel,
@@ -130,6 +134,7 @@ impl Function {
         Function::Timers,
         Function::Notifier,
         Function::Sweeper,
+        Function::Payouts,
     ];
 
     /// The binary's name, also the function's name in logs.
@@ -149,6 +154,7 @@ impl Function {
             Function::Timers => "timers",
             Function::Notifier => "notifier",
             Function::Sweeper => "sweeper",
+            Function::Payouts => "payouts",
         }
     }
 
@@ -184,6 +190,7 @@ impl Function {
         matches!(
             self,
             Function::Order
+                | Function::Accounts
                 | Function::Deliver
                 | Function::Cancel
                 | Function::Review
@@ -191,6 +198,28 @@ impl Function {
                 | Function::Admin
                 | Function::Timers
                 | Function::Sweeper
+                | Function::Payouts
+        )
+    }
+
+    /// Whether it puts withdrawals on the payouts queue: those its use
+    /// cases commit `approved` (an operator's approval, an auto-approved
+    /// request), and the sweeper's poll.
+    pub fn queues_payouts(self) -> bool {
+        matches!(
+            self,
+            Function::Withdraw | Function::Admin | Function::Sweeper
+        )
+    }
+
+    /// Whether it calls PayPal, so that it reads the PayPal credentials
+    /// from Secrets Manager at start-up (and only these may): the payouts
+    /// worker; accounts (top-ups, their capture, the webhook); order
+    /// (`pay_with: "paypal"` opens a checkout for the shortfall).
+    pub fn calls_paypal(self) -> bool {
+        matches!(
+            self,
+            Function::Payouts | Function::Accounts | Function::Order
         )
     }
 
@@ -200,6 +229,7 @@ impl Function {
         matches!(
             self,
             Function::Order
+                | Function::Accounts
                 | Function::Deliver
                 | Function::Orders
                 | Function::Admin
@@ -241,8 +271,8 @@ mod tests {
         assert!(Function::CATCH_ALL.is_http());
         assert_eq!(
             Function::ALL.iter().filter(|f| !f.is_http()).count(),
-            3,
-            "three workers"
+            4,
+            "four workers"
         );
     }
 }

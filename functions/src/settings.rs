@@ -28,6 +28,11 @@ pub struct Settings {
     pub notifications_queue_url: Option<String>,
     /// `KHAMSA_TIMERS_QUEUE_URL`, for the functions that set timers.
     pub timers_queue_url: Option<String>,
+    /// `KHAMSA_PAYOUTS_QUEUE_URL`, for the functions that queue payouts.
+    pub payouts_queue_url: Option<String>,
+    /// Where PayPal is and which secret holds its credentials, for the
+    /// functions that call it.
+    pub paypal: Option<PayPalSettings>,
     /// `KHAMSA_SES_SOURCE`: the verified sender (notifier only).
     pub ses_source: Option<String>,
     /// `KHAMSA_PUBLIC_URL`: where links in emails point (notifier only;
@@ -37,6 +42,19 @@ pub struct Settings {
     /// and `sandbox_topups` from `KHAMSA_ALLOW_SANDBOX_TOPUPS` (off unless
     /// `true`).
     pub config: Config,
+}
+
+/// PayPal, as the template names it. The credentials themselves are never
+/// in the environment: only the id of the Secrets Manager secret holding
+/// `{"client_id": "...", "client_secret": "..."}`, read once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayPalSettings {
+    /// `PAYPAL_SECRET_ID`: the secret's ARN (or name).
+    pub secret_id: String,
+    /// `PAYPAL_API_BASE`: `https://api-m.sandbox.paypal.com` or `https://api-m.paypal.com`.
+    pub api_base: String,
+    /// `PAYPAL_WEBHOOK_ID`: the id PayPal gave the webhook listener.
+    pub webhook_id: String,
 }
 
 /// What is wrong with the environment, by variable.
@@ -89,9 +107,30 @@ impl Settings {
             .sets_timers()
             .then(|| required("KHAMSA_TIMERS_QUEUE_URL", "the timers queue's URL"))
             .transpose()?;
+        let payouts_queue_url = function
+            .queues_payouts()
+            .then(|| required("KHAMSA_PAYOUTS_QUEUE_URL", "the payouts queue's URL"))
+            .transpose()?;
+        let paypal = if function.calls_paypal() {
+            let api_base = required("PAYPAL_API_BASE", "PayPal's API base URL")?;
+            if !api_base.starts_with("https://") && !api_base.starts_with("http://") {
+                return Err(err("PAYPAL_API_BASE", format!("{api_base:?} is not a URL")));
+            }
+            Some(PayPalSettings {
+                secret_id: required(
+                    "PAYPAL_SECRET_ID",
+                    "the Secrets Manager secret with PayPal's client id and secret",
+                )?,
+                api_base: api_base.trim_end_matches('/').to_owned(),
+                webhook_id: required("PAYPAL_WEBHOOK_ID", "PayPal's webhook id")?,
+            })
+        } else {
+            None
+        };
         for (var, url) in [
             ("KHAMSA_NOTIFICATIONS_QUEUE_URL", &notifications_queue_url),
             ("KHAMSA_TIMERS_QUEUE_URL", &timers_queue_url),
+            ("KHAMSA_PAYOUTS_QUEUE_URL", &payouts_queue_url),
         ] {
             if let Some(u) = url
                 && !u.starts_with("https://")
@@ -136,6 +175,8 @@ impl Settings {
             table,
             notifications_queue_url,
             timers_queue_url,
+            payouts_queue_url,
+            paypal,
             ses_source,
             public_url,
             config,
@@ -322,17 +363,80 @@ mod tests {
         }
     }
 
+    const PAYPAL: [(&str, &str); 3] = [
+        (
+            "PAYPAL_SECRET_ID",
+            "arn:aws:secretsmanager:us-east-1:1:secret:paypal",
+        ),
+        ("PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com/"),
+        ("PAYPAL_WEBHOOK_ID", "WH-1"),
+    ];
+
+    #[test]
+    fn the_functions_that_call_paypal_need_its_secret_id_and_no_one_else_gets_it() {
+        let mut v = vars(&[("KHAMSA_TABLE", "t")]);
+        v.extend(vars(&QUEUES));
+        let e = Settings::from_vars(Function::Payouts, v.clone()).unwrap_err();
+        assert_eq!(e.var, "PAYPAL_API_BASE");
+        v.extend(vars(&PAYPAL));
+        let s = Settings::from_vars(Function::Payouts, v.clone()).unwrap();
+        assert_eq!(
+            s.paypal,
+            Some(PayPalSettings {
+                secret_id: PAYPAL[0].1.into(),
+                api_base: "https://api-m.sandbox.paypal.com".into(),
+                webhook_id: "WH-1".into(),
+            })
+        );
+        // Set or not, a function that does not call PayPal ignores them.
+        let s = Settings::from_vars(Function::Services, v).unwrap();
+        assert_eq!(s.paypal, None);
+    }
+
+    #[test]
+    fn the_functions_that_approve_withdrawals_need_the_payouts_queue() {
+        let v = vars(&[("KHAMSA_TABLE", "t")]);
+        let e = Settings::from_vars(Function::Withdraw, v.clone()).unwrap_err();
+        assert_eq!(e.var, "KHAMSA_PAYOUTS_QUEUE_URL");
+        let mut v = v;
+        v.push((
+            "KHAMSA_PAYOUTS_QUEUE_URL".into(),
+            "https://sqs.example/1/p".into(),
+        ));
+        let s = Settings::from_vars(Function::Withdraw, v).unwrap();
+        assert_eq!(
+            s.payouts_queue_url.as_deref(),
+            Some("https://sqs.example/1/p")
+        );
+    }
+
     #[test]
     fn sandbox_topups_are_off_unless_said() {
         let on = Settings::from_vars(
             Function::Accounts,
-            vars(&[("KHAMSA_TABLE", "t"), (ALLOW_SANDBOX_TOPUPS, "true")]),
+            vars(&[
+                ("KHAMSA_TABLE", "t"),
+                (ALLOW_SANDBOX_TOPUPS, "true"),
+                ("KHAMSA_NOTIFICATIONS_QUEUE_URL", "http://q/n"),
+                ("KHAMSA_TIMERS_QUEUE_URL", "http://q/t"),
+                ("PAYPAL_SECRET_ID", "arn:aws:secretsmanager:r:1:secret:p"),
+                ("PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com"),
+                ("PAYPAL_WEBHOOK_ID", "WH-1"),
+            ]),
         )
         .unwrap();
         assert!(on.config.sandbox_topups);
         let e = Settings::from_vars(
             Function::Accounts,
-            vars(&[("KHAMSA_TABLE", "t"), (ALLOW_SANDBOX_TOPUPS, "yes")]),
+            vars(&[
+                ("KHAMSA_TABLE", "t"),
+                (ALLOW_SANDBOX_TOPUPS, "yes"),
+                ("KHAMSA_NOTIFICATIONS_QUEUE_URL", "http://q/n"),
+                ("KHAMSA_TIMERS_QUEUE_URL", "http://q/t"),
+                ("PAYPAL_SECRET_ID", "arn:aws:secretsmanager:r:1:secret:p"),
+                ("PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com"),
+                ("PAYPAL_WEBHOOK_ID", "WH-1"),
+            ]),
         )
         .unwrap_err();
         assert_eq!(e.var, ALLOW_SANDBOX_TOPUPS);

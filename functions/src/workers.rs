@@ -6,6 +6,7 @@ use crate::Function;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use khamsa_app::App;
+use khamsa_app::usecases::payouts;
 use khamsa_aws::sqs::{SqsNotifier, SqsScheduler};
 use khamsa_aws::workers::{self, QueueMessage};
 use lambda_runtime::{Error, LambdaEvent};
@@ -81,8 +82,26 @@ impl Worker {
             return Err("the sweeper needs both queues".into());
         };
         tracing::debug!(event = event.payload.id.as_deref().unwrap_or("-"), "sweep");
-        let swept = workers::sweep(&self.app, scheduler, notifier.as_ref()).await?;
-        Ok(json!({ "timers": swept.timers, "outbox": swept.outbox }))
+        let swept = workers::sweep(&self.app, scheduler, notifier.as_ref()).await;
+        // The payouts poll runs even if the sweep half failed: it queues
+        // the withdrawals the payouts worker should look at again.
+        let polled = payouts::poll(&self.app).await;
+        let (swept, polled) = (swept?, polled?);
+        Ok(json!({ "timers": swept.timers, "outbox": swept.outbox, "payouts": polled }))
+    }
+
+    /// Payouts queue → PayPal Payouts. A transient failure is retried by
+    /// SQS with the same `sender_batch_id`; after 5 receives the message
+    /// goes to the DLQ and the withdrawal stays `approved` for the poll.
+    pub async fn payouts(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        let msgs = messages(event.payload);
+        let failed = workers::payouts_batch(&self.app, &msgs).await;
+        tracing::info!(
+            received = msgs.len(),
+            failed = failed.len(),
+            "payouts batch"
+        );
+        Ok(batch_response(failed))
     }
 }
 

@@ -39,6 +39,11 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(khamsa_domain::Config::default()).await
+}
+
+/// `spawn_app` under another configuration.
+pub async fn spawn_app_with(cfg: khamsa_domain::Config) -> TestApp {
     // The same suite runs on the in-memory default and, with
     // KHAMSA_BACKEND=aws, on DynamoDB Local + moto (infra/test.sh does both),
     // each test on its own table and queues.
@@ -46,7 +51,7 @@ pub async fn spawn_app() -> TestApp {
         Ok("aws") => khamsa_local::Backend::Aws(khamsa_local::aws::AwsSettings::unique("e2e")),
         _ => khamsa_local::Backend::Memory,
     };
-    let running = khamsa_local::spawn_with(0, backend)
+    let running = khamsa_local::spawn_configured(0, backend, cfg)
         .await
         .expect("the local server starts on a free port");
     let client = reqwest::Client::builder()
@@ -357,6 +362,29 @@ impl TestApp {
         let t = expect_status(&r, 201);
         assert_eq!(t["status"], "settled");
         t
+    }
+
+    /// The caller's withdrawal `id` once its status is `status`: payouts
+    /// are sent by a worker, so the answer to an approval may precede them.
+    /// Each try runs the local workers (`/dev/clock` by 0 s).
+    pub async fn withdrawal_reaching(&self, u: &User, id: &str, status: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..100 {
+            self.advance_seconds(0).await;
+            if let Some(w) = self
+                .items(u, "/me/withdrawals")
+                .await
+                .into_iter()
+                .find(|w| w["id"] == id)
+            {
+                if w["status"] == status {
+                    return w;
+                }
+                last = w;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("withdrawal {id} never reached {status}: {last}");
     }
 
     pub async fn ledger_check(&self) -> Value {

@@ -235,9 +235,11 @@ async fn full_lifecycle_with_instructions_and_an_upgrade_ends_in_a_payout() {
     let queue = app.items(&op, "/admin/withdrawals?status=requested").await;
     assert_eq!(ids(&queue), vec![id(&w)]);
     let r = app
-        .post_empty(&op, &format!("/admin/withdrawals/{}/pay", id(&w)))
+        .post_empty(&op, &format!("/admin/withdrawals/{}/approve", id(&w)))
         .await;
-    assert_eq!(expect_status(&r, 200)["status"], "paid");
+    assert_eq!(expect_status(&r, 200)["status"], "approved");
+    // The payouts worker sends it to (the fake) PayPal, which pays it.
+    app.withdrawal_reaching(&seller, &id(&w), "paid").await;
     let me = app.me(&seller).await;
     assert_eq!(me["withdrawals_in_flight"], "0.00");
     assert_eq!(me["earnings_available"], "0.00");

@@ -15,6 +15,7 @@ mod money;
 mod openapi;
 mod operators;
 mod paypal;
+mod payouts;
 mod requests;
 mod reviews;
 mod robustness;

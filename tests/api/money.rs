@@ -133,7 +133,7 @@ async fn an_operator_rejecting_a_withdrawal_returns_the_money_to_available_earni
     expect_problem(
         &app.post(
             &seller,
-            &format!("/admin/withdrawals/{}/pay", id(&w)),
+            &format!("/admin/withdrawals/{}/approve", id(&w)),
             json!({}),
         )
         .await,
@@ -156,7 +156,7 @@ async fn an_operator_rejecting_a_withdrawal_returns_the_money_to_available_earni
     expect_problem(
         &app.post(
             &op,
-            &format!("/admin/withdrawals/{}/pay", id(&w)),
+            &format!("/admin/withdrawals/{}/approve", id(&w)),
             json!({}),
         )
         .await,

@@ -63,14 +63,15 @@ async fn an_operator_never_acts_on_their_own_service_order_or_withdrawal() {
         )
         .await;
     let w = id(&expect_status(&w, 201));
-    for action in ["pay", "reject"] {
+    for action in ["approve", "reject"] {
         let path = format!("/admin/withdrawals/{w}/{action}");
         let r = app.post(&nadia, &path, json!({ "reason": "mine" })).await;
         expect_problem(&r, 403, "forbidden");
     }
-    let paid = app
-        .post(&op, &format!("/admin/withdrawals/{w}/pay"), json!({}))
+    let approved = app
+        .post(&op, &format!("/admin/withdrawals/{w}/approve"), json!({}))
         .await;
-    assert_eq!(expect_status(&paid, 200)["status"], "paid");
+    assert_eq!(expect_status(&approved, 200)["status"], "approved");
+    app.withdrawal_reaching(&nadia, &w, "paid").await;
     assert_eq!(app.ledger_check().await["ok"], true);
 }

@@ -278,9 +278,39 @@ struct Stack {
     table: String,
     timers_url: String,
     notifications_url: String,
+    payouts_url: String,
+    /// The PayPal secret (in moto's Secrets Manager), as the template's
+    /// `PayPalSecretArn` names it.
+    paypal_secret: String,
     sender: String,
     sqs: aws_sdk_sqs::Client,
     ddb: aws_sdk_dynamodb::Client,
+}
+
+/// moto serves Secrets Manager beside SQS and SES; older env files from
+/// infra/emulators/up.sh do not name it.
+fn secrets_endpoint() -> Option<(String, String)> {
+    let url = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        .or_else(|_| std::env::var("KHAMSA_MOTO_URL"))
+        .ok()?;
+    Some(("AWS_ENDPOINT_URL_SECRETS_MANAGER".into(), url))
+}
+
+/// A secret in moto holding `value`; returns its ARN.
+async fn put_secret(name: &str, value: &str) -> String {
+    let mut conf = aws_sdk_secretsmanager::config::Builder::from(&sdk_config().await);
+    if let Some((_, url)) = secrets_endpoint() {
+        conf = conf.endpoint_url(url);
+    }
+    let sm = aws_sdk_secretsmanager::Client::from_conf(conf.build());
+    let out = sm
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create the secret in moto");
+    out.arn().expect("an ARN").to_owned()
 }
 
 impl Stack {
@@ -302,6 +332,14 @@ impl Stack {
         let notifications_url = ensure_queue(&sqs, &format!("{name}-notifications"))
             .await
             .expect("notifications queue");
+        let payouts_url = ensure_queue(&sqs, &format!("{name}-payouts"))
+            .await
+            .expect("payouts queue");
+        let paypal_secret = put_secret(
+            &format!("{name}-paypal"),
+            r#"{"client_id": "test-client", "client_secret": "test-secret"}"#,
+        )
+        .await;
         let sender = "no-reply@khamsa.example".to_owned();
         khamsa_aws::ses::verify_identity(&ses, &sender)
             .await
@@ -310,6 +348,8 @@ impl Stack {
             table: name,
             timers_url,
             notifications_url,
+            payouts_url,
+            paypal_secret,
             sender,
             sqs,
             ddb,
@@ -318,13 +358,18 @@ impl Stack {
 
     /// template.yaml's environment for `f`, with this stack's names.
     fn env(&self, t: &Template, f: Function) -> BTreeMap<String, String> {
-        t.environment(f, &|_, reference| match reference {
+        let mut env = t.environment(f, &|_, reference| match reference {
             "Table" => Some(self.table.clone()),
             "TimersQueue" => Some(self.timers_url.clone()),
             "NotificationsQueue" => Some(self.notifications_url.clone()),
+            "PayoutsQueue" => Some(self.payouts_url.clone()),
+            "PayPalSecretArn" => Some(self.paypal_secret.clone()),
+            "PayPalWebhookId" => Some("WH-TEST".into()),
             "SesSender" => Some(self.sender.clone()),
             _ => None,
-        })
+        });
+        env.extend(secrets_endpoint().filter(|_| f.calls_paypal()));
+        env
     }
 }
 
@@ -363,6 +408,36 @@ async fn a_function_missing_a_setting_refuses_to_start() {
         "the error names the variable:\n{}",
         l.logs()
     );
+    assert_eq!(l.api.polls(), 0, "it never asked for an event");
+}
+
+#[tokio::test]
+async fn the_payouts_function_refuses_a_bad_paypal_secret_without_logging_it() {
+    if !emulators(
+        "the_payouts_function_refuses_a_bad_paypal_secret_without_logging_it",
+        ALL,
+    ) {
+        return;
+    }
+    let t = Template::load();
+    let name = unique("khamsa-paypal");
+    let arn = put_secret(&name, r#"{"client_id": "x", "password": "hunter2-SECRET"}"#).await;
+    let mut env = t.environment(Function::Payouts, &|_, r| match r {
+        "Table" => Some("khamsa-test".into()),
+        "NotificationsQueue" | "PayoutsQueue" => Some("http://127.0.0.1:9/q".into()),
+        "PayPalSecretArn" => Some(arn.clone()),
+        "PayPalWebhookId" => Some("WH-TEST".into()),
+        _ => None,
+    });
+    env.extend(secrets_endpoint());
+    let mut l = Lambda::start(Function::Payouts, &env).await;
+    let status = l
+        .exit_status(Duration::from_secs(20))
+        .expect("the function stops by itself");
+    assert!(!status.success(), "a bad secret is an error exit");
+    let logs = l.logs();
+    assert!(logs.contains(&name), "the error names the secret:\n{logs}");
+    assert!(!logs.contains("hunter2-SECRET"), "never its value:\n{logs}");
     assert_eq!(l.api.polls(), 0, "it never asked for an event");
 }
 
@@ -696,6 +771,24 @@ async fn every_function_answers_as_a_lambda() {
         }
         Outcome::Error(e) => panic!("sweeper failed: {e}"),
     }
+
+    // payouts: a withdrawal it does not know is skipped, a garbled message
+    // dropped; neither is retried, and PayPal is not called for either.
+    let batch = sqs_event(&[
+        (
+            "unknown".into(),
+            json!({ "withdrawal_id": "wd_nope" }).to_string(),
+        ),
+        ("malformed".into(), "not a payout".into()),
+    ]);
+    match l("payouts").invoke(&batch).await {
+        Outcome::Response(v) => assert_eq!(v, json!({ "batchItemFailures": [] })),
+        Outcome::Error(e) => panic!("payouts failed: {e}"),
+    }
+    assert!(
+        !l("payouts").logs().contains("test-secret"),
+        "the secret is never logged"
+    );
 
     // Every function took its events from the runtime API and is still up.
     for (name, lambda) in lambdas.iter_mut() {

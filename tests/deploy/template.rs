@@ -368,10 +368,15 @@ struct Grants {
     sends_to: &'static [&'static str],
     consumes: Option<&'static str>,
     email: bool,
+    /// Reads the PayPal secret (`secretsmanager:GetSecretValue` on exactly
+    /// the `PayPalSecretArn` parameter).
+    paypal: bool,
 }
 
 const NOTIFY_AND_TIME: &[&str] = &["NotificationsQueue", "TimersQueue"];
 const NOTIFY: &[&str] = &["NotificationsQueue"];
+const PAYOUTS: &[&str] = &["PayoutsQueue"];
+const NOTIFY_TIME_AND_PAYOUTS: &[&str] = &["NotificationsQueue", "TimersQueue", "PayoutsQueue"];
 const READ_WRITE: &[&str] = &["GetItem", "Query", "PutItem", "UpdateItem"];
 const MONEY: &[&str] = &["GetItem", "Query", "BatchGetItem", "PutItem", "UpdateItem"];
 
@@ -383,6 +388,7 @@ fn grants(f: Function) -> Grants {
         sends_to,
         consumes: None,
         email: false,
+        paypal: false,
     };
     match f {
         Function::Order => g(MONEY, false, NOTIFY_AND_TIME),
@@ -397,13 +403,14 @@ fn grants(f: Function) -> Grants {
         ),
         // The review and the service's rating counters.
         Function::Review => g(&["GetItem", "PutItem", "UpdateItem"], false, NOTIFY),
-        Function::Withdraw => g(MONEY, false, &[]),
+        // An auto-approved withdrawal is queued for the payouts worker.
+        Function::Withdraw => g(MONEY, false, PAYOUTS),
         Function::Services => g(READ_WRITE, false, &[]),
         Function::Accounts => g(MONEY, false, &[]),
         Function::Orders => g(MONEY, true, NOTIFY_AND_TIME),
         Function::Messages => g(&["GetItem", "Query", "PutItem"], false, &[]),
         Function::Requests => g(&["GetItem", "Query", "PutItem"], false, &[]),
-        Function::Admin => g(MONEY, true, NOTIFY_AND_TIME),
+        Function::Admin => g(MONEY, true, NOTIFY_TIME_AND_PAYOUTS),
         Function::Timers => Grants {
             dynamodb: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
             transactional_delete: false,
@@ -411,6 +418,7 @@ fn grants(f: Function) -> Grants {
             sends_to: NOTIFY_AND_TIME,
             consumes: Some("TimersQueue"),
             email: false,
+            paypal: false,
         },
         Function::Notifier => Grants {
             dynamodb: &["GetItem", "UpdateItem"],
@@ -419,8 +427,21 @@ fn grants(f: Function) -> Grants {
             sends_to: &[],
             consumes: Some("NotificationsQueue"),
             email: true,
+            paypal: false,
         },
-        Function::Sweeper => g(&["Query"], false, NOTIFY_AND_TIME),
+        // The payouts poll queues what is due; it calls no one itself.
+        Function::Sweeper => g(&["Query"], false, NOTIFY_TIME_AND_PAYOUTS),
+        // Reads a withdrawal, commits its status with the postings (balances
+        // re-read) and the email; no list read, no timer.
+        Function::Payouts => Grants {
+            dynamodb: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
+            transactional_delete: false,
+            plain_delete: false,
+            sends_to: NOTIFY,
+            consumes: Some("PayoutsQueue"),
+            email: false,
+            paypal: true,
+        },
     }
 }
 
@@ -437,6 +458,7 @@ fn moves_money(f: Function) -> bool {
             | Function::Orders
             | Function::Admin
             | Function::Timers
+            | Function::Payouts
     )
 }
 
@@ -609,6 +631,15 @@ fn each_role_grants_only_its_functions_actions() {
                             "{name}: consumes only {q}"
                         );
                     }
+                    ("secretsmanager", "GetSecretValue") => {
+                        assert!(want.paypal, "{name} does not call PayPal");
+                        assert!(
+                            s.resources
+                                .iter()
+                                .all(|r| ref_of(r).as_deref() == Some("PayPalSecretArn")),
+                            "{name}: reads only the PayPal secret"
+                        );
+                    }
                     ("ses", "SendEmail") => {
                         assert!(want.email, "{name} sends no email");
                         assert_eq!(
@@ -645,6 +676,9 @@ fn each_role_grants_only_its_functions_actions() {
         if want.email {
             needed.insert("ses:SendEmail".into());
         }
+        if want.paypal {
+            needed.insert("secretsmanager:GetSecretValue".into());
+        }
         assert_eq!(granted, needed, "{name}: granted vs its list");
         if moves_money(f.function) {
             assert!(!granted.contains("dynamodb:Scan"));
@@ -658,11 +692,15 @@ fn each_role_grants_only_its_functions_actions() {
 fn placeholder(var: &str, reference: &str) -> Option<String> {
     match reference {
         "Table" => Some("khamsa-test".into()),
-        "TimersQueue" | "NotificationsQueue" => Some(format!(
+        "TimersQueue" | "NotificationsQueue" | "PayoutsQueue" => Some(format!(
             "https://sqs.us-east-1.amazonaws.com/123456789012/{reference}"
         )),
         // No default on purpose: operators must choose it.
         "SesSender" => Some("no-reply@khamsa.example".into()),
+        "PayPalSecretArn" => {
+            Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf".into())
+        }
+        "PayPalWebhookId" => Some("WH-0000000000".into()),
         _ => {
             let _ = var;
             None
@@ -702,6 +740,26 @@ fn every_function_starts_with_the_environment_the_template_gives_it() {
             "{}",
             f.name()
         );
+        assert_eq!(
+            env.contains_key("KHAMSA_PAYOUTS_QUEUE_URL"),
+            f.queues_payouts(),
+            "{}",
+            f.name()
+        );
+        // PayPal's credentials are never in the environment: only the
+        // secret's id, and only where PayPal is called.
+        assert_eq!(
+            env.contains_key("PAYPAL_SECRET_ID"),
+            f.calls_paypal(),
+            "{}",
+            f.name()
+        );
+        assert!(
+            !env.keys()
+                .any(|k| k.contains("CLIENT_SECRET") || k.contains("CLIENT_ID")),
+            "{}: no credential in the environment",
+            f.name()
+        );
     }
 }
 
@@ -734,6 +792,7 @@ fn queues_have_dead_letter_queues_and_report_partial_batches() {
             "NotificationsDeadLetterQueue",
             Function::Notifier,
         ),
+        ("PayoutsQueue", "PayoutsDeadLetterQueue", Function::Payouts),
     ] {
         let q = &t.resource(queue)["Properties"];
         assert_eq!(

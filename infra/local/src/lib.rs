@@ -21,6 +21,7 @@ use hyper_util::rt::TokioIo;
 use khamsa_app::memory::{InMemory, MemoryMailer, MemoryStore, OffsetClock, WakeScheduler};
 use khamsa_app::ports::{Clock, Store};
 use khamsa_app::usecases::notify::InlineNotifier;
+use khamsa_app::usecases::payouts::{self, InlinePayouts};
 use khamsa_app::usecases::timers;
 use khamsa_app::{App, AppError, Ports};
 use khamsa_aws::dynamo::DynamoStore;
@@ -154,7 +155,9 @@ impl Local {
             clock.clone(),
         ));
         let notifier = Arc::new(SqsNotifier::new(sqs.clone(), notifications_url.clone()));
-        let app = App::new(
+        // Payouts are sent in-process here too (the payouts function and
+        // its queue are the Lambda's transport, not the logic).
+        let app = InlinePayouts::wire(App::new(
             Ports {
                 store,
                 clock: clock.clone(),
@@ -165,7 +168,7 @@ impl Local {
             },
             cfg,
             public_url,
-        );
+        ));
         Ok(Arc::new(Local {
             app,
             mailer: record,
@@ -190,6 +193,10 @@ impl Local {
     /// them, and the notifier worker mails.
     pub async fn run_timers(&self) -> Result<usize, AppError> {
         let _guard = self.timer_lock.lock().await;
+        // The payouts poll rides on every run, as it rides on the sweeper.
+        if let Err(e) = payouts::poll(&self.app).await {
+            tracing::error!(error = %e, "payouts poll failed");
+        }
         match &self.workers {
             Workers::Memory { notifier, .. } => {
                 let n = timers::fire_due(&self.app, self.clock.now()).await?;
@@ -563,11 +570,32 @@ pub async fn spawn_with(port: u16, backend: Backend) -> std::io::Result<Running>
     Ok(Running { addr, local })
 }
 
+/// `spawn_with` under another configuration (e.g. auto-approval on).
+pub async fn spawn_configured(
+    port: u16,
+    backend: Backend,
+    cfg: Config,
+) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let local = build_configured(&format!("http://{addr}"), backend, cfg).await?;
+    tokio::spawn(serve(listener, local.clone()));
+    Ok(Running { addr, local })
+}
+
 pub async fn build(public_url: &str, backend: Backend) -> std::io::Result<Arc<Local>> {
+    build_configured(public_url, backend, Config::default()).await
+}
+
+pub async fn build_configured(
+    public_url: &str,
+    backend: Backend,
+    cfg: Config,
+) -> std::io::Result<Arc<Local>> {
     let paypal = paypal::start(PayPalSetup::from_env(), public_url).await?;
     Ok(match backend {
-        Backend::Memory => Local::in_memory(public_url, Config::default(), paypal),
-        Backend::Aws(settings) => Local::on_aws(public_url, Config::default(), &settings, paypal)
+        Backend::Memory => Local::in_memory(public_url, cfg, paypal),
+        Backend::Aws(settings) => Local::on_aws(public_url, cfg, &settings, paypal)
             .await
             .map_err(std::io::Error::other)?,
     })

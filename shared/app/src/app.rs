@@ -3,7 +3,11 @@
 
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
-use crate::ports::{Clock, CommitError, Mailer, Notifier, Payments, Scheduler, Store, UnitOfWork};
+use crate::ports::{
+    Clock, CommitError, Mailer, NoPayoutQueue, Notifier, Payments, PayoutQueue, Scheduler, Store,
+    UnitOfWork, Write,
+};
+use khamsa_domain::withdrawal::WithdrawalStatus;
 use khamsa_domain::{Config, DomainError, Timestamp};
 use std::sync::Arc;
 
@@ -16,6 +20,8 @@ pub struct App {
     pub scheduler: Arc<dyn Scheduler>,
     /// The payment providers configured here; none in most tests.
     pub payments: Payments,
+    /// Where approved withdrawals go to be sent (none: the poll sends them).
+    pub payout_queue: Arc<dyn PayoutQueue>,
     pub cfg: Arc<Config>,
     /// Where links in emails point, e.g. `https://khamsa.example`.
     pub public_url: Arc<str>,
@@ -106,10 +112,17 @@ impl App {
             notifier,
             scheduler,
             payments,
+            payout_queue: Arc::new(NoPayoutQueue),
             cfg: Arc::new(cfg),
             public_url: Arc::from(public_url),
             known_callers: Default::default(),
         }
+    }
+
+    /// With approved withdrawals sent through `q`.
+    pub fn with_payout_queue(mut self, q: Arc<dyn PayoutQueue>) -> App {
+        self.payout_queue = q;
+        self
     }
 
     pub fn now(&self) -> Timestamp {
@@ -127,6 +140,19 @@ impl App {
     ) -> AppResult<()> {
         let outbox: Vec<_> = uow.outbox.iter().map(|r| r.id.clone()).collect();
         let timers = uow.timers_set.clone();
+        let approved: Vec<_> = uow
+            .writes
+            .iter()
+            .filter_map(|w| {
+                if let Write::Withdrawal(w) = w
+                    && w.status == WithdrawalStatus::Approved
+                {
+                    Some(w.id.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
         match self.store.commit(uow).await {
             Ok(()) => {}
             Err(CommitError::Overdraft(account)) => {
@@ -140,6 +166,9 @@ impl App {
         }
         if !timers.is_empty() {
             self.scheduler.timers_set(&timers).await;
+        }
+        if !approved.is_empty() {
+            self.payout_queue.payouts_due(&approved).await;
         }
         Ok(())
     }

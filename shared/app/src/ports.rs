@@ -365,3 +365,25 @@ pub trait Notifier: Send + Sync {
 pub trait Scheduler: Send + Sync {
     async fn timers_set(&self, timers: &[Timer]);
 }
+
+/// Told which withdrawals need the payouts worker: after a commit, the
+/// ones that became `approved` (to send); from the poll, approved ones a
+/// lost message left behind and `processing` ones to read back. In AWS
+/// this puts a message on the payouts queue; locally it acts at once.
+/// Best-effort like the notifier: the withdrawal's status is the durable
+/// row, and the next poll finds what a lost message missed.
+#[async_trait]
+pub trait PayoutQueue: Send + Sync {
+    async fn payouts_due(&self, ids: &[WithdrawalId]);
+}
+
+/// No queue wired (functions that never approve a withdrawal): the poll
+/// finds what is approved.
+pub struct NoPayoutQueue;
+
+#[async_trait]
+impl PayoutQueue for NoPayoutQueue {
+    async fn payouts_due(&self, ids: &[WithdrawalId]) {
+        tracing::debug!(count = ids.len(), "payouts approved; left to the poll");
+    }
+}

@@ -5,8 +5,10 @@
 //! is negative, and a finished order's escrow is empty.
 
 use khamsa_app::caller::Caller;
+use khamsa_app::ports::payments::{PayoutBatchId, PayoutItem, PayoutItemId, PayoutStatus};
 use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::order_transitions::{Transition, transition};
+use khamsa_app::usecases::payouts::item_changed;
 use khamsa_app::usecases::withdrawals::{Settle, request, settle};
 use khamsa_app::usecases::{accounts, place_order, services, timers};
 use khamsa_app::{App, AppError};
@@ -51,7 +53,21 @@ enum Op {
         w: usize,
         how: u8,
     },
+    /// PayPal reports a payout item (webhook or poll), perhaps again.
+    Payout {
+        w: usize,
+        status: u8,
+    },
 }
+
+/// What PayPal may report: paid, open, or one of the failures.
+const PAYOUT_STATUSES: [PayoutStatus; 5] = [
+    PayoutStatus::Success,
+    PayoutStatus::Unclaimed,
+    PayoutStatus::Returned,
+    PayoutStatus::Failed,
+    PayoutStatus::Pending,
+];
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -62,6 +78,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..24 * 20i64).prop_map(|hours| Op::Advance { hours }),
         2 => (0..4usize, 500..6_000u64).prop_map(|(user, cents)| Op::Withdraw { user, cents }),
         1 => (0..8usize, 0..3u8).prop_map(|(w, how)| Op::Settle { w, how }),
+        1 => (0..8usize, 0..5u8).prop_map(|(w, status)| Op::Payout { w, status }),
     ]
 }
 
@@ -291,25 +308,58 @@ async fn step(h: &Harness, m: &mut Model, services: &[(String, usize, Money, Mon
             }
             let i = w % m.withdrawals.len();
             let reason = || read(br#"{"reason":"r"}"#, &app.cfg);
-            let how = [
-                Settle::Pay,
-                Settle::Reject(reason()),
-                Settle::Fail(reason()),
-            ][how as usize]
-                .clone();
-            let paid = how == Settle::Pay;
+            let how =
+                [Settle::Approve, Settle::Reject(reason()), Settle::Approve][how as usize].clone();
+            let approve = how == Settle::Approve;
             let id = m.withdrawals[i].id.to_string();
             let r = run(app, settle(app, &operator(), &id, how).await).await;
             let mw = &mut m.withdrawals[i];
             assert_eq!(r.is_ok(), mw.status == WithdrawalStatus::Requested, "{r:?}");
             if let Ok(w) = r {
                 mw.status = w.status;
-                let (user, amount) = (mw.user, mw.amount.amount());
-                m.add(user, UserAccount::WithdrawalsInFlight, -amount);
-                if !paid {
+                // Approval moves nothing (no payout provider here: it stays
+                // approved); a rejection brings the money home.
+                if !approve {
+                    let (user, amount) = (mw.user, mw.amount.amount());
+                    m.add(user, UserAccount::WithdrawalsInFlight, -amount);
                     m.add(user, UserAccount::EarningsAvailable, amount);
                 }
             }
+        }
+        Op::Payout { w, status } => {
+            if m.withdrawals.is_empty() {
+                return;
+            }
+            let i = w % m.withdrawals.len();
+            let status = PAYOUT_STATUSES[status as usize];
+            let mw = &mut m.withdrawals[i];
+            let item = PayoutItem {
+                id: PayoutItemId::new(format!("item-{}", mw.id)),
+                batch: PayoutBatchId::new(format!("batch-{}", mw.id)),
+                status,
+                amount: mw.amount,
+                fee: Some(Money::from_cents(25)),
+                withdrawal: Some(mw.id.clone()),
+            };
+            item_changed(app, &item)
+                .await
+                .expect("a payout event applies");
+            // Only an approved (sent) withdrawal settles, once; the fee is
+            // the platform's and touches no user account.
+            if mw.status == WithdrawalStatus::Approved {
+                let (user, amount) = (mw.user, mw.amount.amount());
+                if status == PayoutStatus::Success {
+                    mw.status = WithdrawalStatus::Paid;
+                    m.add(user, UserAccount::WithdrawalsInFlight, -amount);
+                } else if status.is_failure() {
+                    mw.status = WithdrawalStatus::Failed;
+                    m.add(user, UserAccount::WithdrawalsInFlight, -amount);
+                    m.add(user, UserAccount::EarningsAvailable, amount);
+                }
+            }
+            let mw = &m.withdrawals[i];
+            let stored = app.store.withdrawal(&mw.id).await.unwrap().unwrap();
+            assert_eq!(stored.status, mw.status, "{status:?}");
         }
     }
     observe_orders(app, m).await;

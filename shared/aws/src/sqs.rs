@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
-use khamsa_app::ports::{Clock, Notifier, Scheduler, StoreError};
+use khamsa_app::ports::{Clock, Notifier, PayoutQueue, Scheduler, StoreError};
 use khamsa_domain::Timestamp;
-use khamsa_domain::ids::OutboxId;
+use khamsa_domain::ids::{OutboxId, WithdrawalId};
 use khamsa_domain::order::Timer;
 use khamsa_domain::time::SECOND_MS;
 use serde::{Deserialize, Serialize};
@@ -211,6 +211,52 @@ impl Notifier for SqsNotifier {
             // Not raised: the rows are committed and the sweeper re-queues
             // unsent ones, so the caller's change must not fail for this.
             tracing::error!(error = %e, count = ids.len(), "outbox ids not queued");
+        }
+    }
+}
+
+/// A payouts queue message: one approved withdrawal to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutMessage {
+    pub withdrawal_id: WithdrawalId,
+}
+
+/// Puts approved withdrawals on the payouts queue, for the payouts worker.
+pub struct SqsPayoutQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsPayoutQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        SqsPayoutQueue {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    pub async fn enqueue(&self, ids: &[WithdrawalId]) -> Result<(), AwsError> {
+        let messages = ids
+            .iter()
+            .map(|id| {
+                let body = serde_json::to_string(&PayoutMessage {
+                    withdrawal_id: id.clone(),
+                })
+                .expect("a struct of one string serializes");
+                (body, 0)
+            })
+            .collect::<Vec<_>>();
+        send_all(&self.client, &self.queue_url, &messages).await
+    }
+}
+
+#[async_trait]
+impl PayoutQueue for SqsPayoutQueue {
+    async fn payouts_due(&self, ids: &[WithdrawalId]) {
+        if let Err(e) = self.enqueue(ids).await {
+            // Not raised: the withdrawal is committed `approved`, and the
+            // poll sends any approved one left behind.
+            tracing::error!(error = %e, count = ids.len(), "payouts not queued");
         }
     }
 }

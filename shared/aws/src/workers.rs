@@ -8,12 +8,15 @@
 //! (with an alarm). A message that can never succeed (a malformed body) is
 //! logged and dropped instead of being retried five times.
 
-use crate::sqs::{AwsError, BATCH, MAX_DELAY_SECONDS, OutboxMessage, SqsScheduler, sdk};
+use crate::sqs::{
+    AwsError, BATCH, MAX_DELAY_SECONDS, OutboxMessage, PayoutMessage, SqsScheduler, sdk,
+};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use khamsa_app::App;
 use khamsa_app::ports::{Clock, Mailer, Notifier, Store};
 use khamsa_app::usecases::notify::{NotifyError, send_outbox};
+use khamsa_app::usecases::payouts;
 use khamsa_app::usecases::timers::{self, Fired};
 use khamsa_domain::order::Timer;
 use khamsa_domain::time::SECOND_MS;
@@ -110,6 +113,29 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
                     order = %timer.order_id, timer = %timer.kind, error = %e,
                     "timer failed; will retry"
                 );
+                failed.push(m.id.clone());
+            }
+        }
+    }
+    failed
+}
+
+/// Advances the withdrawals the payouts queue names: sends an approved one
+/// (keyed by its id at the provider, so a redelivered message never pays
+/// twice) or reads a processing one back.
+/// Returns the ids of the messages to retry: a transient provider or store
+/// error. A permanent refusal is not retried: the withdrawal is `failed`.
+pub async fn payouts_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for m in msgs {
+        let Ok(PayoutMessage { withdrawal_id }) = serde_json::from_str(&m.body) else {
+            tracing::error!(message = %m.id, body = %m.body, "malformed payout message dropped");
+            continue;
+        };
+        match payouts::advance(app, &withdrawal_id).await {
+            Ok(step) => tracing::info!(withdrawal = %withdrawal_id, ?step, "payout handled"),
+            Err(e) => {
+                tracing::warn!(withdrawal = %withdrawal_id, error = %e, "payout not sent; will retry");
                 failed.push(m.id.clone());
             }
         }

@@ -800,6 +800,8 @@ async fn withdrawals_by_user_and_by_status(store: &dyn Store) {
         reason: None,
         created_at: at(ms),
         updated_at: at(ms),
+        payout_batch_id: None,
+        payout_item_id: None,
         version: 0,
     };
     let all = [

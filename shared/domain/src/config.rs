@@ -31,6 +31,9 @@ pub struct Config {
     /// Seller's net stays pending this many days after completion.
     pub clearing_days: u32,
     pub withdrawal_min: Money,
+    /// Withdrawals up to this are approved as they are requested; 0.00
+    /// (the default) leaves every one to an operator.
+    pub auto_approve_withdrawal_max: Money,
     pub topup_min: Money,
     pub topup_max: Money,
     /// Top-ups a user may have waiting for the provider at once.
@@ -72,6 +75,7 @@ impl Default for Config {
             reminder_hours_before_complete: 24,
             clearing_days: 14,
             withdrawal_min: Money::dollars(10),
+            auto_approve_withdrawal_max: Money::ZERO,
             topup_min: Money::dollars(1),
             topup_max: Money::dollars(1000),
             topups_pending_max: 5,

@@ -46,6 +46,8 @@ pub enum NoticeKind {
     ReviewReceived { rating: u8, text: String },
     /// Seller: a withdrawal was paid out.
     WithdrawalPaid { amount: Money, paypal_email: String },
+    /// Seller: a payout failed; the money is back in available earnings.
+    WithdrawalFailed { amount: Money, reason: String },
     /// Buyer: a PayPal payment for an order arrived, but the order could
     /// not be placed; the money stays in the balance (issue 8).
     PaidOrderNotPlaced {

@@ -46,6 +46,8 @@ fn strum_and_serde_name_every_variant_alike() {
     ]);
     serde_reads_the_strum_name(&[
         WithdrawalStatus::Requested,
+        WithdrawalStatus::Approved,
+        WithdrawalStatus::Processing,
         WithdrawalStatus::Paid,
         WithdrawalStatus::Rejected,
         WithdrawalStatus::Failed,

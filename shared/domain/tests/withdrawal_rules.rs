@@ -10,7 +10,7 @@ use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
 use khamsa_domain::notice::NoticeKind;
 use khamsa_domain::text::EmailAddress;
 use khamsa_domain::withdrawal::{
-    Returned, Topup, TopupMethod, TopupStatus, Withdrawal, WithdrawalStatus,
+    PayoutReport, Returned, Topup, TopupMethod, TopupStatus, Withdrawal, WithdrawalStatus,
 };
 use khamsa_domain::{Config, DomainResult, ErrorKind};
 
@@ -52,8 +52,18 @@ fn requested() -> (Withdrawal, Posting) {
     try_request("25", Some(paypal()), "40").unwrap()
 }
 
+/// Approved by an operator at T0.
+fn approved() -> Withdrawal {
+    requested().0.approve(T0).unwrap()
+}
+
+/// Sent to PayPal at T0.
+fn processing() -> Withdrawal {
+    approved().sent("BATCH-1", "ITEM-1", T0).unwrap()
+}
+
 fn paid() -> Withdrawal {
-    requested().0.pay(day(1)).unwrap().0
+    processing().pay(None, day(1)).unwrap().0
 }
 
 fn rejected() -> Withdrawal {
@@ -65,8 +75,7 @@ fn rejected() -> Withdrawal {
 }
 
 fn failed() -> Withdrawal {
-    requested()
-        .0
+    processing()
         .return_funds(Returned::Failed, Some(text("PayPal refused")), day(1))
         .unwrap()
         .0
@@ -195,7 +204,9 @@ fn withdrawal_without_a_paypal_address_is_refused() {
 
 #[test]
 fn paying_a_withdrawal_sends_the_money_out_of_the_site() {
-    let (w, p, _) = requested().0.pay(day(1)).unwrap();
+    let (w, ps, _) = processing().pay(None, day(1)).unwrap();
+    let p = &ps[0];
+    assert_eq!(ps.len(), 1, "no fee reported, no fee posted");
     assert_eq!(w.status, WithdrawalStatus::Paid);
     assert_eq!(w.updated_at, day(1));
     assert_eq!(w.created_at, T0);
@@ -203,7 +214,7 @@ fn paying_a_withdrawal_sends_the_money_out_of_the_site() {
     assert_eq!(p.id(), &PostingId::new("withdrawal-1/paid"));
     assert_eq!(p.withdrawal_id(), Some(&wid()));
     assert_eq!(
-        legs(&p),
+        legs(p),
         vec![
             (in_flight(), "-25.00".into()),
             (Account::External, "25.00".into())
@@ -213,7 +224,7 @@ fn paying_a_withdrawal_sends_the_money_out_of_the_site() {
 
 #[test]
 fn paying_a_withdrawal_tells_the_seller_amount_and_address() {
-    let (_, _, n) = requested().0.pay(day(1)).unwrap();
+    let (_, _, n) = processing().pay(None, day(1)).unwrap();
     assert_eq!(n.to, seller());
     assert_eq!(n.withdrawal_id, Some(wid()));
     assert_eq!(n.order_id, None);
@@ -248,8 +259,7 @@ fn rejecting_a_withdrawal_returns_the_money_to_available_earnings() {
 
 #[test]
 fn a_failed_payout_returns_the_money_to_available_earnings() {
-    let (w, p) = requested()
-        .0
+    let (w, p) = processing()
         .return_funds(Returned::Failed, Some(text("PayPal refused")), day(1))
         .unwrap();
     assert_eq!(w.status, WithdrawalStatus::Failed);
@@ -269,7 +279,7 @@ fn a_withdrawal_cannot_be_settled_twice() {
     for w in [paid(), rejected(), failed()] {
         let s = w.status;
         assert_eq!(
-            w.pay(day(2)).unwrap_err().code(),
+            w.pay(None, day(2)).unwrap_err().code(),
             "invalid_transition",
             "pay while {s:?}"
         );
@@ -289,7 +299,8 @@ fn a_paid_withdrawal_leaves_the_site_and_a_rejected_one_comes_home() {
     books.post([&requested_posting]);
     assert_eq!(books.of(&available()), "15.00");
     assert_eq!(books.of(&in_flight()), "25.00");
-    books.post([&w.pay(day(1)).unwrap().1]);
+    let w2 = w.approve(T0).unwrap().sent("B", "I", T0).unwrap();
+    books.post(w2.pay(None, day(1)).unwrap().1.iter());
     assert_eq!(books.of(&in_flight()), "0.00");
     assert_eq!(books.of(&available()), "15.00");
     assert_eq!(books.of(&Account::External), "-15.00");
@@ -305,6 +316,8 @@ fn a_paid_withdrawal_leaves_the_site_and_a_rejected_one_comes_home() {
 fn withdrawal_statuses_have_stable_names() {
     for (s, name) in [
         (WithdrawalStatus::Requested, "requested"),
+        (WithdrawalStatus::Approved, "approved"),
+        (WithdrawalStatus::Processing, "processing"),
         (WithdrawalStatus::Paid, "paid"),
         (WithdrawalStatus::Rejected, "rejected"),
         (WithdrawalStatus::Failed, "failed"),
@@ -316,6 +329,116 @@ fn withdrawal_statuses_have_stable_names() {
         "cancelled".parse::<WithdrawalStatus>().unwrap_err().code(),
         "validation_failed"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Approval and payouts (payments.md, "Money out")
+// ---------------------------------------------------------------------------
+
+#[test]
+fn approving_then_sending_moves_no_money_and_keeps_the_provider_ids() {
+    let w = approved();
+    assert_eq!(w.status, WithdrawalStatus::Approved);
+    let w = w.sent("BATCH-1", "ITEM-1", day(1)).unwrap();
+    assert_eq!(w.status, WithdrawalStatus::Processing);
+    assert_eq!(w.payout_batch_id.as_deref(), Some("BATCH-1"));
+    assert_eq!(w.payout_item_id.as_deref(), Some("ITEM-1"));
+    assert_eq!(w.updated_at, day(1));
+}
+
+#[test]
+fn only_a_requested_withdrawal_is_approved_and_only_an_approved_one_sent() {
+    for w in [approved(), processing(), paid(), rejected(), failed()] {
+        let err = w.approve(day(2)).unwrap_err();
+        assert_eq!(err.code(), "invalid_transition", "{:?}", w.status);
+    }
+    for w in [requested().0, processing(), paid(), rejected(), failed()] {
+        let err = w.sent("B", "I", day(2)).unwrap_err();
+        assert_eq!(err.code(), "invalid_transition", "{:?}", w.status);
+    }
+}
+
+#[test]
+fn only_a_requested_withdrawal_is_rejected_and_only_a_sent_one_fails() {
+    for w in [approved(), processing()] {
+        let err = w
+            .return_funds(Returned::Rejected, None, day(2))
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_transition");
+        assert!(w.return_funds(Returned::Failed, None, day(2)).is_ok());
+    }
+    let err = requested().0.fail("FAILED", day(2)).unwrap_err();
+    assert_eq!(err.code(), "invalid_transition");
+    assert!(requested().0.pay(None, day(2)).is_err());
+}
+
+#[test]
+fn a_payout_event_can_overtake_the_workers_commit() {
+    let report = PayoutReport {
+        batch_id: "B9".into(),
+        item_id: "I9".into(),
+        fee: None,
+    };
+    let (w, _, _) = approved().pay(Some(&report), day(1)).unwrap();
+    assert_eq!(w.status, WithdrawalStatus::Paid);
+    assert_eq!(w.payout_item_id.as_deref(), Some("I9"));
+}
+
+#[test]
+fn the_payout_fee_is_the_platforms_cost_and_the_seller_gets_the_full_amount() {
+    let report = PayoutReport {
+        batch_id: "B".into(),
+        item_id: "I".into(),
+        fee: Some(usd("0.25")),
+    };
+    let (w, requested_posting) = requested();
+    let (_, ps, _) = processing().pay(Some(&report), day(1)).unwrap();
+    assert_eq!(ps.len(), 2);
+    assert_eq!(ps[1].kind(), PostingKind::PaymentFee);
+    assert_eq!(ps[1].id(), &PostingId::new("withdrawal-1/payout-fee"));
+    assert_eq!(ps[1].withdrawal_id(), Some(&w.id));
+    let mut books = Books::opening(&[(available(), "40")]);
+    books.post([&requested_posting]);
+    books.post(ps.iter());
+    assert_eq!(books.of(&in_flight()), "0.00");
+    assert_eq!(books.of(&available()), "15.00");
+    assert_eq!(books.of(&Account::PaymentFees), "0.25");
+    assert_eq!(books.of(&Account::External), "-15.25");
+}
+
+#[test]
+fn a_failed_payout_tells_the_seller_why_and_returns_the_money() {
+    let (w, p, n) = processing().fail("RETURNED", day(31)).unwrap();
+    assert_eq!(w.status, WithdrawalStatus::Failed);
+    assert_eq!(w.reason.as_deref(), Some("RETURNED"));
+    assert_eq!(
+        legs(&p),
+        vec![
+            (in_flight(), "-25.00".into()),
+            (available(), "25.00".into())
+        ]
+    );
+    assert_eq!(n.to, seller());
+    assert_eq!(
+        n.kind,
+        NoticeKind::WithdrawalFailed {
+            amount: usd("25"),
+            reason: "RETURNED".into()
+        }
+    );
+}
+
+#[test]
+fn auto_approval_is_off_by_default_and_bounded_by_the_configured_max() {
+    let (w, _) = requested();
+    assert!(!w.auto_approved(&cfg()));
+    let on = |max: &str| Config {
+        auto_approve_withdrawal_max: usd(max),
+        ..Config::default()
+    };
+    assert!(w.auto_approved(&on("25")));
+    assert!(w.auto_approved(&on("100")));
+    assert!(!w.auto_approved(&on("24.99")));
 }
 
 // ---------------------------------------------------------------------------

@@ -73,8 +73,9 @@ async fn settle(ctx: &Ctx<'_>, how: Settle) -> AppResult<Reply> {
     .await
 }
 
-pub(crate) async fn pay_withdrawal(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    settle(ctx, Settle::Pay).await
+/// Approves it; the payouts worker sends it to PayPal.
+pub(crate) async fn approve_withdrawal(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    settle(ctx, Settle::Approve).await
 }
 
 pub(crate) async fn reject_withdrawal(ctx: &Ctx<'_>) -> AppResult<Reply> {

@@ -297,7 +297,7 @@ async fn dispatch(ctx: &Ctx<'_>, route: Route) -> AppResult<Reply> {
         Route::ApproveRevision => admin::approve_revision(ctx).await,
         Route::RejectRevision => admin::reject_revision(ctx).await,
         Route::AdminWithdrawals => admin::withdrawals(ctx).await,
-        Route::PayWithdrawal => admin::pay_withdrawal(ctx).await,
+        Route::ApproveWithdrawal => admin::approve_withdrawal(ctx).await,
         Route::RejectWithdrawal => admin::reject_withdrawal(ctx).await,
         Route::AdminCancelOrder => admin::cancel_order(ctx).await,
         Route::AdminCompleteOrder => admin::complete_order(ctx).await,

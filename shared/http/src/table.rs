@@ -112,7 +112,7 @@ routes! {
     ApproveRevision: Post "/admin/services/{id}/revision/approve" Operator,
     RejectRevision: Post "/admin/services/{id}/revision/reject" Operator,
     AdminWithdrawals: Get "/admin/withdrawals" Operator,
-    PayWithdrawal: Post "/admin/withdrawals/{id}/pay" Operator,
+    ApproveWithdrawal: Post "/admin/withdrawals/{id}/approve" Operator,
     RejectWithdrawal: Post "/admin/withdrawals/{id}/reject" Operator,
     AdminCancelOrder: Post "/admin/orders/{id}/cancel" Operator,
     AdminCompleteOrder: Post "/admin/orders/{id}/complete" Operator,

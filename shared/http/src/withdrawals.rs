@@ -17,6 +17,11 @@ pub struct WithdrawalView<'a> {
     paypal_email: &'a str,
     status: WithdrawalStatus,
     reason: Option<&'a str>,
+    /// PayPal's ids once sent (for support and reconciliation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payout_batch_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payout_item_id: Option<&'a str>,
     created_at: Time,
     updated_at: Time,
 }
@@ -29,6 +34,8 @@ pub fn withdrawal(w: &Withdrawal) -> WithdrawalView<'_> {
         paypal_email: w.paypal_email.as_str(),
         status: w.status,
         reason: w.reason.as_deref(),
+        payout_batch_id: w.payout_batch_id.as_deref(),
+        payout_item_id: w.payout_item_id.as_deref(),
         created_at: Time(w.created_at),
         updated_at: Time(w.updated_at),
     }

@@ -149,12 +149,16 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
         NoticeKind::PaidOrderNotPlaced { amount, reason } => {
             topups::not_placed(lang, *amount, *reason)
         }
+        NoticeKind::WithdrawalFailed { amount, reason } => payouts::failed(lang, *amount, reason),
     };
     let subject = match &n.service_title {
         Some(title) => format!("{subject}: {title}"),
         None => subject,
     };
-    let withdrawals = matches!(n.kind, NoticeKind::WithdrawalPaid { .. });
+    let withdrawals = matches!(
+        n.kind,
+        NoticeKind::WithdrawalPaid { .. } | NoticeKind::WithdrawalFailed { .. }
+    );
     let link = match (&n.order_id, withdrawals) {
         // Ids are opaque strings: percent-encode so one can never change the path.
         (Some(id), false) => {

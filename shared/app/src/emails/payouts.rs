@@ -1,4 +1,4 @@
-//! The words of the email a paid withdrawal sends.
+//! The words of the emails a paid or failed withdrawal sends.
 
 use super::{Lang, Words, p, tr, usd};
 use khamsa_domain::money::Money;
@@ -18,6 +18,30 @@ pub(super) fn paid(lang: Lang, amount: Money, paypal_email: &str) -> Words {
                 lang,
                 "شكرًا لعملك مع خمسة.",
                 "Thank you for working with Khamsa."
+            ),
+        ],
+    )
+}
+
+/// Seller: a payout failed and the money is back in their earnings.
+pub(super) fn failed(lang: Lang, amount: Money, reason: &str) -> Words {
+    let m = usd(amount);
+    (
+        tr!(
+            lang,
+            "تعذّر تحويل أرباحك",
+            "Your withdrawal could not be paid"
+        ),
+        vec![
+            p!(
+                lang,
+                "لم يكتمل تحويل {m} إلى PayPal: {reason}",
+                "Your payout of {m} to PayPal did not go through: {reason}"
+            ),
+            p!(
+                lang,
+                "أعدنا المبلغ إلى أرباحك المتاحة؛ تحقق من عنوان PayPal ثم اطلب السحب من جديد.",
+                "The money is back in your available earnings; check your PayPal address and request the withdrawal again."
             ),
         ],
     )

@@ -94,12 +94,22 @@ fn samples() -> Vec<Notice> {
             reason: NotPlacedReason::ServiceUnavailable,
         },
     });
+    out.push(Notice {
+        to: UserId::new("u1"),
+        order_id: None,
+        withdrawal_id: Some(WithdrawalId::new("wd_1")),
+        service_title: None,
+        kind: NoticeKind::WithdrawalFailed {
+            amount: Money::dollars(50),
+            reason: "PayPal reported the payout RETURNED".into(),
+        },
+    });
     out
 }
 
 #[test]
 fn every_variant_renders_in_both_languages() {
-    let mut seen = [false; 11];
+    let mut seen = [false; 12];
     for n in samples() {
         let i = match n.kind {
             NoticeKind::NewOrder { .. } => 0,
@@ -113,10 +123,11 @@ fn every_variant_renders_in_both_languages() {
             NoticeKind::ReviewReceived { .. } => 8,
             NoticeKind::WithdrawalPaid { .. } => 9,
             NoticeKind::PaidOrderNotPlaced { .. } => 10,
+            NoticeKind::WithdrawalFailed { .. } => 11,
         };
         seen[i] = true;
         let link = match i {
-            9 => format!("{BASE}/me/withdrawals"),
+            9 | 11 => format!("{BASE}/me/withdrawals"),
             10 => format!("{BASE}/"),
             _ => format!("{BASE}/orders/ord_1"),
         };

@@ -7,6 +7,7 @@ pub use store::MemoryStore;
 
 use crate::ports::{Clock, Email, MailError, Mailer, Payments, Scheduler, Store};
 use crate::usecases::notify::InlineNotifier;
+use crate::usecases::payouts::InlinePayouts;
 use crate::{App, Ports};
 use async_trait::async_trait;
 use khamsa_domain::order::Timer;
@@ -146,7 +147,7 @@ impl InMemory {
             payments: Payments::none(),
         };
         InMemory {
-            app: App::new(ports, cfg, public_url),
+            app: InlinePayouts::wire(App::new(ports, cfg, public_url)),
             notifier,
             scheduler,
         }
@@ -155,6 +156,8 @@ impl InMemory {
     /// With these payment providers instead of none.
     pub fn with_payments(mut self, payments: Payments) -> InMemory {
         self.app.payments = payments;
+        // The inline payouts worker sends with the new providers too.
+        self.app = InlinePayouts::wire(self.app);
         self
     }
 }

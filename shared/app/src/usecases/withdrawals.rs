@@ -1,7 +1,6 @@
 //! Withdrawals of available earnings to PayPal, and the operators' side.
 
 use super::input::{Amount, Body, Input, OperatorReason, required};
-use super::outbox_rows;
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
@@ -70,6 +69,13 @@ pub async fn request(
         now,
         &app.cfg,
     )?;
+    // Under the configured limit it is approved at once, in the same unit
+    // of work: committing it `approved` queues the payout (`App::commit`).
+    let w = if w.auto_approved(&app.cfg) {
+        w.approve(now)?
+    } else {
+        w
+    };
     let uow = UnitOfWork {
         writes: vec![Write::Withdrawal(w.clone())],
         postings: vec![posting],
@@ -95,18 +101,18 @@ pub async fn by_status(
     Ok(app.store.withdrawals(&q, page).await?)
 }
 
-/// What an operator (or the payout worker) does with a withdrawal; the
-/// edge checks operators once for every `/admin` route.
+/// What an operator does with a requested withdrawal; the edge checks
+/// operators once for every `/admin` route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settle {
-    Pay,
-    /// Needs a reason.
+    /// Approve it: the payouts worker sends it to PayPal.
+    Approve,
+    /// Needs a reason; the money goes back to available earnings.
     Reject(Input<OperatorReason>),
-    /// Reported by the payout worker when the provider refuses.
-    Fail(Input<OperatorReason>),
 }
 
-/// An operator pays or returns a withdrawal; never one of their own.
+/// An operator approves or rejects a withdrawal; never one of their own.
+/// Committing it `approved` queues the payout (`App::commit`).
 pub async fn settle(
     app: &App,
     operator: &Caller,
@@ -124,25 +130,17 @@ pub async fn settle(
         );
     }
     let now = app.now();
-    let (w, posting, notices) = match how {
-        Settle::Pay => {
-            let (w, p, n) = w.pay(now)?;
-            (w, p, vec![n])
-        }
+    let (w, postings) = match how {
+        Settle::Approve => (w.approve(now)?, vec![]),
         Settle::Reject(reason) => {
             let reason = reason?.required()?;
             let (w, p) = w.return_funds(Returned::Rejected, Some(reason), now)?;
-            (w, p, vec![])
-        }
-        Settle::Fail(reason) => {
-            let (w, p) = w.return_funds(Returned::Failed, reason?.0, now)?;
-            (w, p, vec![])
+            (w, vec![p])
         }
     };
     let uow = UnitOfWork {
         writes: vec![Write::Withdrawal(w.clone())],
-        postings: vec![posting],
-        outbox: outbox_rows(notices, now),
+        postings,
         ..Default::default()
     };
     Ok(Outcome::new(w, uow))
