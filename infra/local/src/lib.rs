@@ -34,12 +34,12 @@ use lambda_http::aws_lambda_events::apigw::{
 };
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::request::LambdaRequest;
+use paypal::{LocalPayPal, PayPalSetup};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use paypal::{LocalPayPal, PayPalSetup};
 use token::TokenKey;
 use tokio::net::TcpListener;
 

@@ -3,9 +3,7 @@
 
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
-use crate::ports::{
-    Clock, CommitError, Mailer, Notifier, Payments, Scheduler, Store, UnitOfWork,
-};
+use crate::ports::{Clock, CommitError, Mailer, Notifier, Payments, Scheduler, Store, UnitOfWork};
 use khamsa_domain::{Config, DomainError, Timestamp};
 use std::sync::Arc;
 

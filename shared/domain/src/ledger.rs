@@ -44,9 +44,16 @@ impl UserAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Account {
-    User { user: UserId, account: UserAccount },
-    Escrow { order: OrderId },
-    Platform { shard: u8 },
+    User {
+        user: UserId,
+        account: UserAccount,
+    },
+    Escrow {
+        order: OrderId,
+    },
+    Platform {
+        shard: u8,
+    },
     /// What payment providers charged us (payments.md): revenue minus this
     /// is the real margin.
     PaymentFees,
