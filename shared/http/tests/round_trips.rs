@@ -9,29 +9,14 @@
 //! count (which a port read can hide, e.g. the balances read twice inside
 //! the commit) is pinned in `shared/aws/tests/dynamo_requests.rs`.
 
-use async_trait::async_trait;
-use khamsa_app::memory::{FixedClock, MemoryMailer, MemoryStore, WakeScheduler};
-use khamsa_app::ports::{Notifier, Payments, Store};
-use khamsa_app::{App, Ports};
-use khamsa_domain::Config;
-use khamsa_domain::ids::OutboxId;
+use khamsa_app::App;
+use khamsa_app::memory::MemoryStore;
 use khamsa_testkit::counting::{Calls, CountingStore};
-use khamsa_testkit::{T0, active_service, funded_buyer};
-use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2httpRequest,
-};
-use lambda_http::request::LambdaRequest;
-use lambda_http::{Body, Request};
+use khamsa_testkit::edge::{self, request};
+use khamsa_testkit::{active_service, funded_buyer};
+use lambda_http::Request;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// What the SQS notifier is to the store: nothing.
-struct Queued;
-
-#[async_trait]
-impl Notifier for Queued {
-    async fn outbox_written(&self, _ids: &[OutboxId]) {}
-}
 
 struct World {
     app: App,
@@ -40,57 +25,12 @@ struct World {
 
 fn world() -> World {
     let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new())));
-    let app = App::new(
-        Ports {
-            store: store.clone() as Arc<dyn Store>,
-            clock: Arc::new(FixedClock::new(T0)),
-            mailer: Arc::new(MemoryMailer::new()),
-            notifier: Arc::new(Queued),
-            scheduler: Arc::new(WakeScheduler::default()),
-            payments: Payments::none(),
-        },
-        Config::default(),
-        "http://test",
-    );
+    let app = edge::app_on(store.clone());
     World { app, store }
 }
 
-/// The API Gateway v2 event for `method path` as `user`, with a body and
-/// an optional `Idempotency-Key`.
-fn request(method: &str, path: &str, user: &str, body: &str, key: Option<&str>) -> Request {
-    let mut event = ApiGatewayV2httpRequest::default();
-    event.version = Some("2.0".into());
-    event.route_key = Some("$default".into());
-    event.raw_path = Some(path.to_owned());
-    event.raw_query_string = Some(String::new());
-    event.body = (!body.is_empty()).then(|| body.to_owned());
-    event.request_context.http.method = method.parse().expect("a method");
-    event.request_context.http.path = Some(path.to_owned());
-    event.request_context.domain_name = Some("localhost".into());
-    let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
-    jwt.claims.insert("sub".into(), user.into());
-    jwt.claims
-        .insert("email".into(), format!("{user}@example.com"));
-    let mut authorizer = ApiGatewayRequestAuthorizer::default();
-    authorizer.jwt = Some(jwt);
-    event.request_context.authorizer = Some(authorizer);
-    if let Some(k) = key {
-        event
-            .headers
-            .insert("idempotency-key", k.parse().expect("a header value"));
-    }
-    LambdaRequest::ApiGatewayV2(event).into()
-}
-
-/// Sends the request; its status and JSON body.
 async fn send(w: &World, req: Request) -> (u16, serde_json::Value) {
-    let res = khamsa_http::handle(&w.app, req).await;
-    let status = res.status().as_u16();
-    let body = match res.body() {
-        Body::Text(s) => serde_json::from_str(s).unwrap_or_default(),
-        _ => serde_json::Value::Null,
-    };
-    (status, body)
+    edge::send(&w.app, req).await
 }
 
 fn calls(reads: &[(&'static str, usize)], commits: usize) -> Calls {
