@@ -143,3 +143,19 @@ async fn place_order_and_its_transitions_on_the_wire() {
 
     table.drop_table().await;
 }
+
+/// The functions' SDK setup (`https::sdk_defaults`: TLS trusting the CA
+/// bundle alone) is a working client: it reaches DynamoDB Local.
+#[tokio::test]
+async fn the_bundle_only_client_reaches_dynamodb() {
+    if !khamsa_testkit::env::emulators("bundle_only_client", khamsa_testkit::env::DYNAMODB) {
+        return;
+    }
+    let sdk = khamsa_aws::https::sdk_defaults().load().await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .list_tables()
+        .limit(1)
+        .send()
+        .await
+        .expect("DynamoDB Local answers through the bundle-only client");
+}
