@@ -4,7 +4,8 @@
 //! below zero), so a use case cannot tell the difference.
 //!
 //! The local server's hot reads come from indexes kept beside the rows
-//! (the public service list, due timers, unsent emails), so a request or a
+//! (the service lists, each user's purchases and sales, due timers,
+//! unsent emails), so a request or a
 //! timer tick costs the same with a hundred thousand orders as with ten.
 
 use crate::ports::*;
@@ -25,6 +26,7 @@ use khamsa_domain::service::{Service, ServiceStats, ServiceStatus};
 use khamsa_domain::withdrawal::{Topup, Withdrawal};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
 use std::sync::Mutex;
 
 #[derive(Default)]
@@ -51,16 +53,24 @@ struct State {
     /// The ids of `outbox` rows not yet sent.
     unsent: BTreeSet<OutboxId>,
     service_index: ServiceIndex,
+    /// Each buyer's and each seller's orders, for their lists.
+    purchases: HashMap<UserId, BTreeSet<Key<OrderId>>>,
+    sales: HashMap<UserId, BTreeSet<Key<OrderId>>>,
     idempotency: HashMap<String, IdempotencyRecord>,
     seq: u64,
 }
 
-/// A service's place in a newest-first list: the key its cursor carries.
-/// `ServiceId` orders as its string does, so this is the cursor's order.
-type ListKey = (i64, ServiceId);
+/// A row's place in a newest-first list: the key its cursor carries. Ids
+/// order as their strings do, so this is the cursor's order.
+type Key<Id> = (i64, Id);
+type ListKey = Key<ServiceId>;
 
 fn list_key(x: &Service) -> ListKey {
     (x.created_at.millis(), x.id.clone())
+}
+
+fn order_key(o: &Order) -> Key<OrderId> {
+    (o.placed_at.millis(), o.id.clone())
 }
 
 /// The service lists the public pages read, kept sorted.
@@ -168,24 +178,25 @@ fn paginate<T: Clone>(
 /// One newest-first page walked off a sorted index, keeping the entries
 /// `pick` answers for: the same page and cursor `paginate` cuts, without
 /// sorting everything first.
-fn index_page<T>(
-    index: &BTreeSet<ListKey>,
+fn index_page<Id: Ord + fmt::Display, T>(
+    index: &BTreeSet<Key<Id>>,
     page: &PageReq,
-    pick: impl Fn(&ServiceId) -> Option<T>,
+    id: impl Fn(String) -> Id,
+    pick: impl Fn(&Id) -> Option<T>,
 ) -> StoreResult<Page<T>> {
     let after = page
         .cursor
         .as_deref()
         .map(decode_cursor)
         .transpose()?
-        .map(|(ms, id)| (ms, ServiceId::new(id)));
-    let keys: Box<dyn Iterator<Item = &ListKey>> = match &after {
+        .map(|(ms, s)| (ms, id(s)));
+    let keys: Box<dyn Iterator<Item = &Key<Id>>> = match &after {
         None => Box::new(index.iter().rev()),
         Some(c) => Box::new(index.range(..c).rev()),
     };
     let limit = page.limit.max(1);
     let mut items = Vec::new();
-    let mut last: Option<&ListKey> = None;
+    let mut last: Option<&Key<Id>> = None;
     let mut more = false;
     for k in keys {
         if let Some(t) = pick(&k.1) {
@@ -294,7 +305,7 @@ impl Store for MemoryStore {
                 );
             }
         };
-        index_page(index, page, |id| {
+        index_page(index, page, ServiceId::new, |id| {
             s.services.get(id).filter(|x| keep(x)).map(with_stats)
         })
     }
@@ -305,22 +316,21 @@ impl Store for MemoryStore {
 
     async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>> {
         let s = self.lock();
-        let items = s
-            .orders
-            .values()
-            .filter(|o| match q {
-                OrderQuery::Purchases(u, st) => {
-                    o.buyer_id == *u && st.is_none_or(|st| o.status == st)
-                }
-                OrderQuery::Sales(u, st) => o.seller_id == *u && st.is_none_or(|st| o.status == st),
-            })
-            .cloned()
-            .collect();
-        paginate(
-            items,
-            |o| (o.placed_at.millis(), o.id.to_string()),
-            true,
+        let (index, user, status) = match q {
+            OrderQuery::Purchases(u, st) => (&s.purchases, u, st),
+            OrderQuery::Sales(u, st) => (&s.sales, u, st),
+        };
+        let empty = BTreeSet::new();
+        index_page(
+            index.get(user).unwrap_or(&empty),
             page,
+            OrderId::new,
+            |id| {
+                s.orders
+                    .get(id)
+                    .filter(|o| status.is_none_or(|st| o.status == st))
+                    .cloned()
+            },
         )
     }
 
@@ -564,7 +574,25 @@ impl Store for MemoryStore {
                 }
                 Write::Order(mut x) => {
                     x.version += 1;
-                    s.orders.insert(x.id.clone(), x);
+                    let st = &mut *s;
+                    if let Some(old) = st.orders.get(&x.id) {
+                        let k = order_key(old);
+                        st.purchases
+                            .entry(old.buyer_id.clone())
+                            .or_default()
+                            .remove(&k);
+                        st.sales
+                            .entry(old.seller_id.clone())
+                            .or_default()
+                            .remove(&k);
+                    }
+                    let k = order_key(&x);
+                    st.purchases
+                        .entry(x.buyer_id.clone())
+                        .or_default()
+                        .insert(k.clone());
+                    st.sales.entry(x.seller_id.clone()).or_default().insert(k);
+                    st.orders.insert(x.id.clone(), x);
                 }
                 Write::Review(mut x) => {
                     x.version += 1;
