@@ -8,7 +8,9 @@
 #
 # Usage: bash infra/bench/local.sh [repo]
 # Knobs: SERVICES (2000), ORDERS (100000), DURATION (10 s per GET run),
-#        THREADS (2), CONNECTIONS (64). CARGO_TARGET_DIR is honoured.
+#        THREADS (2), CONNECTIONS (64), PROFILE (release; `dev` only to
+#        check the script quickly: debug figures mean nothing).
+#        CARGO_TARGET_DIR is honoured.
 # A benchmark, not a test: it builds release binaries (fat LTO, minutes on
 # 2 cores) and installs wrk from Debian's packages when it is missing.
 # The servers log at warn, so the figures measure serving, not writing
@@ -22,24 +24,26 @@ orders=${ORDERS:-100000}
 duration=${DURATION:-10}
 threads=${THREADS:-2}
 conns=${CONNECTIONS:-64}
+profile=${PROFILE:-release}
+out_dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >&2
 fi
 
-echo "building (release)" >&2
-(cd "$repo" && CARGO_TARGET_DIR="$target" cargo build --release --quiet -p khamsa-local)
-(cd "$here/hyper-floor" && CARGO_TARGET_DIR="$target/hyper-floor" cargo build --release --quiet)
+echo "building ($profile)" >&2
+(cd "$repo" && CARGO_TARGET_DIR="$target" cargo build --profile "$profile" --quiet -p khamsa-local)
+(cd "$here/hyper-floor" && CARGO_TARGET_DIR="$target/hyper-floor" cargo build --profile "$profile" --quiet)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 floor_port=$(free_port)
-PORT=$floor_port "$target/hyper-floor/release/khamsa-bench-hyper-floor" &
+PORT=$floor_port "$target/hyper-floor/$out_dir/khamsa-bench-hyper-floor" &
 pids+=($!)
 local_port=$(free_port)
-RUST_LOG=warn "$target/release/khamsa-local" --port "$local_port" >/dev/null &
+RUST_LOG=warn "$target/$out_dir/khamsa-local" --port "$local_port" >/dev/null &
 local_pid=$!
 pids+=($local_pid)
 for _ in $(seq 100); do
@@ -49,9 +53,9 @@ for _ in $(seq 100); do
 done
 
 # Seed: $services active services (the first one is ordered), and a buyer
-# with enough money for $orders orders at $5.
+# with money for every order at $5.
 echo "seeding $services services" >&2
-eval "$(python3 - "$local_port" "$services" "$orders" <<'PY'
+seed=$(python3 - "$local_port" "$services" "$orders" <<'PY'
 import http.client, json, sys
 port, services, orders = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 c = http.client.HTTPConnection("127.0.0.1", port)
@@ -67,14 +71,17 @@ seller, buyer, op = tok("bench-seller"), tok("bench-buyer"), tok("bench-ops", Tr
 first = None
 for i in range(services):
     s = call("POST", "/services", {"title": f"Logo {i}", "description": "A logo in two days.",
-             "category": ["design", "writing", "code"][i % 3], "price": "5.00", "delivery_days": 3}, seller)
+             "category": ["design", "writing-translation", "programming"][i % 3], "price": "5.00", "delivery_days": 3}, seller)
     call("POST", f"/admin/services/{s['id']}/approve", None, op)
     first = first or s["id"]
-for _ in range(orders * 5 // 1000 + 1):
+# Enough for twice the orders and 100,000 more: the last 10 s slice
+# overshoots $orders by as many as the server takes in 10 s.
+for _ in range((2 * orders + 100_000) * 5 // 1000 + 1):
     call("POST", "/me/topups", {"amount": "1000.00", "method": "sandbox"}, buyer)
 print(f"export SERVICE={first} TOKEN={buyer}")
 PY
-)"
+)
+eval "$seed"
 
 # wrk's "Requests/sec:", "N requests in" and "Non-2xx" lines, as numbers.
 rps() { awk '/Requests\/sec/ {print int($2)}'; }
