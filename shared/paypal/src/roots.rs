@@ -23,6 +23,11 @@ pub(crate) fn bundle() -> Option<RootCertStore> {
     {
         return None;
     }
+    first_bundle()
+}
+
+/// The roots of the first of [`CA_BUNDLES`] there is.
+fn first_bundle() -> Option<RootCertStore> {
     let pem = CA_BUNDLES.iter().find_map(|p| std::fs::read(p).ok())?;
     let mut roots = RootCertStore::empty();
     roots.add_parsable_certificates(CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok));
@@ -31,15 +36,10 @@ pub(crate) fn bundle() -> Option<RootCertStore> {
 
 #[cfg(test)]
 mod tests {
-    /// This machine (Debian) has a bundle full of roots.
+    /// This machine (Debian) has a bundle full of roots (whatever
+    /// `SSL_CERT_*` says here: Lambda sets neither).
     #[test]
     fn the_system_bundle_gives_roots() {
-        if ["SSL_CERT_FILE", "SSL_CERT_DIR"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some())
-        {
-            return;
-        }
-        assert!(super::bundle().expect("a CA bundle").len() > 50);
+        assert!(super::first_bundle().expect("a CA bundle").len() > 50);
     }
 }
