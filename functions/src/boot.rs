@@ -133,10 +133,9 @@ async fn boot(
     })?;
 
     // Region, credentials and endpoints from the Lambda environment (or
-    // AWS_ENDPOINT_URL_* in the tests, which run against emulators).
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    // AWS_ENDPOINT_URL_* in the tests, which run against emulators); TLS
+    // trusts the CA bundle file alone (no certificate directory scan).
+    let sdk = khamsa_aws::https::sdk_defaults().load().await;
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         settings.table.clone(),

@@ -121,9 +121,7 @@ impl Local {
         settings: &AwsSettings,
         paypal: LocalPayPal,
     ) -> Result<Arc<Local>, String> {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let sdk = khamsa_aws::https::sdk_defaults().load().await;
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let ses = aws_sdk_ses::Client::new(&sdk);

@@ -3,6 +3,7 @@
 //! and `Scheduler`, and the workers that consume the queues.
 
 pub mod dynamo;
+pub mod https;
 pub mod ses;
 pub mod sqs;
 pub mod workers;

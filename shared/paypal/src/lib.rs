@@ -8,6 +8,7 @@
 //! into `Money`, never floats.
 
 mod parse;
+mod roots;
 
 use std::fmt;
 use std::sync::Arc;
@@ -90,14 +91,24 @@ struct Answer {
 impl PayPal {
     pub fn new(config: Config, credentials: &Credentials) -> Result<PayPal, BuildError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider)
-            .map_err(|e| BuildError::Tls(e.to_string()))?
-            // Plain http only ever reaches the local fake; PayPal's bases
-            // are https.
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let tls = |e: rustls::Error| BuildError::Tls(e.to_string());
+        let https = match roots::bundle() {
+            Some(roots) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+                rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map_err(tls)?
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            ),
+            None => hyper_rustls::HttpsConnectorBuilder::new()
+                .with_provider_and_native_roots(provider)
+                .map_err(|e| BuildError::Tls(e.to_string()))?,
+        }
+        // Plain http only ever reaches the local fake; PayPal's bases
+        // are https.
+        .https_or_http()
+        .enable_http1()
+        .build();
         let http = Client::builder(TokioExecutor::new()).build(https);
         let basic = STANDARD.encode(format!(
             "{}:{}",

@@ -3,6 +3,10 @@
 //!
 //! - `harness`: an `App` on the in-memory adapters (or a given store) with
 //!   a clock the test moves, callers, and `run` to commit an outcome;
+//! - `counting`: a `Store` that counts its calls by method, for the
+//!   request-count tests;
+//! - `edge` (feature `http`): API Gateway events answered by the HTTP
+//!   edge in-process, and a notifier that only queues;
 //! - `env`: emulator discovery and names no other test or run uses;
 //! - `rfc3339_ms`: the API's timestamps as milliseconds;
 //! - `aws` (feature `aws`): SDK clients for the emulators, a fresh
@@ -10,6 +14,9 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod counting;
+#[cfg(feature = "http")]
+pub mod edge;
 pub mod env;
 pub mod harness;
 

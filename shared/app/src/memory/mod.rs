@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use khamsa_domain::order::Timer;
 use khamsa_domain::time::SECOND_MS;
 use khamsa_domain::{Config, Timestamp};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -64,18 +65,21 @@ impl Clock for FixedClock {
     }
 }
 
-/// Keeps what it sent, for `/dev/emails` and for tests.
+/// Keeps the last [`MemoryMailer::KEEP`] emails it sent, for `/dev/emails`
+/// and for tests: a long-running local server's memory stays bounded.
 #[derive(Default)]
 pub struct MemoryMailer {
-    sent: Mutex<Vec<Email>>,
+    sent: Mutex<VecDeque<Email>>,
 }
 
 impl MemoryMailer {
+    pub const KEEP: usize = 5_000;
+
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Emails sent to `to` (case-insensitive), or all, newest last.
+    /// Emails sent to `to` (case-insensitive), or all kept, newest last.
     pub fn sent(&self, to: Option<&str>) -> Vec<Email> {
         let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
         sent.iter()
@@ -89,10 +93,11 @@ impl MemoryMailer {
 impl Mailer for MemoryMailer {
     async fn send(&self, email: &Email) -> Result<(), MailError> {
         tracing::info!(to = %email.to, subject = %email.subject, "email sent");
-        self.sent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(email.clone());
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        if sent.len() >= Self::KEEP {
+            sent.pop_front();
+        }
+        sent.push_back(email.clone());
         Ok(())
     }
 }

@@ -2,6 +2,11 @@
 //! whole state makes every unit of work atomic, and it checks the same
 //! conditions a DynamoDB transaction does (versions, uniqueness, never
 //! below zero), so a use case cannot tell the difference.
+//!
+//! The local server's hot reads come from indexes kept beside the rows
+//! (the service lists, each user's purchases and sales, due timers,
+//! unsent emails), so a request or a
+//! timer tick costs the same with a hundred thousand orders as with ten.
 
 use crate::ports::*;
 use async_trait::async_trait;
@@ -21,7 +26,8 @@ use khamsa_domain::service::{Service, ServiceStats, ServiceStatus};
 use khamsa_domain::topup::{Topup, TopupStatus};
 use khamsa_domain::withdrawal::Withdrawal;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
 use std::sync::Mutex;
 
 #[derive(Default)]
@@ -42,9 +48,70 @@ struct State {
     postings: HashMap<PostingId, Posting>,
     ledger: HashMap<UserId, Vec<LedgerLine>>,
     timers: BTreeMap<(OrderId, TimerKind), Timestamp>,
+    /// `timers` in firing order, as `due_timers` answers.
+    timers_due: BTreeSet<(Timestamp, TimerKind, OrderId)>,
     outbox: BTreeMap<OutboxId, OutboxRow>,
+    /// The ids of `outbox` rows not yet sent.
+    unsent: BTreeSet<OutboxId>,
+    service_index: ServiceIndex,
+    /// Each buyer's and each seller's orders, for their lists.
+    purchases: HashMap<UserId, BTreeSet<Key<OrderId>>>,
+    sales: HashMap<UserId, BTreeSet<Key<OrderId>>>,
     idempotency: HashMap<String, IdempotencyRecord>,
     seq: u64,
+}
+
+/// A row's place in a newest-first list: the key its cursor carries. Ids
+/// order as their strings do, so this is the cursor's order.
+type Key<Id> = (i64, Id);
+type ListKey = Key<ServiceId>;
+
+fn list_key(x: &Service) -> ListKey {
+    (x.created_at.millis(), x.id.clone())
+}
+
+fn order_key(o: &Order) -> Key<OrderId> {
+    (o.placed_at.millis(), o.id.clone())
+}
+
+/// The service lists the public pages read, kept sorted.
+#[derive(Default)]
+struct ServiceIndex {
+    active: BTreeSet<ListKey>,
+    active_by_category: HashMap<String, BTreeSet<ListKey>>,
+    /// Every status: a seller's own list shows them all.
+    by_seller: HashMap<UserId, BTreeSet<ListKey>>,
+}
+
+impl ServiceIndex {
+    fn insert(&mut self, x: &Service) {
+        let k = list_key(x);
+        if x.status == ServiceStatus::Active {
+            self.active.insert(k.clone());
+            self.active_by_category
+                .entry(x.draft.category.clone())
+                .or_default()
+                .insert(k.clone());
+        }
+        self.by_seller
+            .entry(x.seller_id.clone())
+            .or_default()
+            .insert(k);
+    }
+
+    fn remove(&mut self, x: &Service) {
+        let k = list_key(x);
+        self.active.remove(&k);
+        if let Some(set) = self.active_by_category.get_mut(&x.draft.category) {
+            set.remove(&k);
+            if set.is_empty() {
+                self.active_by_category.remove(&x.draft.category);
+            }
+        }
+        if let Some(set) = self.by_seller.get_mut(&x.seller_id) {
+            set.remove(&k);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -109,6 +176,45 @@ fn paginate<T: Clone>(
     })
 }
 
+/// One newest-first page walked off a sorted index, keeping the entries
+/// `pick` answers for: the same page and cursor `paginate` cuts, without
+/// sorting everything first.
+fn index_page<Id: Ord + fmt::Display, T>(
+    index: &BTreeSet<Key<Id>>,
+    page: &PageReq,
+    id: impl Fn(String) -> Id,
+    pick: impl Fn(&Id) -> Option<T>,
+) -> StoreResult<Page<T>> {
+    let after = page
+        .cursor
+        .as_deref()
+        .map(decode_cursor)
+        .transpose()?
+        .map(|(ms, s)| (ms, id(s)));
+    let keys: Box<dyn Iterator<Item = &Key<Id>>> = match &after {
+        None => Box::new(index.iter().rev()),
+        Some(c) => Box::new(index.range(..c).rev()),
+    };
+    let limit = page.limit.max(1);
+    let mut items = Vec::new();
+    let mut last: Option<&Key<Id>> = None;
+    let mut more = false;
+    for k in keys {
+        if let Some(t) = pick(&k.1) {
+            if items.len() == limit {
+                more = true;
+                break;
+            }
+            items.push(t);
+            last = Some(k);
+        }
+    }
+    let next_cursor = last
+        .filter(|_| more)
+        .map(|(ms, id)| encode_cursor(&(*ms, id.to_string())));
+    Ok(Page { items, next_cursor })
+}
+
 /// A user account never goes negative; if one did, it reads as zero.
 fn money(d: Decimal) -> Money {
     Money::from_decimal(d).unwrap_or(Money::ZERO)
@@ -159,34 +265,50 @@ impl Store for MemoryStore {
         page: &PageReq,
     ) -> StoreResult<Page<(Service, ServiceStats)>> {
         let s = self.lock();
-        let items = s
-            .services
-            .values()
-            .filter(|x| match q {
-                ServiceQuery::Active { category } => {
-                    x.status == ServiceStatus::Active
-                        && category.as_ref().is_none_or(|c| *c == x.draft.category)
-                }
-                ServiceQuery::BySeller {
-                    seller,
-                    only_active,
-                } => x.seller_id == *seller && (!only_active || x.status == ServiceStatus::Active),
-                ServiceQuery::SellerInCategory { seller, category } => {
-                    x.seller_id == *seller
-                        && x.status == ServiceStatus::Active
-                        && x.draft.category == *category
-                }
-                ServiceQuery::ByStatus(st) => x.status == *st,
-                ServiceQuery::PendingRevision => x.pending_revision.is_some(),
-            })
-            .map(|x| (x.clone(), s.stats.get(&x.id).copied().unwrap_or_default()))
-            .collect();
-        paginate(
-            items,
-            |(x, _)| (x.created_at.millis(), x.id.to_string()),
-            true,
-            page,
-        )
+        let with_stats = |x: &Service| (x.clone(), s.stats.get(&x.id).copied().unwrap_or_default());
+        let empty = BTreeSet::new();
+        let ix = &s.service_index;
+        let (index, keep): (&BTreeSet<ListKey>, Box<dyn Fn(&Service) -> bool>) = match q {
+            ServiceQuery::Active { category: None } => (&ix.active, Box::new(|_| true)),
+            ServiceQuery::Active { category: Some(c) } => (
+                ix.active_by_category.get(c).unwrap_or(&empty),
+                Box::new(|_| true),
+            ),
+            ServiceQuery::BySeller {
+                seller,
+                only_active,
+            } => (
+                ix.by_seller.get(seller).unwrap_or(&empty),
+                Box::new(move |x| !only_active || x.status == ServiceStatus::Active),
+            ),
+            ServiceQuery::SellerInCategory { seller, category } => (
+                ix.by_seller.get(seller).unwrap_or(&empty),
+                Box::new(move |x| {
+                    x.status == ServiceStatus::Active && x.draft.category == *category
+                }),
+            ),
+            // Moderation's lists: rare, and small next to the public ones.
+            ServiceQuery::ByStatus(_) | ServiceQuery::PendingRevision => {
+                let items = s
+                    .services
+                    .values()
+                    .filter(|x| match q {
+                        ServiceQuery::ByStatus(st) => x.status == *st,
+                        _ => x.pending_revision.is_some(),
+                    })
+                    .map(with_stats)
+                    .collect();
+                return paginate(
+                    items,
+                    |(x, _)| (x.created_at.millis(), x.id.to_string()),
+                    true,
+                    page,
+                );
+            }
+        };
+        index_page(index, page, ServiceId::new, |id| {
+            s.services.get(id).filter(|x| keep(x)).map(with_stats)
+        })
     }
 
     async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>> {
@@ -195,22 +317,21 @@ impl Store for MemoryStore {
 
     async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>> {
         let s = self.lock();
-        let items = s
-            .orders
-            .values()
-            .filter(|o| match q {
-                OrderQuery::Purchases(u, st) => {
-                    o.buyer_id == *u && st.is_none_or(|st| o.status == st)
-                }
-                OrderQuery::Sales(u, st) => o.seller_id == *u && st.is_none_or(|st| o.status == st),
-            })
-            .cloned()
-            .collect();
-        paginate(
-            items,
-            |o| (o.placed_at.millis(), o.id.to_string()),
-            true,
+        let (index, user, status) = match q {
+            OrderQuery::Purchases(u, st) => (&s.purchases, u, st),
+            OrderQuery::Sales(u, st) => (&s.sales, u, st),
+        };
+        let empty = BTreeSet::new();
+        index_page(
+            index.get(user).unwrap_or(&empty),
             page,
+            OrderId::new,
+            |id| {
+                s.orders
+                    .get(id)
+                    .filter(|o| status.is_none_or(|st| o.status == st))
+                    .cloned()
+            },
         )
     }
 
@@ -331,20 +452,18 @@ impl Store for MemoryStore {
     }
 
     async fn due_timers(&self, until: Timestamp, limit: usize) -> StoreResult<Vec<Timer>> {
-        let mut v: Vec<Timer> = self
+        Ok(self
             .lock()
-            .timers
+            .timers_due
             .iter()
-            .filter(|(_, due)| **due <= until)
-            .map(|((order_id, kind), due)| Timer {
+            .take_while(|(due, _, _)| *due <= until)
+            .take(limit)
+            .map(|(due, kind, order_id)| Timer {
                 order_id: order_id.clone(),
                 kind: *kind,
                 due: *due,
             })
-            .collect();
-        v.sort_by(|a, b| (a.due, a.kind, &a.order_id).cmp(&(b.due, b.kind, &b.order_id)));
-        v.truncate(limit);
-        Ok(v)
+            .collect())
     }
 
     async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>> {
@@ -352,21 +471,21 @@ impl Store for MemoryStore {
     }
 
     async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>> {
-        Ok(self
-            .lock()
-            .outbox
-            .values()
-            .filter(|r| r.sent_at.is_none())
+        let s = self.lock();
+        Ok(s.unsent
+            .iter()
             .take(limit)
-            .cloned()
+            .filter_map(|id| s.outbox.get(id).cloned())
             .collect())
     }
 
     async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()> {
-        if let Some(r) = self.lock().outbox.get_mut(id)
+        let mut s = self.lock();
+        if let Some(r) = s.outbox.get_mut(id)
             && r.sent_at.is_none()
         {
             r.sent_at = Some(at);
+            s.unsent.remove(id);
         }
         Ok(())
     }
@@ -473,11 +592,34 @@ impl Store for MemoryStore {
                 }
                 Write::Service(mut x) => {
                     x.version += 1;
-                    s.services.insert(x.id.clone(), x);
+                    let st = &mut *s;
+                    if let Some(old) = st.services.get(&x.id) {
+                        st.service_index.remove(old);
+                    }
+                    st.service_index.insert(&x);
+                    st.services.insert(x.id.clone(), x);
                 }
                 Write::Order(mut x) => {
                     x.version += 1;
-                    s.orders.insert(x.id.clone(), x);
+                    let st = &mut *s;
+                    if let Some(old) = st.orders.get(&x.id) {
+                        let k = order_key(old);
+                        st.purchases
+                            .entry(old.buyer_id.clone())
+                            .or_default()
+                            .remove(&k);
+                        st.sales
+                            .entry(old.seller_id.clone())
+                            .or_default()
+                            .remove(&k);
+                    }
+                    let k = order_key(&x);
+                    st.purchases
+                        .entry(x.buyer_id.clone())
+                        .or_default()
+                        .insert(k.clone());
+                    st.sales.entry(x.seller_id.clone()).or_default().insert(k);
+                    st.orders.insert(x.id.clone(), x);
                 }
                 Write::Review(mut x) => {
                     x.version += 1;
@@ -532,14 +674,23 @@ impl Store for MemoryStore {
             let key = (c.order_id, c.kind);
             if c.only_if_due
                 .is_none_or(|due| s.timers.get(&key) == Some(&due))
+                && let Some(due) = s.timers.remove(&key)
             {
-                s.timers.remove(&key);
+                s.timers_due.remove(&(due, key.1, key.0));
             }
         }
         for t in uow.timers_set {
-            s.timers.insert((t.order_id, t.kind), t.due);
+            if let Some(old) = s.timers.insert((t.order_id.clone(), t.kind), t.due) {
+                s.timers_due.remove(&(old, t.kind, t.order_id.clone()));
+            }
+            s.timers_due.insert((t.due, t.kind, t.order_id));
         }
         for r in uow.outbox {
+            if r.sent_at.is_none() {
+                s.unsent.insert(r.id.clone());
+            } else {
+                s.unsent.remove(&r.id);
+            }
             s.outbox.insert(r.id.clone(), r);
         }
         for (id, d) in uow.service_stats {

@@ -1,0 +1,99 @@
+//! The AWS SDK's HTTPS client, trusting exactly the system's CA bundle
+//! file. The SDK's default reads the bundle and then every file of the
+//! certificate directory (292 on a Debian machine), which was about 4 ms
+//! of a function's 7 ms start-up (issue 11); one file holds the same roots.
+//!
+//! Lambda's `provided.al2023` image keeps its bundle at
+//! `/etc/pki/tls/certs/ca-bundle.crt`; Debian and Ubuntu at
+//! `/etc/ssl/certs/ca-certificates.crt`. `SSL_CERT_FILE` or `SSL_CERT_DIR`,
+//! when set, win: the SDK's own loading honours them.
+
+use aws_config::{BehaviorVersion, ConfigLoader};
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_smithy_http_client::{Builder, ConnectorBuilder};
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+/// Where the CA bundle is, first found wins: Lambda's image, then Debian's.
+pub const CA_BUNDLES: [&str; 2] = [
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/certs/ca-certificates.crt",
+];
+
+/// `aws_config::defaults` for the latest behaviour, on the bundle-only
+/// HTTPS client when there is a bundle (else the SDK's default client).
+pub fn sdk_defaults() -> ConfigLoader {
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    match bundle_client() {
+        Some(client) => loader.http_client(client),
+        None => loader,
+    }
+}
+
+/// The bundle's PEM, when no `SSL_CERT_*` variable asks for other roots,
+/// one of [`CA_BUNDLES`] exists, and rustls takes every certificate in it
+/// as a root (the SDK would panic on one it cannot take; then its own
+/// loading, which skips such certificates, is the safer path).
+pub fn ca_bundle() -> Option<Vec<u8>> {
+    if ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    {
+        return None;
+    }
+    first_bundle()
+}
+
+/// The first of [`CA_BUNDLES`] there is, if rustls takes all of it.
+fn first_bundle() -> Option<Vec<u8>> {
+    let pem = CA_BUNDLES.iter().find_map(|p| std::fs::read(p).ok())?;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.ok()?).ok()?;
+    }
+    (!roots.is_empty()).then_some(pem)
+}
+
+/// The SDK's default HTTPS client (rustls on aws-lc, proxy settings from
+/// the environment), trusting only the bundle.
+fn bundle_client() -> Option<SharedHttpClient> {
+    let trust = TrustStore::empty().with_pem_certificate(ca_bundle()?);
+    let tls = TlsContext::builder().with_trust_store(trust).build().ok()?;
+    Some(
+        Builder::new().build_with_connector_fn(move |settings, components| {
+            let mut conn = ConnectorBuilder::default()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(tls.clone());
+            conn.set_connector_settings(settings.cloned());
+            if let Some(c) = components {
+                conn.set_sleep_impl(c.sleep_impl());
+            }
+            conn.set_proxy_config(Some(ProxyConfig::from_env()));
+            conn.build()
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This machine (Debian) has a bundle, and every root in it parses
+    /// (whatever `SSL_CERT_*` says here: Lambda sets neither).
+    #[test]
+    fn the_system_bundle_is_found_and_parses() {
+        let pem = first_bundle().expect("a CA bundle at one of CA_BUNDLES");
+        assert!(CertificateDer::pem_slice_iter(&pem).count() > 50);
+        let trust = TrustStore::empty().with_pem_certificate(pem);
+        assert!(
+            TlsContext::builder()
+                .with_trust_store(trust)
+                .build()
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! DynamoDB requests per API request, counted on the wire (DynamoDB Local
+//! only): an interceptor on the SDK client counts each request sent, by
+//! operation, while the HTTP edge answers as a warm Lambda function does.
+//!
+//! Pinned at today's numbers so a change that adds a request fails here.
+//! Issue 11's goal for `POST /orders` is at most 3 (one read round trip,
+//! one transaction); the port-level counts are in
+//! `shared/http/tests/round_trips.rs`.
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use khamsa_aws::dynamo::DynamoStore;
+use khamsa_testkit::aws::{TestTable, sdk_config};
+use khamsa_testkit::edge::{self, request, send};
+use khamsa_testkit::{active_service, funded_buyer};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Requests sent, by DynamoDB operation (`X-Amz-Target` names it).
+#[derive(Debug, Default, Clone)]
+struct Counter(Arc<Mutex<BTreeMap<String, usize>>>);
+
+impl Counter {
+    fn take(&self) -> BTreeMap<String, usize> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    /// Once per attempt on the wire, so a retry counts too.
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = ctx.request().headers().get("x-amz-target").unwrap_or("?");
+        let op = target.rsplit('.').next().unwrap_or(target).to_owned();
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(op)
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+fn ops(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn place_order_and_its_transitions_on_the_wire() {
+    let Some(table) = TestTable::create("dynamo_requests").await else {
+        return;
+    };
+    let counter = Counter::default();
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk_config().await)
+        .interceptor(counter.clone())
+        .build();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(conf),
+        table.store.table(),
+    );
+    let app = edge::app_on(Arc::new(store));
+
+    let svc = active_service(&app, "sara", "10.00").await;
+    funded_buyer(&app, "omar", "50.00").await;
+    for u in ["sara", "omar"] {
+        assert_eq!(send(&app, request("GET", "/me", u, "", None)).await.0, 200);
+    }
+    counter.take();
+
+    let body = format!(r#"{{"service_id":"{svc}"}}"#);
+    let (status, order) = send(&app, request("POST", "/orders", "omar", &body, Some("k-1"))).await;
+    assert_eq!(status, 201, "{order}");
+    // Five today (issue 11: the idempotency read, the service, the balances
+    // twice, the transaction); the goal is three or fewer.
+    assert_eq!(
+        counter.take(),
+        ops(&[
+            ("BatchGetItem", 1),
+            ("GetItem", 2),
+            ("Query", 1),
+            ("TransactWriteItems", 1),
+        ]),
+        "POST /orders with a key"
+    );
+
+    let (status, _) = send(&app, request("POST", "/orders", "omar", &body, None)).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        counter.take(),
+        ops(&[
+            ("BatchGetItem", 1),
+            ("GetItem", 1),
+            ("Query", 1),
+            ("TransactWriteItems", 1),
+        ]),
+        "POST /orders without a key"
+    );
+
+    let (status, _) = send(&app, request("POST", "/orders", "omar", &body, Some("k-1"))).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        counter.take(),
+        ops(&[("GetItem", 1)]),
+        "POST /orders replayed"
+    );
+
+    let id = order["id"].as_str().expect("an order id");
+    let (status, _) = send(
+        &app,
+        request("GET", &format!("/orders/{id}"), "omar", "", None),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(counter.take(), ops(&[("GetItem", 1)]), "GET /orders/{{id}}");
+
+    let (status, _) = send(
+        &app,
+        request(
+            "POST",
+            &format!("/orders/{id}/deliver"),
+            "sara",
+            r#"{"text":"Here it is"}"#,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        counter.take(),
+        ops(&[("GetItem", 1), ("TransactWriteItems", 1)]),
+        "POST /orders/{{id}}/deliver"
+    );
+
+    table.drop_table().await;
+}
+
+/// The functions' SDK setup (`https::sdk_defaults`: TLS trusting the CA
+/// bundle alone) is a working client: it reaches DynamoDB Local.
+#[tokio::test]
+async fn the_bundle_only_client_reaches_dynamodb() {
+    if !khamsa_testkit::env::emulators("bundle_only_client", khamsa_testkit::env::DYNAMODB) {
+        return;
+    }
+    let sdk = khamsa_aws::https::sdk_defaults().load().await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .list_tables()
+        .limit(1)
+        .send()
+        .await
+        .expect("DynamoDB Local answers through the bundle-only client");
+}

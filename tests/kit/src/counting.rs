@@ -1,0 +1,181 @@
+//! A `Store` that counts the calls made through it, by port method: the
+//! request-count tests assert a use case's round trips with it, so a
+//! change that adds one fails a test instead of a benchmark.
+
+use async_trait::async_trait;
+use khamsa_app::ports::*;
+use khamsa_domain::Timestamp;
+use khamsa_domain::ids::{
+    OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
+};
+use khamsa_domain::ledger::Account;
+use khamsa_domain::order::{Order, Timer};
+use khamsa_domain::request::{Offer, Request};
+use khamsa_domain::review::Review;
+use khamsa_domain::service::{Service, ServiceStats};
+use khamsa_domain::topup::Topup;
+use khamsa_domain::withdrawal::Withdrawal;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// What went through the store since the last [`CountingStore::take`]:
+/// each read method by name, and the commits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Calls {
+    pub reads: BTreeMap<&'static str, usize>,
+    pub commits: usize,
+    /// `mark_sent`: the notifier's one-item write, outside a unit of work.
+    pub marks_sent: usize,
+}
+
+impl Calls {
+    /// Every read, whatever its method.
+    pub fn read_count(&self) -> usize {
+        self.reads.values().sum()
+    }
+}
+
+pub struct CountingStore {
+    inner: Arc<dyn Store>,
+    calls: Mutex<Calls>,
+}
+
+impl CountingStore {
+    pub fn new(inner: Arc<dyn Store>) -> CountingStore {
+        CountingStore {
+            inner,
+            calls: Mutex::new(Calls::default()),
+        }
+    }
+
+    /// The calls so far, resetting the count.
+    pub fn take(&self) -> Calls {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn read(&self, method: &'static str) {
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reads
+            .entry(method)
+            .or_default() += 1;
+    }
+}
+
+#[async_trait]
+impl Store for CountingStore {
+    async fn profile(&self, id: &UserId) -> StoreResult<Option<Profile>> {
+        self.read("profile");
+        self.inner.profile(id).await
+    }
+    async fn balances(&self, id: &UserId) -> StoreResult<Balances> {
+        self.read("balances");
+        self.inner.balances(id).await
+    }
+    async fn service(&self, id: &ServiceId) -> StoreResult<Option<(Service, ServiceStats)>> {
+        self.read("service");
+        self.inner.service(id).await
+    }
+    async fn services(
+        &self,
+        q: &ServiceQuery,
+        page: &PageReq,
+    ) -> StoreResult<Page<(Service, ServiceStats)>> {
+        self.read("services");
+        self.inner.services(q, page).await
+    }
+    async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>> {
+        self.read("order");
+        self.inner.order(id).await
+    }
+    async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>> {
+        self.read("orders");
+        self.inner.orders(q, page).await
+    }
+    async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
+        self.read("messages");
+        self.inner.messages(order, page).await
+    }
+    async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
+        self.read("review");
+        self.inner.review(order).await
+    }
+    async fn reviews(&self, service: &ServiceId, page: &PageReq) -> StoreResult<Page<Review>> {
+        self.read("reviews");
+        self.inner.reviews(service, page).await
+    }
+    async fn request(&self, id: &RequestId) -> StoreResult<Option<Request>> {
+        self.read("request");
+        self.inner.request(id).await
+    }
+    async fn open_requests(&self, page: &PageReq) -> StoreResult<Page<Request>> {
+        self.read("open_requests");
+        self.inner.open_requests(page).await
+    }
+    async fn offers(&self, request: &RequestId) -> StoreResult<Vec<Offer>> {
+        self.read("offers");
+        self.inner.offers(request).await
+    }
+    async fn topup(&self, id: &TopupId) -> StoreResult<Option<Topup>> {
+        self.read("topup");
+        self.inner.topup(id).await
+    }
+    async fn topups(&self, q: &TopupQuery, page: &PageReq) -> StoreResult<Page<Topup>> {
+        self.read("topups");
+        self.inner.topups(q, page).await
+    }
+    async fn withdrawal(&self, id: &WithdrawalId) -> StoreResult<Option<Withdrawal>> {
+        self.read("withdrawal");
+        self.inner.withdrawal(id).await
+    }
+    async fn withdrawals(
+        &self,
+        q: &WithdrawalQuery,
+        page: &PageReq,
+    ) -> StoreResult<Page<Withdrawal>> {
+        self.read("withdrawals");
+        self.inner.withdrawals(q, page).await
+    }
+    async fn ledger(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<LedgerLine>> {
+        self.read("ledger");
+        self.inner.ledger(user, page).await
+    }
+    async fn due_timers(&self, until: Timestamp, limit: usize) -> StoreResult<Vec<Timer>> {
+        self.read("due_timers");
+        self.inner.due_timers(until, limit).await
+    }
+    async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>> {
+        self.read("outbox_row");
+        self.inner.outbox_row(id).await
+    }
+    async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+        self.read("unsent_outbox");
+        self.inner.unsent_outbox(limit).await
+    }
+    async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .marks_sent += 1;
+        self.inner.mark_sent(id, at).await
+    }
+    async fn idempotency(
+        &self,
+        scope: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        self.read("idempotency");
+        self.inner.idempotency(scope, now).await
+    }
+    async fn all_balances(&self) -> StoreResult<Vec<(Account, Decimal)>> {
+        self.read("all_balances");
+        self.inner.all_balances().await
+    }
+    async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).commits += 1;
+        self.inner.commit(uow).await
+    }
+}
