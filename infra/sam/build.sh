@@ -6,8 +6,9 @@
 #        bash infra/sam/build.sh --check order   # one function, then check its artifact
 #
 # Installs what the build needs, once, into ${KHAMSA_CACHE:-$HOME/.cache/khamsa}:
-#   - deploy-venv: the SAM CLI and cargo-lambda (pip; it brings zig, the
-#     cross linker, as the `ziglang` package);
+#   - sam-venv: the SAM CLI (the very venv infra/sam/validate.sh makes, same
+#     spec, same lock) plus cargo-lambda (pip; it brings zig, the cross
+#     linker, as the `ziglang` package);
 #   - the Rust target aarch64-unknown-linux-gnu (rustup).
 # Idempotent and non-interactive; no AWS account or credentials needed.
 #
@@ -36,7 +37,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${KHAMSA_CACHE:-${HOME:-/tmp}/.cache/khamsa}
-venv=$cache/deploy-venv
+venv=$cache/sam-venv
 sam_spec=${KHAMSA_SAM_SPEC:-'aws-sam-cli==1.170.0'}
 cl_spec=${KHAMSA_CARGO_LAMBDA_SPEC:-'cargo-lambda==1.9.2'}
 python=${PYTHON:-python3}
@@ -60,20 +61,28 @@ done
 mkdir -p "$cache"
 
 # ---------------------------------------------------------------- install ---
+# Same lock and stamp as validate.sh: whichever runs first installs SAM.
 if command -v flock >/dev/null; then
-  exec 9>"$cache/.deploy-venv.lock"
-  flock -w 900 9 || die "could not lock $cache/.deploy-venv.lock"
+  exec 9>"$cache/.sam-venv.lock"
+  flock -w 900 9 || die "could not lock $cache/.sam-venv.lock"
 fi
 stamp=$venv/.khamsa-spec
-want="$sam_spec $cl_spec"
-if [[ ! -x $venv/bin/sam || ! -x $venv/bin/cargo-lambda || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-  say "installing $want into $venv (once)"
+if [[ ! -x $venv/bin/sam || ! -f $stamp || $(cat "$stamp") != "$sam_spec" ]]; then
+  say "installing $sam_spec into $venv (once)"
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "$sam_spec" "$cl_spec" >&2 \
-    || { rm -rf "$venv"; die "pip install $want failed"; }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "$sam_spec" >&2 \
+    || { rm -rf "$venv"; die "pip install $sam_spec failed"; }
   "$venv/bin/sam" --version >&2 || die "sam did not install"
-  printf '%s' "$want" >"$stamp"
+  printf '%s' "$sam_spec" >"$stamp"
+fi
+cl_stamp=$venv/.khamsa-cargo-lambda
+if [[ ! -x $venv/bin/cargo-lambda || ! -f $cl_stamp || $(cat "$cl_stamp") != "$cl_spec" ]]; then
+  say "installing $cl_spec into $venv (once)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "$cl_spec" >&2 \
+    || die "pip install $cl_spec failed"
+  printf '%s' "$cl_spec" >"$cl_stamp"
 fi
 exec 9>&-
 if ! rustup target list --installed | grep -qx "$triple"; then
