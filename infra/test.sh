@@ -11,18 +11,27 @@
 #      end-to-end suite on the in-memory default;
 #   4. the HTTP end-to-end suite a second time, with the local server on the
 #      emulators (timers through SQS, email through SES);
-#   5. schemathesis (pinned, in a cached virtualenv) against
+#   5. (inside 3) every Lambda binary started against a Runtime API emulator
+#      and handed real API Gateway, SQS and schedule events, the template
+#      checked against the OpenAPI document and each function's policy, and
+#      the local server's authentication checked against every route's
+#      authorizer in the template;
+#   6. the deploy build: one function (`order`) built for arm64 the way
+#      `sam build` builds them all (infra/sam/build.sh --check), its
+#      bootstrap checked to be an aarch64 ELF within the zip budget;
+#   7. infra/smoke.sh, the README's walk-through, against a local server
+#      it starts on a free port;
+#   8. schemathesis (pinned, in a cached virtualenv) against
 #      infra/openapi.yaml on the local server: no 5xx, every answer in its
-#      schema;
-#   6. (inside 3) every Lambda binary started against a Runtime API emulator
-#      and handed real API Gateway, SQS and schedule events, and the template
-#      checked against the OpenAPI document and each function's policy.
+#      schema.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 bash infra/sam/validate.sh
+# First, while nothing else builds: its own arm64 target dir, cached.
+bash infra/sam/build.sh --check order
 
 trap 'bash infra/emulators/down.sh' EXIT
 # shellcheck disable=SC1090
@@ -34,4 +43,5 @@ export KHAMSA_REQUIRE_EMULATORS=1
 cargo build --locked -p khamsa-functions
 cargo test --workspace --locked
 KHAMSA_BACKEND=aws cargo test --locked -p khamsa-tests --test api
+bash infra/smoke.sh --local
 bash infra/schemathesis/run.sh

@@ -81,7 +81,8 @@ pub fn function_for(route: Route) -> Function {
         | Route::PauseService
         | Route::ResumeService
         | Route::ServiceReviews
-        | Route::User => Function::Services,
+        | Route::User
+        | Route::MyServices => Function::Services,
         Route::Me | Route::EditMe | Route::MyLedger | Route::Topup | Route::MyWithdrawals => {
             Function::Accounts
         }

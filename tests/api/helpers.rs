@@ -534,6 +534,16 @@ impl TestApp {
             .clone()
     }
 
+    /// One of the caller's own services, in whatever status, as
+    /// `GET /me/services` shows it (the public routes show active ones only).
+    pub async fn my_service(&self, u: &User, service_id: &str) -> Value {
+        self.items(u, "/me/services?limit=100")
+            .await
+            .into_iter()
+            .find(|s| s["id"] == service_id)
+            .unwrap_or_else(|| panic!("{service_id} is not in {}'s /me/services", u.id))
+    }
+
     pub async fn items_anon(&self, path: &str) -> Vec<Value> {
         expect_status(&self.get_anon(path).await, 200)["items"]
             .as_array()

@@ -21,7 +21,7 @@ async fn an_operator_never_acts_on_their_own_service_order_or_withdrawal() {
         let r = app.post(&nadia, &path, json!({ "reason": "mine" })).await;
         expect_problem(&r, 403, "forbidden");
     }
-    let seen = expect_status(&app.get(&nadia, &format!("/services/{svc}")).await, 200);
+    let seen = app.my_service(&nadia, &svc).await;
     assert_eq!(seen["status"], "pending_review");
     app.approve(&svc).await;
 

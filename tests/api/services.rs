@@ -113,10 +113,7 @@ async fn operators_publish_or_reject_new_services() {
     )
     .await;
     assert_eq!(ids(&app.items_anon("/services").await), vec![id(&a)]);
-    let seen = expect_status(
-        &app.get(&seller, &format!("/services/{}", id(&b))).await,
-        200,
-    );
+    let seen = app.my_service(&seller, &id(&b)).await;
     assert_eq!(seen["rejection_reason"], "The description is unclear.");
     // Approving twice, or a rejected one, is a state conflict.
     for sid in [id(&a), id(&b)] {

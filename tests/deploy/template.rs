@@ -350,6 +350,63 @@ fn routes_carry_the_authorizer_they_need() {
     }
 }
 
+/// Local equal to AWS: for every route of the template, the local server
+/// refuses an anonymous call with 401 exactly when API Gateway's JWT
+/// authorizer would, and on a route without one a token (even a bad one)
+/// is not read, as API Gateway passes it on unread.
+#[tokio::test]
+async fn the_local_server_authenticates_exactly_the_routes_the_template_authorizes() {
+    let t = Template::load();
+    let running = khamsa_local::spawn(0)
+        .await
+        .expect("the local server starts on a free port");
+    let base = format!("http://{}", running.addr);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a reqwest client");
+    let events = http_events(&t);
+    assert!(events.len() > 40, "the template lost its routes?");
+    for e in events {
+        let (method, path) = e
+            .route
+            .clone()
+            .unwrap_or_else(|| ("GET".to_owned(), "/no/such/route".to_owned()));
+        let url = format!(
+            "{base}{}",
+            path.replace("{id}", "x_01hx3m9k2c7f0q8r5t6v7w8x9y")
+        );
+        let authorized = !matches!(e.authorizer.as_deref(), Some("NONE"));
+        let send = |token: Option<&str>| {
+            let mut req = client
+                .request(method.parse().expect("a method"), &url)
+                .header("content-type", "application/json")
+                .header("idempotency-key", "parity-0001")
+                .body("{}");
+            if let Some(token) = token {
+                req = req.header("authorization", format!("Bearer {token}"));
+            }
+            req.send()
+        };
+        let anonymous = send(None).await.expect("the local server answers").status();
+        assert_eq!(
+            anonymous.as_u16() == 401,
+            authorized,
+            "{method} {path} ({}.{}): anonymous call got {anonymous}; the template's authorizer is {:?}",
+            e.function.name(),
+            e.event,
+            e.authorizer
+        );
+        if !authorized {
+            let bad = send(Some("not.a.token")).await.expect("answers").status();
+            assert_eq!(
+                bad, anonymous,
+                "{method} {path}: a token on a route without an authorizer must not be read"
+            );
+        }
+    }
+}
+
 // ----------------------------------------------------------- policies ---
 
 /// What each function may do: the DynamoDB actions its use cases call

@@ -3,6 +3,7 @@
 
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
+use crate::metrics;
 use crate::ports::{
     Clock, CommitError, Mailer, NoPayoutQueue, Notifier, Payments, PayoutQueue, Scheduler, Store,
     UnitOfWork, Write,
@@ -140,6 +141,7 @@ impl App {
     ) -> AppResult<()> {
         let outbox: Vec<_> = uow.outbox.iter().map(|r| r.id.clone()).collect();
         let timers = uow.timers_set.clone();
+        let events = metrics::of_commit(&uow);
         let approved: Vec<_> = uow
             .writes
             .iter()
@@ -160,6 +162,10 @@ impl App {
                 return Err(on_overdraft.map(AppError::Domain).unwrap_or(AppError::Busy));
             }
             Err(e) => return Err(e.into()),
+        }
+        let at = self.now().millis();
+        for e in &events {
+            metrics::emit(e, at);
         }
         if !outbox.is_empty() {
             self.notifier.outbox_written(&outbox).await;

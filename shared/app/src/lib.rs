@@ -8,6 +8,7 @@ pub mod emails;
 pub mod error;
 pub mod ids;
 pub mod memory;
+pub mod metrics;
 pub mod ports;
 pub mod usecases;
 

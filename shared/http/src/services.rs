@@ -159,6 +159,14 @@ pub(crate) async fn list(ctx: &Ctx<'_>) -> AppResult<Reply> {
     ok(&page(&listed, |s| service(s, ctx.caller.as_ref())))
 }
 
+/// `GET /me/services`: the caller's own services in every status, with
+/// what moderation said (the public routes show only active ones).
+pub(crate) async fn mine(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let c = ctx.caller()?;
+    let listed = services::mine(ctx.app, c, &ctx.page()?).await?;
+    ok(&page(&listed, |s| service(s, Some(c))))
+}
+
 pub(crate) async fn show(ctx: &Ctx<'_>) -> AppResult<Reply> {
     let s = services::visible(ctx.app, ctx.caller.as_ref(), &ctx.id).await?;
     ok(&service(&s, ctx.caller.as_ref()))

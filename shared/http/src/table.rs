@@ -27,8 +27,9 @@ impl Method {
 /// Who may call a route; checked once, before any handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone, with or without a token; claims, when present, only let a
-    /// seller or an operator see what is theirs to see.
+    /// Anyone. API Gateway runs no authorizer here, so a token that is
+    /// sent is never read: every caller is anonymous (a seller sees their
+    /// own hidden services on `/me/services`).
     Public,
     /// A signed-in user.
     Signed,
@@ -76,6 +77,7 @@ routes! {
     MyPurchases: Get "/me/purchases" Signed,
     MySales: Get "/me/sales" Signed,
     MyWithdrawals: Get "/me/withdrawals" Signed,
+    MyServices: Get "/me/services" Signed,
     // Services
     CreateService: Post "/services" Signed,
     ListServices: Get "/services" Public,
@@ -202,6 +204,16 @@ pub fn find(method: &str, path: &str) -> Result<Found, AppError> {
         .find(|r| r.method.as_str() == method)
         .ok_or(AppError::MethodNotAllowed)?;
     Found::new(row, m.params.get("id").unwrap_or_default())
+}
+
+/// The row of a raw path whatever its `{id}` looks like: what API
+/// Gateway matches before its authorizer runs.
+pub fn row_of(method: &str, path: &str) -> Option<&'static Row> {
+    let m = ROUTER.at(path.trim_end_matches('/')).ok()?;
+    m.value
+        .iter()
+        .find(|r| r.method.as_str() == method)
+        .copied()
 }
 
 /// The row of an API Gateway `routeKey` such as `POST /orders/{id}/deliver`;

@@ -5,9 +5,7 @@
 use async_trait::async_trait;
 use khamsa_app::ports::*;
 use khamsa_domain::Timestamp;
-use khamsa_domain::ids::{
-    OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
-};
+use khamsa_domain::ids::{OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId};
 use khamsa_domain::ledger::Account;
 use khamsa_domain::order::{Order, Timer};
 use khamsa_domain::request::{Offer, Request};

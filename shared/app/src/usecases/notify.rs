@@ -2,6 +2,7 @@
 //! language and sends it once.
 
 use crate::emails::{Lang, Recipient, render};
+use crate::metrics;
 use crate::ports::{Email, Locale, Mailer, Store};
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::OutboxId;
@@ -47,7 +48,7 @@ pub async fn send_outbox(
         lang,
     };
     let r = render(&row.notice, &to, public_url)?;
-    mailer
+    let sent = mailer
         .send(&Email {
             to: r.to,
             subject: r.subject,
@@ -55,7 +56,13 @@ pub async fn send_outbox(
             text: r.text,
             at: now,
         })
-        .await?;
+        .await;
+    let event = match sent {
+        Ok(()) => metrics::Event::EmailSent,
+        Err(_) => metrics::Event::EmailFailed,
+    };
+    metrics::emit(&event, now.millis());
+    sent?;
     store.mark_sent(id, now).await?;
     Ok(true)
 }

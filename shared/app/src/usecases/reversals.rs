@@ -3,9 +3,9 @@
 //! what the user no longer holds is the platform's loss, and the account
 //! goes on a payment hold until an operator clears it.
 
+use super::input::{Input, OperatorReason};
 use crate::app::App;
 use crate::caller::Caller;
-use super::input::{Input, OperatorReason};
 use crate::error::{AppError, AppResult};
 use crate::ports::{IdempotencyRecord, Profile, UnitOfWork, Write};
 use khamsa_domain::ids::{TopupId, UserId};

@@ -214,6 +214,15 @@ pub async fn list(
     Ok(app.store.services(&q, page).await?)
 }
 
+/// `GET /me/services`: the caller's services in every status.
+pub async fn mine(app: &App, caller: &Caller, page: &PageReq) -> AppResult<Page<ServiceView>> {
+    let q = ServiceQuery::BySeller {
+        seller: caller.id.clone(),
+        only_active: false,
+    };
+    Ok(app.store.services(&q, page).await?)
+}
+
 /// `GET /admin/services`: the moderation queues (by status, or with a
 /// revision waiting); served under `/admin`, where the edge checks
 /// operators once.
