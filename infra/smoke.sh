@@ -22,7 +22,8 @@
 # Sandbox top-ups need AllowSandboxTopups=true: a test stage only.
 #
 # Only on the local server (it can move its clock): fourteen days pass, the
-# seller's earnings clear, they withdraw them and an operator pays.
+# seller's earnings clear, they withdraw them, an operator approves and the
+# payout is paid through the fake PayPal.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -197,8 +198,16 @@ if $local_server; then
   check earnings_available 12.00
   expect 201 POST /withdrawals "$SELLER" '{"amount": "12.00", "paypal_email": "sara@example.com"}' "wd-$run"
   WD=$(field id)
-  expect 200 POST "/admin/withdrawals/$WD/pay" "$OP" "" "pay-$run"
-  check status paid
+  expect 200 POST "/admin/withdrawals/$WD/approve" "$OP" "" "approve-wd-$run"
+  check status approved
+  # The payouts worker sends it to (the built-in fake) PayPal, whose item
+  # succeeds; the webhook or the poll then marks it paid.
+  for _ in $(seq 1 100); do
+    expect 200 GET /me/withdrawals "$SELLER"
+    [[ $body == *'"paid"'* ]] && break
+    sleep 0.1
+  done
+  [[ $body == *'"paid"'* ]] || die "the withdrawal was not paid: $body"
 fi
 
 expect 200 GET /admin/ledger/check "$OP"

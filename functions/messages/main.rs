@@ -1,11 +1,11 @@
 //! `messages`: GET and POST /orders/{id}/messages.
 
-use khamsa_functions::{Function, boot_api};
+use khamsa_functions::{bin, boot_api};
 use lambda_http::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     // Settings read once (a bad one stops here), AWS clients built once.
-    let api = boot_api(Function::Messages).await?;
+    let api = boot_api::<bin::Messages>().await?;
     run(service_fn(|req| api.handle(req))).await
 }

@@ -4,6 +4,7 @@
 //! Nothing is created in AWS: the table, the queues and the SES identity
 //! are template.yaml's.
 
+use crate::HttpBinary;
 use crate::settings::{PayPalSettings, Settings, SettingsError};
 use crate::{Api, Function, Worker};
 use async_trait::async_trait;
@@ -16,6 +17,7 @@ use khamsa_domain::Timestamp;
 use khamsa_domain::ids::OutboxId;
 use khamsa_domain::order::Timer;
 use khamsa_paypal::{Config as PayPalConfig, Credentials, PayPal};
+use std::marker::PhantomData;
 use std::sync::Arc;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -73,7 +75,8 @@ fn level_filter(name: &str) -> Option<LevelFilter> {
 }
 
 /// Reads the settings and builds the `App` of an HTTP function.
-pub async fn boot_api(function: Function) -> Result<Api, BootError> {
+pub async fn boot_api<B: HttpBinary>() -> Result<Api<B>, BootError> {
+    let function = B::FUNCTION;
     if !function.is_http() {
         return Err(BootError::WrongKind {
             function: function.name(),
@@ -81,10 +84,18 @@ pub async fn boot_api(function: Function) -> Result<Api, BootError> {
     }
     // HTTP functions never send email (the notifier does): no SES client
     // is built, or linked into their binaries.
-    let parts = boot(function, |_, _| None).await?;
+    let mut parts = boot(function, |_, _| None).await?;
+    let providers = match paypal_of::<B>(&parts) {
+        Some(read) => Some(read.await?),
+        None => None,
+    };
+    if let Some(providers) = providers {
+        parts.app.payments = providers;
+    }
     Ok(Api {
         function,
         app: parts.app,
+        binary: PhantomData,
     })
 }
 
@@ -95,13 +106,16 @@ pub async fn boot_worker(function: Function) -> Result<Worker, BootError> {
             function: function.name(),
         });
     }
-    let parts = boot(function, |sdk, settings| {
+    let mut parts = boot(function, |sdk, settings| {
         let source = settings.ses_source.clone()?;
         let mailer: Arc<dyn Mailer> =
             Arc::new(SesMailer::new(aws_sdk_ses::Client::new(sdk), source));
         Some(mailer)
     })
     .await?;
+    if function.calls_paypal() {
+        parts.app.payments = payments(function, &parts).await?;
+    }
     Ok(Worker {
         function,
         app: parts.app,
@@ -112,6 +126,8 @@ pub async fn boot_worker(function: Function) -> Result<Worker, BootError> {
 
 struct Parts {
     app: App,
+    sdk: aws_config::SdkConfig,
+    paypal: Option<PayPalSettings>,
     scheduler: Option<Arc<SqsScheduler>>,
     notifier: Option<Arc<SqsNotifier>>,
 }
@@ -158,10 +174,6 @@ async fn boot(
         _ => None,
     };
     let mailer = mailer(&sdk, &settings).unwrap_or_else(|| Arc::new(NoMailer(function.name())));
-    let payments = match &settings.paypal {
-        Some(p) => paypal(function, &sdk, p).await?,
-        None => Payments::none(),
-    };
     let app = App::new(
         Ports {
             store,
@@ -175,7 +187,7 @@ async fn boot(
                 Some(s) => s.clone(),
                 None => Arc::new(Unqueued(function.name())),
             },
-            payments,
+            payments: Payments::none(),
         },
         settings.config,
         &settings.public_url,
@@ -189,9 +201,33 @@ async fn boot(
     tracing::debug!(function = function.name(), "started");
     Ok(Parts {
         app,
+        sdk,
+        paypal: settings.paypal,
         scheduler,
         notifier,
     })
+}
+
+type PaymentsFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payments, BootError>> + Send + 'a>>;
+
+/// Decided when the binary is compiled, outside any `async fn` (whose state
+/// machine would keep a dead branch's future): the PayPal adapter and the
+/// Secrets Manager client are linked only into functions that call PayPal.
+fn paypal_of<B: HttpBinary>(parts: &Parts) -> Option<PaymentsFuture<'_>> {
+    if const { B::FUNCTION.calls_paypal() } {
+        Some(Box::pin(payments(B::FUNCTION, parts)))
+    } else {
+        None
+    }
+}
+
+/// The providers of a function that calls PayPal (its settings say where).
+async fn payments(function: Function, parts: &Parts) -> Result<Payments, BootError> {
+    match &parts.paypal {
+        Some(p) => paypal(function, &parts.sdk, p).await,
+        None => Ok(Payments::none()),
+    }
 }
 
 /// PayPal's per-call limit here: a payout send that takes longer is retried

@@ -2,19 +2,22 @@
 //! request in, `khamsa_http::serve` — the same code the local server
 //! runs — and its response out.
 
-use crate::{Function, function_for};
+use crate::{Function, HttpBinary, function_for};
 use khamsa_app::{App, AppError};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::convert::Infallible;
+use std::marker::PhantomData;
 
-/// One HTTP function, built once per execution environment.
-pub struct Api {
+/// One HTTP function, built once per execution environment; `B` names
+/// the routes its binary serves.
+pub struct Api<B> {
     pub function: Function,
     pub app: App,
+    pub(crate) binary: PhantomData<B>,
 }
 
-impl Api {
+impl<B: HttpBinary> Api<B> {
     /// Answers one request. Never fails: every refusal is problem+json.
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, Infallible> {
         let req = without_stage(req);
@@ -36,7 +39,7 @@ impl Api {
             );
             return Ok(khamsa_http::error_response(&AppError::NotFound("route")));
         }
-        Ok(khamsa_http::serve(&self.app, req, found).await)
+        Ok(khamsa_http::serve_only::<B>(&self.app, req, found).await)
     }
 }
 

@@ -64,6 +64,61 @@ pub enum Function {
 
 pub use khamsa_http::Route;
 
+/// An HTTP function's binary, known when it is compiled: it links only its
+/// own routes' handlers (`khamsa_http::Served`), and the PayPal adapter
+/// only if it calls PayPal.
+pub trait HttpBinary: khamsa_http::Served + Send + Sync {
+    const FUNCTION: Function;
+}
+
+macro_rules! http_binaries {
+    ($($f:ident: [$($r:ident),* $(,)?],)*) => {
+        /// One marker type per HTTP function, named as its `Function`.
+        pub mod bin {
+            use super::{Function, HttpBinary, Route};
+            $(
+                pub struct $f;
+                impl khamsa_http::Served for $f {
+                    const ROUTES: &'static [Route] = &[$(Route::$r),*];
+                }
+                impl HttpBinary for $f {
+                    const FUNCTION: Function = Function::$f;
+                }
+            )*
+            /// Each marker's function and routes, for the test that holds
+            /// them to `function_for`.
+            pub fn all() -> Vec<(Function, &'static [Route])> {
+                use khamsa_http::Served;
+                vec![$((Function::$f, <$f as Served>::ROUTES)),*]
+            }
+        }
+    };
+}
+
+http_binaries! {
+    Order: [PlaceOrder],
+    Deliver: [Deliver],
+    Cancel: [Cancel],
+    Review: [Review, ReplyToReview],
+    Withdraw: [Withdraw],
+    Services: [
+        CreateService, ListServices, Service, EditService, PauseService,
+        ResumeService, ServiceReviews, User, MyServices,
+    ],
+    Accounts: [
+        Me, EditMe, MyLedger, Topup, MyWithdrawals, PaymentMethods, MyTopups,
+        CaptureTopup, PaypalWebhook,
+    ],
+    Orders: [Order, MyPurchases, MySales, Instructions, Receive, Changes],
+    Messages: [Messages, SendMessage],
+    Requests: [CreateRequest, ListRequests, Request, Offer, CloseRequest],
+    Admin: [
+        AdminServices, ApproveService, RejectService, ApproveRevision,
+        RejectRevision, AdminWithdrawals, ApproveWithdrawal, RejectWithdrawal,
+        AdminCancelOrder, AdminCompleteOrder, LedgerCheck, ClearHold,
+    ],
+}
+
 /// The function that serves a route. Exhaustive: a new route does not
 /// build until it is given to a function (and template.yaml wires it, a
 /// deploy test says so).
@@ -217,7 +272,7 @@ impl Function {
     /// from Secrets Manager at start-up (and only these may): the payouts
     /// worker; accounts (top-ups, their capture, the webhook); order
     /// (`pay_with: "paypal"` opens a checkout for the shortfall).
-    pub fn calls_paypal(self) -> bool {
+    pub const fn calls_paypal(self) -> bool {
         matches!(
             self,
             Function::Payouts | Function::Accounts | Function::Order
@@ -249,6 +304,24 @@ impl Function {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn each_binary_links_exactly_its_functions_routes() {
+        let http: Vec<_> = Function::ALL.into_iter().filter(|f| f.is_http()).collect();
+        let all = bin::all();
+        assert_eq!(all.len(), http.len(), "one marker per HTTP function");
+        for (f, routes) in all {
+            let mut want: Vec<_> = khamsa_http::TABLE
+                .iter()
+                .filter(|r| function_for(r.route) == f)
+                .map(|r| format!("{:?}", r.route))
+                .collect();
+            let mut got: Vec<_> = routes.iter().map(|r| format!("{r:?}")).collect();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{}", f.name());
+        }
+    }
 
     #[test]
     fn every_route_is_served_by_exactly_one_function() {

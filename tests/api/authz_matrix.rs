@@ -86,6 +86,7 @@ const ROWS: &[Row] = &[
     row("GET", "/me/sales", NoId, "", "", "UPPPPP"),
     row("GET", "/me/withdrawals", NoId, "", "", "UPPPPP"),
     row("GET", "/me/topups", NoId, "", "", "UPPPPP"),
+    row("GET", "/me/services", NoId, "", "", "UPPPPP"),
     // Capturing a settled top-up again is a 409 after the owner check.
     row(
         "POST",
@@ -285,7 +286,7 @@ const ROWS: &[Row] = &[
     row("GET", "/admin/withdrawals", NoId, "", "", "UOOOPP"),
     row(
         "POST",
-        "/admin/withdrawals/{id}/pay",
+        "/admin/withdrawals/{id}/approve",
         Withdrawal,
         "--O--F",
         "UOOOPP",

@@ -22,3 +22,4 @@ mod robustness;
 mod services;
 mod text_rules;
 mod timers;
+mod walkthrough;

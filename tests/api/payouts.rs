@@ -146,7 +146,9 @@ async fn a_payout_send_that_times_out_is_retried_and_pays_once() {
     let op = app.operator().await;
     let w = id(&withdraw(&app, &seller, "10.00").await);
     let before = fake(&app).payout_count();
-    // PayPal makes the payout but answers after our client gave up.
+    // PayPal makes the payout but answers after our client gave up, and
+    // its webhook is lost: only the retry and the poll can finish it.
+    fake(&app).set_webhook_url("http://127.0.0.1:9/webhooks/paypal");
     fake(&app).delay_next(DelayedOp::Payout, Duration::from_secs(12));
 
     approve(&app, &op, &w).await;

@@ -153,6 +153,36 @@ pub fn resolve(req: &Request) -> AppResult<Found> {
     }
 }
 
+/// The routes one binary serves, known when it is compiled: `dispatch`
+/// instantiates only their handlers, so each Lambda function's zip carries
+/// its own routes' code (and, say, the PayPal paths only where a route
+/// takes them), not every route's.
+pub trait Served: 'static {
+    const ROUTES: &'static [Route];
+    /// Every route, whatever `ROUTES` says: the local server and tests.
+    const ALL: bool = false;
+}
+
+/// Every route: what the local server serves.
+pub struct AllRoutes;
+
+impl Served for AllRoutes {
+    const ROUTES: &'static [Route] = &[];
+    const ALL: bool = true;
+}
+
+/// Whether `r` is in `list`, at compile time.
+pub const fn serves(list: &[Route], r: Route) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        if list[i] as usize == r as usize {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Handles one API request. Never panics into the runtime and never
 /// answers 500 for bad input: every refusal is problem+json.
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -160,8 +190,17 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     serve(app, req, found).await
 }
 
-/// Answers a request whose route [`resolve`] found (or refused).
+/// Answers a request whose route [`resolve`] found (or refused), any route.
 pub async fn serve(app: &App, req: Request, found: AppResult<Found>) -> Response<Body> {
+    serve_only::<AllRoutes>(app, req, found).await
+}
+
+/// Answers a request, serving only `S`'s routes (any other is a 404).
+pub async fn serve_only<S: Served>(
+    app: &App,
+    req: Request,
+    found: AppResult<Found>,
+) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     // Trailing slashes do not change the route (`table::find`), so they
@@ -187,7 +226,7 @@ pub async fn serve(app: &App, req: Request, found: AppResult<Found>) -> Response
                 query: req.query_string_parameters(),
                 id,
             };
-            (row.path, route(&ctx, row).await)
+            (row.path, route::<S>(&ctx, row).await)
         }
         Err(e) => ("-", Err(e)),
     };
@@ -216,7 +255,7 @@ pub async fn serve(app: &App, req: Request, found: AppResult<Found>) -> Response
 }
 
 /// Checks the route's access level, once, then calls its handler.
-async fn route(ctx: &Ctx<'_>, row: &Row) -> AppResult<Reply> {
+async fn route<S: Served>(ctx: &Ctx<'_>, row: &Row) -> AppResult<Reply> {
     match row.access {
         Access::Public => {}
         Access::Signed | Access::Operator => {
@@ -229,7 +268,7 @@ async fn route(ctx: &Ctx<'_>, row: &Row) -> AppResult<Reply> {
         }
     }
     check_query(&ctx.query)?;
-    dispatch(ctx, row.route).await
+    dispatch::<S>(ctx, row.route).await
 }
 
 /// The longest value each query parameter takes, in bytes: all are far
@@ -263,57 +302,77 @@ fn check_query(query: &QueryMap) -> AppResult<()> {
 }
 
 /// One arm per route: a new [`Route`] fails to build until it has one.
-async fn dispatch(ctx: &Ctx<'_>, route: Route) -> AppResult<Reply> {
-    match route {
-        Route::Me => accounts::me(ctx).await,
-        Route::EditMe => accounts::edit_me(ctx).await,
-        Route::MyLedger => accounts::ledger(ctx).await,
-        Route::Topup => accounts::start_topup(ctx).await,
-        Route::MyPurchases => orders::purchases(ctx).await,
-        Route::MySales => orders::sales(ctx).await,
-        Route::MyWithdrawals => withdrawals::mine(ctx).await,
-        Route::MyServices => services::mine(ctx).await,
-        Route::CreateService => services::create(ctx).await,
-        Route::ListServices => services::list(ctx).await,
-        Route::Service => services::show(ctx).await,
-        Route::EditService => services::edit(ctx).await,
-        Route::PauseService => services::pause(ctx).await,
-        Route::ResumeService => services::resume(ctx).await,
-        Route::ServiceReviews => services::reviews(ctx).await,
-        Route::User => services::seller(ctx).await,
-        Route::PlaceOrder => orders::place(ctx).await,
-        Route::Order => orders::show(ctx).await,
-        Route::Instructions => orders::instructions(ctx).await,
-        Route::Deliver => orders::deliver(ctx).await,
-        Route::Receive => orders::receive(ctx).await,
-        Route::Changes => orders::changes(ctx).await,
-        Route::Cancel => orders::cancel(ctx).await,
-        Route::Messages => orders::messages(ctx).await,
-        Route::SendMessage => orders::send_message(ctx).await,
-        Route::Review => orders::review(ctx).await,
-        Route::ReplyToReview => orders::reply(ctx).await,
-        Route::Withdraw => withdrawals::request(ctx).await,
-        Route::CreateRequest => requests::create(ctx).await,
-        Route::ListRequests => requests::list(ctx).await,
-        Route::Request => requests::show(ctx).await,
-        Route::Offer => requests::make_offer(ctx).await,
-        Route::CloseRequest => requests::close(ctx).await,
-        Route::AdminServices => admin::services(ctx).await,
-        Route::ApproveService => admin::approve_service(ctx).await,
-        Route::RejectService => admin::reject_service(ctx).await,
-        Route::ApproveRevision => admin::approve_revision(ctx).await,
-        Route::RejectRevision => admin::reject_revision(ctx).await,
-        Route::AdminWithdrawals => admin::withdrawals(ctx).await,
-        Route::ApproveWithdrawal => admin::approve_withdrawal(ctx).await,
-        Route::RejectWithdrawal => admin::reject_withdrawal(ctx).await,
-        Route::AdminCancelOrder => admin::cancel_order(ctx).await,
-        Route::AdminCompleteOrder => admin::complete_order(ctx).await,
-        Route::LedgerCheck => admin::ledger_check(ctx).await,
-        Route::PaymentMethods => payments::methods(ctx).await,
-        Route::MyTopups => payments::mine(ctx).await,
-        Route::CaptureTopup => payments::capture(ctx).await,
-        Route::PaypalWebhook => payments::paypal_webhook(ctx).await,
-        Route::ClearHold => payments::clear_hold(ctx).await,
+/// An arm whose route `S` does not serve is decided at compile time, in
+/// this plain (not `async`) function, so its handler's future is never
+/// built and its code is not linked into that binary. (In an `async fn`
+/// the state machine would keep every arm's future, dead or not.)
+fn dispatch<'a, S: Served>(
+    ctx: &'a Ctx<'a>,
+    route: Route,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = AppResult<Reply>> + Send + 'a>> {
+    macro_rules! arms {
+        ($($r:ident => $h:path,)*) => {
+            match route {
+                $(Route::$r => {
+                    if const { S::ALL || serves(S::ROUTES, Route::$r) } {
+                        Box::pin($h(ctx))
+                    } else {
+                        Box::pin(std::future::ready(Err(AppError::NotFound("route"))))
+                    }
+                })*
+            }
+        };
+    }
+    arms! {
+        Me => accounts::me,
+        EditMe => accounts::edit_me,
+        MyLedger => accounts::ledger,
+        Topup => accounts::start_topup,
+        MyPurchases => orders::purchases,
+        MySales => orders::sales,
+        MyWithdrawals => withdrawals::mine,
+        MyServices => services::mine,
+        CreateService => services::create,
+        ListServices => services::list,
+        Service => services::show,
+        EditService => services::edit,
+        PauseService => services::pause,
+        ResumeService => services::resume,
+        ServiceReviews => services::reviews,
+        User => services::seller,
+        PlaceOrder => orders::place,
+        Order => orders::show,
+        Instructions => orders::instructions,
+        Deliver => orders::deliver,
+        Receive => orders::receive,
+        Changes => orders::changes,
+        Cancel => orders::cancel,
+        Messages => orders::messages,
+        SendMessage => orders::send_message,
+        Review => orders::review,
+        ReplyToReview => orders::reply,
+        Withdraw => withdrawals::request,
+        CreateRequest => requests::create,
+        ListRequests => requests::list,
+        Request => requests::show,
+        Offer => requests::make_offer,
+        CloseRequest => requests::close,
+        AdminServices => admin::services,
+        ApproveService => admin::approve_service,
+        RejectService => admin::reject_service,
+        ApproveRevision => admin::approve_revision,
+        RejectRevision => admin::reject_revision,
+        AdminWithdrawals => admin::withdrawals,
+        ApproveWithdrawal => admin::approve_withdrawal,
+        RejectWithdrawal => admin::reject_withdrawal,
+        AdminCancelOrder => admin::cancel_order,
+        AdminCompleteOrder => admin::complete_order,
+        LedgerCheck => admin::ledger_check,
+        PaymentMethods => payments::methods,
+        MyTopups => payments::mine,
+        CaptureTopup => payments::capture,
+        PaypalWebhook => payments::paypal_webhook,
+        ClearHold => payments::clear_hold,
     }
 }
 
