@@ -58,8 +58,9 @@ pub async fn reverse(
         // A spend between the read and the commit overdraws: read again.
         match app.commit(uow, None).await {
             Ok(()) => {
-                // No operators' address is configured anywhere yet, so
-                // the alert is this log line (an alarm can match on it).
+                // The operators hear of it through the commit's
+                // `TopupsReversed` metric and its alarm (template.yaml,
+                // PaymentReversedAlarm); this line names the account.
                 tracing::warn!(
                     topup = %t.id,
                     user = %t.user_id,
