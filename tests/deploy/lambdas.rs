@@ -395,6 +395,8 @@ async fn a_function_missing_a_setting_refuses_to_start() {
     let mut env = t.environment(Function::Order, &|_, r| match r {
         "Table" => Some("khamsa-test".into()),
         "NotificationsQueue" | "TimersQueue" => Some("http://127.0.0.1:9/q".into()),
+        "PayPalSecretArn" => Some("arn:aws:secretsmanager:us-east-1:000000000000:secret:p".into()),
+        "PayPalWebhookId" => Some("WH-TEST".into()),
         _ => None,
     });
     assert!(env.remove("KHAMSA_TIMERS_QUEUE_URL").is_some());

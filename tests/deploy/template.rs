@@ -448,7 +448,11 @@ fn grants(f: Function) -> Grants {
         paypal: false,
     };
     match f {
-        Function::Order => g(MONEY, false, NOTIFY_AND_TIME),
+        // `pay_with: "paypal"` opens a checkout for the shortfall.
+        Function::Order => Grants {
+            paypal: true,
+            ..g(MONEY, false, NOTIFY_AND_TIME)
+        },
         // No posting (so no balance re-read, no balance update); clears
         // the auto-cancel, sets the auto-complete.
         Function::Deliver => g(&["GetItem", "PutItem"], true, NOTIFY_AND_TIME),
@@ -463,7 +467,12 @@ fn grants(f: Function) -> Grants {
         // An auto-approved withdrawal is queued for the payouts worker.
         Function::Withdraw => g(MONEY, false, PAYOUTS),
         Function::Services => g(READ_WRITE, false, &[]),
-        Function::Accounts => g(MONEY, false, &[]),
+        // Top-ups, their capture and PayPal's webhooks; a settled
+        // pay-with-PayPal top-up places its order (emails, timers).
+        Function::Accounts => Grants {
+            paypal: true,
+            ..g(MONEY, false, NOTIFY_AND_TIME)
+        },
         Function::Orders => g(MONEY, true, NOTIFY_AND_TIME),
         Function::Messages => g(&["GetItem", "Query", "PutItem"], false, &[]),
         Function::Requests => g(&["GetItem", "Query", "PutItem"], false, &[]),
