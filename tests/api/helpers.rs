@@ -564,3 +564,25 @@ pub fn ids(items: &[Value]) -> Vec<String> {
 pub fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_owned()
 }
+
+/// The fake PayPal the local server runs (`khamsa_local::paypal`).
+pub fn fake(app: &TestApp) -> Arc<khamsa_paypal_fake::FakePayPal> {
+    app.local
+        .paypal
+        .clone()
+        .expect("the local server runs the built-in fake PayPal")
+}
+
+/// A seller with `20.00` of available earnings (one $25 order, cleared).
+pub async fn seller_with_earnings(app: &TestApp, name: &str) -> User {
+    let seller = app.user_en(name).await;
+    let buyer = app.user(&format!("{name}-client")).await;
+    let svc = app
+        .active_service(&seller, json!({ "price": "25.00" }))
+        .await;
+    app.topup(&buyer, "25.00").await;
+    app.completed_order(&buyer, &seller, &id(&svc)).await;
+    app.advance_days(14).await;
+    assert_eq!(app.me(&seller).await["earnings_available"], "20.00");
+    seller
+}

@@ -4,21 +4,6 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-/// A seller with `20.00` of available earnings (one $25 order, cleared).
-async fn seller_with_earnings(app: &TestApp, name: &str) -> User {
-    let seller = app.user_en(name).await;
-    let buyer = app.user(&format!("{name}-client")).await;
-    let svc = app
-        .active_service(&seller, json!({ "price": "25.00" }))
-        .await;
-    app.topup(&buyer, "25.00").await;
-    app.completed_order(&buyer, &seller, &id(&svc)).await;
-    app.advance_days(14).await;
-    let me = app.me(&seller).await;
-    assert_eq!(me["earnings_available"], "20.00");
-    seller
-}
-
 #[tokio::test]
 async fn a_withdrawal_under_10_dollars_is_refused() {
     let app = spawn_app().await;

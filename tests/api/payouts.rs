@@ -6,31 +6,9 @@
 
 use crate::helpers::*;
 use khamsa_domain::{Config, Money};
-use khamsa_paypal_fake::{DelayedOp, FakePayPal, PayoutOutcome};
+use khamsa_paypal_fake::{DelayedOp, PayoutOutcome};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
-
-/// A seller with $20.00 of available earnings.
-async fn seller_with_earnings(app: &TestApp, name: &str) -> User {
-    let seller = app.user_en(name).await;
-    let buyer = app.user(&format!("{name}-client")).await;
-    let svc = app
-        .active_service(&seller, json!({ "price": "25.00" }))
-        .await;
-    app.topup(&buyer, "25.00").await;
-    app.completed_order(&buyer, &seller, &id(&svc)).await;
-    app.advance_days(14).await;
-    assert_eq!(app.me(&seller).await["earnings_available"], "20.00");
-    seller
-}
-
-fn fake(app: &TestApp) -> Arc<FakePayPal> {
-    app.local
-        .paypal
-        .clone()
-        .expect("the tests run against the built-in fake PayPal")
-}
 
 async fn withdraw(app: &TestApp, seller: &User, amount: &str) -> Value {
     let r = app

@@ -7,15 +7,7 @@ use crate::helpers::*;
 use khamsa_paypal_fake::{CaptureOutcome, DelayedOp, FakePayPal};
 use serde_json::{Value, json};
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
-
-fn fake(app: &TestApp) -> Arc<FakePayPal> {
-    app.local
-        .paypal
-        .clone()
-        .expect("the local server runs the fake PayPal")
-}
 
 /// PayPal's order id: the `token` of the approve URL.
 fn order_of(topup: &Value) -> String {
