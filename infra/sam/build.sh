@@ -36,15 +36,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${KHAMSA_CACHE:-${HOME:-/tmp}/.cache/khamsa}
-venv=$cache/sam-venv
-sam_spec=${KHAMSA_SAM_SPEC:-'aws-sam-cli==1.170.0'}
-cl_spec=${KHAMSA_CARGO_LAMBDA_SPEC:-'cargo-lambda==1.9.2'}
-python=${PYTHON:-python3}
 budget=${KHAMSA_ZIP_BUDGET:-3145728}
 triple=aarch64-unknown-linux-gnu
 
-export SAM_CLI_TELEMETRY=0
 say() { printf 'build: %s\n' "$*" >&2; }
 die() { printf 'build: ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -55,36 +49,14 @@ case "${1:-}" in
   *) die "usage: $0 [--check BIN]" ;;
 esac
 
-for tool in "$python" cargo rustup zip; do
+for tool in cargo rustup zip; do
   command -v "$tool" >/dev/null || die "'$tool' not found on PATH"
 done
-mkdir -p "$cache"
 
 # ---------------------------------------------------------------- install ---
-# Same lock and stamp as validate.sh: whichever runs first installs SAM.
-if command -v flock >/dev/null; then
-  exec 9>"$cache/.sam-venv.lock"
-  flock -w 900 9 || die "could not lock $cache/.sam-venv.lock"
-fi
-stamp=$venv/.khamsa-spec
-if [[ ! -x $venv/bin/sam || ! -f $stamp || $(cat "$stamp") != "$sam_spec" ]]; then
-  say "installing $sam_spec into $venv (once)"
-  rm -rf "$venv"
-  "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "$sam_spec" >&2 \
-    || { rm -rf "$venv"; die "pip install $sam_spec failed"; }
-  "$venv/bin/sam" --version >&2 || die "sam did not install"
-  printf '%s' "$sam_spec" >"$stamp"
-fi
-cl_stamp=$venv/.khamsa-cargo-lambda
-if [[ ! -x $venv/bin/cargo-lambda || ! -f $cl_stamp || $(cat "$cl_stamp") != "$cl_spec" ]]; then
-  say "installing $cl_spec into $venv (once)"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "$cl_spec" >&2 \
-    || die "pip install $cl_spec failed"
-  printf '%s' "$cl_spec" >"$cl_stamp"
-fi
-exec 9>&-
+# shellcheck source=infra/sam/venv.sh
+source "$here/venv.sh"
+sam_venv_install --with-cargo-lambda
 if ! rustup target list --installed | grep -qx "$triple"; then
   say "rustup target add $triple (once)"
   rustup target add "$triple" >&2
