@@ -19,6 +19,7 @@ mod paypal;
 mod requests;
 mod reviews;
 mod robustness;
+mod search;
 mod services;
 mod text_rules;
 mod timers;

@@ -11,6 +11,7 @@ use khamsa_domain::notice::Notice;
 use khamsa_domain::order::{Order, OrderStatus, Timer, TimerKind};
 use khamsa_domain::request::{Offer, Request};
 use khamsa_domain::review::Review;
+use khamsa_domain::search::SearchQuery;
 use khamsa_domain::service::{Service, ServiceStats, ServiceStatus};
 use khamsa_domain::text::{EmailAddress, Text};
 use khamsa_domain::topup::Topup;
@@ -250,6 +251,35 @@ pub enum ServiceQuery {
     /// Approved services (active or paused) carrying an edit that waits
     /// for moderation.
     PendingRevision,
+    /// Active services matching a search, best first (`SearchQuery::rank`),
+    /// optionally of one category or one seller.
+    Search {
+        q: SearchQuery,
+        category: Option<String>,
+        seller: Option<UserId>,
+    },
+}
+
+/// Candidates a search reads at most before ranking: bounds one request's
+/// reads whatever the index holds.
+pub const SEARCH_CANDIDATES_MAX: usize = 2000;
+
+/// A page of an already ranked list: the cursor is the offset of the next
+/// item, so it stays valid while the ranking holds.
+pub fn ranked_page<T>(items: Vec<T>, page: &PageReq) -> StoreResult<Page<T>> {
+    let from = match page.cursor.as_deref() {
+        None => 0,
+        Some(c) => c
+            .strip_prefix('r')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n <= SEARCH_CANDIDATES_MAX)
+            .ok_or(StoreError::BadCursor)?,
+    };
+    let limit = page.limit.max(1);
+    let total = items.len();
+    let items: Vec<T> = items.into_iter().skip(from).take(limit).collect();
+    let next_cursor = (from + limit < total).then(|| format!("r{}", from + limit));
+    Ok(Page { items, next_cursor })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

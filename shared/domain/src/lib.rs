@@ -17,6 +17,7 @@ pub mod notice;
 pub mod order;
 pub mod request;
 pub mod review;
+pub mod search;
 pub mod service;
 pub mod text;
 pub mod time;

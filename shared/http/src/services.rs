@@ -8,6 +8,7 @@ use khamsa_app::{AppResult, Caller};
 use khamsa_domain::Money;
 use khamsa_domain::ids::{OrderId, ServiceId, UserId};
 use khamsa_domain::review::Review;
+use khamsa_domain::search::SearchQuery;
 use khamsa_domain::service::{ServiceDraft, ServiceStatus};
 use serde::Serialize;
 
@@ -149,8 +150,13 @@ pub(crate) async fn create(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 pub(crate) async fn list(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let search = match ctx.q("q") {
+        Some(raw) => SearchQuery::parse(raw)?,
+        None => None,
+    };
     let listed = services::list(
         ctx.app,
+        search,
         ctx.q("seller_id").map(UserId::new),
         ctx.q("category").map(str::to_owned),
         &ctx.page()?,

@@ -287,6 +287,23 @@ impl Store for MemoryStore {
                     x.status == ServiceStatus::Active && x.draft.category == *category
                 }),
             ),
+            // Memory holds every active service in one index: rank them all
+            // (DynamoDB reads the probe's partition of its word index).
+            ServiceQuery::Search {
+                q,
+                category,
+                seller,
+            } => {
+                let found = ix
+                    .active
+                    .iter()
+                    .filter_map(|k| s.services.get(&k.1))
+                    .filter(|x| category.as_ref().is_none_or(|c| x.draft.category == *c))
+                    .filter(|x| seller.as_ref().is_none_or(|u| x.seller_id == *u))
+                    .map(with_stats)
+                    .collect();
+                return ranked_page(q.rank(found), page);
+            }
             // Moderation's lists: rare, and small next to the public ones.
             ServiceQuery::ByStatus(_) | ServiceQuery::PendingRevision => {
                 let items = s

@@ -8,6 +8,7 @@ use crate::ids::new_id;
 use crate::ports::{Page, PageReq, Profile, ServiceQuery, UnitOfWork, Write};
 use khamsa_domain::ids::{ServiceId, UserId};
 use khamsa_domain::review::Review;
+use khamsa_domain::search::SearchQuery;
 use khamsa_domain::service::{
     DraftInput, Service, ServiceDraft, ServiceStats, ServiceStatus, UpgradeInput,
 };
@@ -196,13 +197,23 @@ pub async fn moderate(
     Ok(saved(s, stats))
 }
 
-/// `GET /services`: the public list, by category, by seller, or both.
+/// `GET /services`: the public list, by category, by seller, or both;
+/// with a search, the matches best first (product.md "Search").
 pub async fn list(
     app: &App,
+    search: Option<SearchQuery>,
     seller: Option<UserId>,
     category: Option<String>,
     page: &PageReq,
 ) -> AppResult<Page<ServiceView>> {
+    if let Some(q) = search {
+        let q = ServiceQuery::Search {
+            q,
+            category,
+            seller,
+        };
+        return Ok(app.store.services(&q, page).await?);
+    }
     let q = match (seller, category) {
         (Some(seller), Some(category)) => ServiceQuery::SellerInCategory { seller, category },
         (Some(seller), None) => ServiceQuery::BySeller {

@@ -401,3 +401,13 @@ mod tests {
         assert!(sk.as_str() > timers_due_by(Timestamp(9)).as_str());
     }
 }
+
+/// The search index (product.md "Search"): one item per word head of an
+/// active service, `SRCH#<head>` / `SVC#<id>`. Written whenever an active
+/// service is written, never deleted on the request path: a search checks
+/// each candidate against the service itself, so a stale entry costs one
+/// read and is never shown.
+pub const SEARCH_PREFIX: &str = "SRCH#";
+pub fn search(head: &str, id: &ServiceId) -> Key {
+    (format!("{SEARCH_PREFIX}{head}"), format!("SVC#{id}"))
+}

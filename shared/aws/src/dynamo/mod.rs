@@ -7,6 +7,7 @@ mod commit;
 mod error;
 mod keys;
 mod plan;
+mod search;
 mod table;
 
 pub use error::DynamoError;
@@ -314,6 +315,15 @@ impl Store for DynamoStore {
             }
             ServiceQuery::ByStatus(st) => Q::newest(G1, keys::svc_status(*st)),
             ServiceQuery::PendingRevision => Q::newest(G5, keys::SVC_PENDING_REVISION.to_owned()),
+            ServiceQuery::Search {
+                q,
+                category,
+                seller,
+            } => {
+                return self
+                    .search(q, category.as_deref(), seller.as_ref(), page)
+                    .await;
+            }
         };
         let (items, next_cursor) = self.query_page(&q, page).await?;
         let mut out = Vec::with_capacity(items.len());

@@ -16,7 +16,8 @@ use khamsa_domain::Timestamp;
 use khamsa_domain::ids::{PostingId, ServiceId};
 use khamsa_domain::ledger::Account;
 use khamsa_domain::order::Timer;
-use khamsa_domain::service::{Service, ServiceStats};
+use khamsa_domain::search::SearchDoc;
+use khamsa_domain::service::{Service, ServiceStats, ServiceStatus};
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -514,7 +515,23 @@ impl Builder<'_> {
         } else {
             format!("{} = {}", e.name("version"), e.value(n_u64(given)))
         };
-        self.update(key, Role::Versioned("service"), update, Some(cond), e)
+        self.update(key, Role::Versioned("service"), update, Some(cond), e)?;
+        self.search_entries(&x)
+    }
+
+    /// Puts the search index entries of an active service, in the same
+    /// transaction as the service: at most two per word of `SearchDoc`.
+    fn search_entries(&mut self, x: &Service) -> Result<(), DynamoError> {
+        if x.status != ServiceStatus::Active {
+            return Ok(());
+        }
+        for head in SearchDoc::of(&x.draft).heads() {
+            let key = keys::search(&head, &x.id);
+            let mut item = key_item(&key);
+            item.insert(keys::TY.to_owned(), s("search"));
+            self.put(key, Role::Plain, item, None)?;
+        }
+        Ok(())
     }
 
     fn stats_only(&mut self, id: &ServiceId, st: &ServiceStats) -> Result<(), DynamoError> {
