@@ -273,6 +273,12 @@ impl TestApp {
             .await
     }
 
+    /// A new user whose id (the token's `sub`) and address differ, as
+    /// Cognito's opaque ids and real addresses do.
+    pub async fn user_with_email(&self, id: &str, email: &str) -> User {
+        self.register(id, email, false).await
+    }
+
     /// A user whose emails come in English.
     pub async fn user_en(&self, name: &str) -> User {
         let u = self.user(name).await;

@@ -12,6 +12,7 @@ mod helpers;
 mod idempotent_duplicates;
 mod lifecycle;
 mod money;
+mod names_and_refunds;
 mod openapi;
 mod operators;
 mod payouts;

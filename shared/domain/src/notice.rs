@@ -38,6 +38,11 @@ pub enum NoticeKind {
     OrderCancelled {
         by: Actor,
         refunded: Option<Money>,
+        /// The part of `refunded` that went back to available earnings
+        /// (an order paid partly from earnings); the rest went to the
+        /// balance. Absent in rows written before it existed.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        to_earnings: Money,
         reason: Option<String>,
     },
     /// Buyer: the order completes by itself soon.
@@ -77,4 +82,8 @@ pub struct Notice {
     pub service_title: Option<String>,
     #[serde(flatten)]
     pub kind: NoticeKind,
+}
+
+fn is_zero(m: &Money) -> bool {
+    m.is_zero()
 }

@@ -670,6 +670,7 @@ impl Order {
             NoticeKind::OrderCancelled {
                 by,
                 refunded: None,
+                to_earnings: Money::ZERO,
                 reason: reason.clone(),
             },
         );
@@ -678,6 +679,7 @@ impl Order {
             NoticeKind::OrderCancelled {
                 by,
                 refunded: Some(self.total),
+                to_earnings: self.paid_from_earnings,
                 reason,
             },
         );

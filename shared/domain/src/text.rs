@@ -149,6 +149,12 @@ impl EmailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What comes before the `@`: a new user's first display name
+    /// (product.md), never empty by construction.
+    pub fn local_part(&self) -> &str {
+        self.0.split_once('@').map_or(self.0.as_str(), |(l, _)| l)
+    }
 }
 
 #[cfg(test)]

@@ -1129,6 +1129,7 @@ fn cancelling_tells_both_and_the_buyer_what_came_back() {
                 NoticeKind::OrderCancelled {
                     by: Actor::Seller,
                     refunded: None,
+                    to_earnings: khamsa_domain::Money::ZERO,
                     reason: Some("I am ill".into())
                 }
             ),
@@ -1137,6 +1138,7 @@ fn cancelling_tells_both_and_the_buyer_what_came_back() {
                 NoticeKind::OrderCancelled {
                     by: Actor::Seller,
                     refunded: Some(usd("10")),
+                    to_earnings: khamsa_domain::Money::ZERO,
                     reason: Some("I am ill".into())
                 }
             ),
@@ -1221,6 +1223,7 @@ fn auto_cancel_fires_7_days_after_placement_while_awaiting_instructions() {
             NoticeKind::OrderCancelled {
                 by: Actor::System,
                 refunded: Some(usd("10")),
+                to_earnings: khamsa_domain::Money::ZERO,
                 reason: None
             }
         )

@@ -77,6 +77,19 @@ struct Text<'a> {
     e: &'a Email<'a>,
 }
 
+impl Email<'_> {
+    /// A paragraph of the site's words as HTML: escaped, then each
+    /// left-to-right isolate made a `<bdi dir="ltr">`, which mail clients
+    /// honour more often than the Unicode controls.
+    fn p_html(&self, s: &str) -> String {
+        let Ok(escaped) = askama::filters::escape(s, askama::filters::Html);
+        escaped
+            .to_string()
+            .replace(super::LRI, "<bdi dir=\"ltr\">")
+            .replace(super::PDI, "</bdi>")
+    }
+}
+
 /// The HTML and text parts of `c` for `to`.
 pub(super) fn render(c: &Content, to: &Recipient<'_>) -> Result<(String, String), RenderError> {
     let w = match to.lang {

@@ -139,8 +139,9 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
         NoticeKind::OrderCancelled {
             by,
             refunded,
+            to_earnings,
             reason,
-        } => outcomes::cancelled(lang, t, *by, *refunded, reason.as_deref()),
+        } => outcomes::cancelled(lang, t, *by, *refunded, *to_earnings, reason.as_deref()),
         NoticeKind::ReviewReceived { rating, text } => outcomes::review(lang, t, *rating, text),
         NoticeKind::WithdrawalPaid {
             amount,
@@ -150,6 +151,20 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
             topups::not_placed(lang, *amount, *reason)
         }
         NoticeKind::WithdrawalFailed { amount, reason } => payouts::failed(lang, *amount, reason),
+    };
+    // Arabic reads right to left: "$10.00" unisolated shows as "10.00$".
+    let (subject, blocks) = match lang {
+        Lang::Ar => (
+            isolate_amounts(&subject),
+            blocks
+                .into_iter()
+                .map(|b| match b {
+                    Block::P(s) => Block::P(isolate_amounts(&s)),
+                    quote @ Block::Quote(_) => quote,
+                })
+                .collect(),
+        ),
+        Lang::En => (subject, blocks),
     };
     let subject = match &n.service_title {
         Some(title) => format!("{subject}: {title}"),
@@ -178,6 +193,37 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
 
 /// A subject and the blocks of the body: what each kind of notice supplies.
 type Words = (String, Vec<Block>);
+
+/// Left-to-right isolate (U+2066) and its closing pop (U+2069). User text
+/// never holds them (they are refused as bidi controls), so in the HTML part
+/// each pair becomes a `<bdi dir="ltr">` (`layout`).
+pub(crate) const LRI: char = '\u{2066}';
+pub(crate) const PDI: char = '\u{2069}';
+
+/// Wraps each amount (`$` then digits, `.` and `,`) in a left-to-right
+/// isolate, so a right-to-left line keeps "$10.00" in its written order.
+fn isolate_amounts(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push(LRI);
+            out.push('$');
+            while let Some(&d) = chars.peek() {
+                if d.is_ascii_digit() || d == '.' || d == ',' {
+                    out.push(d);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            out.push(PDI);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 fn usd(m: Money) -> String {
     format!("${m}")

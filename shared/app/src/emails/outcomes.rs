@@ -29,6 +29,7 @@ pub(super) fn cancelled(
     t: &str,
     by: Actor,
     refunded: Option<Money>,
+    to_earnings: Money,
     reason: Option<&str>,
 ) -> Words {
     let by = by_phrase(by, lang);
@@ -41,12 +42,25 @@ pub(super) fn cancelled(
         b.push(p!(lang, "سبب الإلغاء:", "Reason given:"));
         b.push(Block::Quote(r.to_owned()));
     }
-    if let Some(m) = refunded.map(usd) {
-        b.push(p!(
-            lang,
-            "أُعيد مبلغ {m} إلى رصيدك في الموقع، ويمكنك استخدامه في طلبك القادم.",
-            "{m} has been returned to your Khamsa balance, ready for your next order."
-        ));
+    // Each part goes back where it came from: say where, so the buyer finds it.
+    if let Some(total) = refunded {
+        let to_balance = total.checked_sub(to_earnings).unwrap_or(Money::ZERO);
+        if !to_balance.is_zero() {
+            let m = usd(to_balance);
+            b.push(p!(
+                lang,
+                "أُعيد مبلغ {m} إلى رصيدك في الموقع، ويمكنك استخدامه في طلبك القادم.",
+                "{m} has been returned to your Khamsa balance, ready for your next order."
+            ));
+        }
+        if !to_earnings.is_zero() {
+            let m = usd(to_earnings);
+            b.push(p!(
+                lang,
+                "وأُعيد مبلغ {m} إلى أرباحك المتاحة، التي دفعت منها جزءًا من الطلب.",
+                "{m} has been returned to your available earnings, which paid part of the order."
+            ));
+        }
     }
     (tr!(lang, "تم إلغاء الطلب", "Order cancelled"), b)
 }

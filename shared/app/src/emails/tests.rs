@@ -59,6 +59,7 @@ fn samples() -> Vec<Notice> {
         NoticeKind::OrderCancelled {
             by: Actor::Seller,
             refunded: Some(Money::dollars(20)),
+            to_earnings: Money::ZERO,
             reason: Some("Too busy".into()),
         },
         NoticeKind::CompleteReminder {
@@ -200,7 +201,8 @@ fn variant_specific_facts_are_present() {
         text(6, Lang::En).contains("$20.00 has been returned")
             && text(6, Lang::En).contains("Too busy")
     );
-    assert!(text(6, Lang::Ar).contains("أُعيد مبلغ $20.00"));
+    // Arabic isolates the amount left to right (issue 12).
+    assert!(text(6, Lang::Ar).contains("أُعيد مبلغ \u{2066}$20.00\u{2069}"));
     assert!(text(7, Lang::Ar).contains("2023-11-14 22:13 UTC"));
     assert!(text(8, Lang::En).contains("★★★★☆ (4/5)") && text(8, Lang::En).contains("Great work"));
     assert!(text(9, Lang::En).contains("$50.00") && text(9, Lang::En).contains("sara@paypal.test"));
@@ -211,6 +213,7 @@ fn variant_specific_facts_are_present() {
         NoticeKind::OrderCancelled {
             by: Actor::Buyer,
             refunded: None,
+            to_earnings: Money::ZERO,
             reason: None,
         },
     );
@@ -237,6 +240,7 @@ fn user_text_is_escaped_in_html_and_raw_in_text() {
         NoticeKind::OrderCancelled {
             by: Actor::Operator,
             refunded: None,
+            to_earnings: Money::ZERO,
             reason: Some(evil.into()),
         },
         NoticeKind::ReviewReceived {
@@ -356,4 +360,62 @@ fn dates_format_as_utc() {
     for (ms, want) in cases {
         assert_eq!(format_utc(Timestamp(ms)), want, "{ms}");
     }
+}
+
+#[test]
+fn arabic_amounts_are_isolated_left_to_right_and_english_ones_are_not() {
+    let n = order_notice(
+        "شعار",
+        NoticeKind::OrderCompleted {
+            amount: Money::from_cents(1050),
+            by: Actor::Buyer,
+        },
+    );
+    let ar = ok(&n, Lang::Ar);
+    assert!(
+        ar.html.contains("<bdi dir=\"ltr\">$10.50</bdi>"),
+        "{}",
+        ar.html
+    );
+    assert!(ar.text.contains("\u{2066}$10.50\u{2069}"));
+    let en = ok(&n, Lang::En);
+    assert!(en.text.contains("Amount: $10.50") && !en.html.contains("<bdi"));
+    assert!(!en.text.contains('\u{2066}'));
+}
+
+#[test]
+fn a_cancellation_says_where_each_part_of_the_refund_went() {
+    let n = order_notice(
+        "logo",
+        NoticeKind::OrderCancelled {
+            by: Actor::Seller,
+            refunded: Some(Money::dollars(15)),
+            to_earnings: Money::dollars(4),
+            reason: None,
+        },
+    );
+    for lang in [Lang::Ar, Lang::En] {
+        let t = ok(&n, lang).text;
+        assert!(t.contains("$11.00") && t.contains("$4.00"), "{t}");
+        assert!(!t.contains("$15.00"), "{t}");
+    }
+    assert!(
+        ok(&n, Lang::En)
+            .text
+            .contains("$4.00 has been returned to your available earnings")
+    );
+    // All from the balance: one line, as before.
+    let all = order_notice(
+        "logo",
+        NoticeKind::OrderCancelled {
+            by: Actor::Seller,
+            refunded: Some(Money::dollars(15)),
+            to_earnings: Money::ZERO,
+            reason: None,
+        },
+    );
+    let t = ok(&all, Lang::En).text;
+    assert!(
+        t.contains("$15.00 has been returned to your Khamsa balance") && !t.contains("earnings")
+    );
 }

@@ -21,6 +21,16 @@ pub async fn ensure_known(app: &App, caller: &Caller) -> AppResult<()> {
     Ok(())
 }
 
+/// The name a new profile starts with: the verified email's local part
+/// (not the token's opaque `sub`, which emails would greet), cut to the
+/// display name's bound; the user can change it with `PATCH /me`.
+fn first_display_name(email: &EmailAddress) -> String {
+    match Text::parse_line("display_name", email.local_part(), DISPLAY_NAME_MAX) {
+        Ok(t) => t.into_string(),
+        Err(_) => email.local_part().chars().take(DISPLAY_NAME_MAX).collect(),
+    }
+}
+
 /// A user's profile is created on their first authenticated call, and its
 /// email follows the token's verified `email` claim. A token without one
 /// keeps the address the profile has; a new user without one is refused
@@ -34,16 +44,19 @@ pub async fn ensure_profile(app: &App, caller: &Caller) -> AppResult<Profile> {
     let wanted = match (&existing, claimed) {
         (Some(p), Some(email)) if p.email != email => Profile { email, ..p.clone() },
         (Some(p), _) => return Ok(p.clone()),
-        (None, email) => Profile {
-            id: caller.id.clone(),
-            email: email.ok_or(AppError::EmailUnverified)?,
-            display_name: caller.id.to_string(),
-            locale: Locale::Ar,
-            paypal_email: None,
-            created_at: app.now(),
-            payment_hold: false,
-            version: 0,
-        },
+        (None, email) => {
+            let email = email.ok_or(AppError::EmailUnverified)?;
+            Profile {
+                id: caller.id.clone(),
+                display_name: first_display_name(&email),
+                email,
+                locale: Locale::Ar,
+                paypal_email: None,
+                created_at: app.now(),
+                payment_hold: false,
+                version: 0,
+            }
+        }
     };
     let uow = UnitOfWork {
         writes: vec![Write::Profile(wanted.clone())],
