@@ -501,7 +501,7 @@ async fn a_refused_order_changes_nothing() {
     expect_problem(&r, 422, "validation_failed");
     assert_eq!(app.me(&buyer).await["balance"], "50.00");
     assert!(app.items(&buyer, "/me/purchases").await.is_empty());
-    assert!(app.emails_to(&seller.email).await.is_empty());
+    assert!(app.order_emails_to(&seller.email).await.is_empty());
 
     // Not JSON at all.
     let r = app

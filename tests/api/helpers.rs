@@ -338,6 +338,17 @@ impl TestApp {
     }
 
     /// The first email to `addr` whose subject starts with `subject`.
+    /// The emails to `addr` about orders (those linking to one): what a
+    /// check that "nobody was told of an order" reads, since sellers also
+    /// hear of moderation.
+    pub async fn order_emails_to(&self, addr: &str) -> Vec<Value> {
+        self.emails_to(addr)
+            .await
+            .into_iter()
+            .filter(|m| m["text"].as_str().unwrap_or_default().contains("/orders/"))
+            .collect()
+    }
+
     pub async fn email(&self, addr: &str, subject: &str) -> Value {
         let mails = self.emails_to(addr).await;
         mails

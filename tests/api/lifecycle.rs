@@ -530,8 +530,8 @@ async fn the_profile_email_follows_the_token() {
     assert_eq!(expect_status(&r, 200)["email"], "sara.new@example.com");
     app.topup(&buyer, "5.00").await;
     app.order(&buyer, &id(&svc), json!({})).await;
-    assert_eq!(app.emails_to("sara.new@example.com").await.len(), 1);
-    assert!(app.emails_to(&seller.email).await.is_empty());
+    assert_eq!(app.order_emails_to("sara.new@example.com").await.len(), 1);
+    assert!(app.order_emails_to(&seller.email).await.is_empty());
 }
 
 /// Each step (caller, action) on order `oid` is a 409 invalid_transition.

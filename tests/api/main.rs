@@ -12,6 +12,7 @@ mod helpers;
 mod idempotent_duplicates;
 mod lifecycle;
 mod money;
+mod more_emails;
 mod names_and_refunds;
 mod openapi;
 mod operators;

@@ -245,7 +245,7 @@ async fn an_order_the_buyer_cannot_afford_changes_nothing() {
     assert!(app.items(&buyer, "/me/purchases").await.is_empty());
     assert!(app.items(&seller, "/me/sales").await.is_empty());
     // The seller was not told of an order that did not happen.
-    assert!(app.emails_to(&seller.email).await.is_empty());
+    assert!(app.order_emails_to(&seller.email).await.is_empty());
     // One more cent and it goes through.
     app.topup(&buyer, "1.00").await;
     app.order(&buyer, &svc, json!({})).await;

@@ -7,7 +7,7 @@ use khamsa_domain::ids::{
     MessageId, OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
 };
 use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
-use khamsa_domain::notice::Notice;
+use khamsa_domain::notice::{EmailPrefs, Notice};
 use khamsa_domain::order::{Order, OrderStatus, Timer, TimerKind};
 use khamsa_domain::request::{Offer, Request};
 use khamsa_domain::review::Review;
@@ -43,6 +43,9 @@ pub struct Profile {
     /// no withdrawals until an operator clears it.
     #[serde(default)]
     pub payment_hold: bool,
+    /// Which optional emails the user wants (`PATCH /me`); all by default.
+    #[serde(default)]
+    pub email_prefs: EmailPrefs,
     pub version: u64,
 }
 

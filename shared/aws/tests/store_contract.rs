@@ -92,6 +92,7 @@ fn profile(id: &str) -> Profile {
         paypal_email: None,
         created_at: T0,
         payment_hold: false,
+        email_prefs: Default::default(),
         version: 0,
     }
 }

@@ -1,7 +1,7 @@
 //! What a state change tells people. The domain decides who hears what; the
 //! app renders it into an email in the recipient's language.
 
-use crate::ids::{OrderId, UserId, WithdrawalId};
+use crate::ids::{OrderId, RequestId, UserId, WithdrawalId};
 use crate::money::Money;
 use crate::order::Actor;
 use crate::time::Timestamp;
@@ -53,6 +53,28 @@ pub enum NoticeKind {
     WithdrawalPaid { amount: Money, paypal_email: String },
     /// Seller: a payout failed; the money is back in available earnings.
     WithdrawalFailed { amount: Money, reason: String },
+    /// Seller: an operator approved the service, or an edit of it
+    /// (`revision`); `service_title` names it.
+    ServiceApproved { revision: bool },
+    /// Seller: an operator turned the service, or an edit of it, down.
+    ServiceRejected {
+        revision: bool,
+        reason: Option<String>,
+    },
+    /// The request's author: a seller offered to do it.
+    NewOffer {
+        request_id: RequestId,
+        request_title: String,
+        text: String,
+    },
+    /// Seller: an order's earnings cleared and can be withdrawn.
+    EarningsCleared { amount: Money },
+    /// Seller: an operator rejected a withdrawal; the money is back in
+    /// available earnings.
+    WithdrawalRejected {
+        amount: Money,
+        reason: Option<String>,
+    },
     /// Buyer: a PayPal payment for an order arrived, but the order could
     /// not be placed; the money stays in the balance (issue 8).
     PaidOrderNotPlaced {
@@ -86,4 +108,72 @@ pub struct Notice {
 
 fn is_zero(m: &Money) -> bool {
     m.is_zero()
+}
+
+impl NoticeKind {
+    /// Whether the recipient may turn this email off (`PATCH /me
+    /// {email_prefs}`): everything but orders and money (product.md).
+    pub fn optional(&self) -> Option<EmailTopic> {
+        use NoticeKind::*;
+        match self {
+            ServiceApproved { .. } | ServiceRejected { .. } => Some(EmailTopic::Moderation),
+            NewOffer { .. } => Some(EmailTopic::Offers),
+            ReviewReceived { .. } => Some(EmailTopic::Reviews),
+            NewOrder { .. }
+            | OrderPlaced { .. }
+            | InstructionsReceived { .. }
+            | ChangesRequested { .. }
+            | OrderDelivered { .. }
+            | OrderCompleted { .. }
+            | OrderCancelled { .. }
+            | CompleteReminder { .. }
+            | WithdrawalPaid { .. }
+            | WithdrawalFailed { .. }
+            | WithdrawalRejected { .. }
+            | EarningsCleared { .. }
+            | PaidOrderNotPlaced { .. } => None,
+        }
+    }
+}
+
+/// The kinds of email a user may turn off; orders and money always go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailTopic {
+    /// A service or an edit approved or rejected.
+    Moderation,
+    /// A new offer on the user's request.
+    Offers,
+    /// A buyer rated the user's work.
+    Reviews,
+}
+
+/// Which optional emails a user wants; all on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmailPrefs {
+    pub moderation: bool,
+    pub offers: bool,
+    pub reviews: bool,
+}
+
+impl Default for EmailPrefs {
+    fn default() -> Self {
+        EmailPrefs {
+            moderation: true,
+            offers: true,
+            reviews: true,
+        }
+    }
+}
+
+impl EmailPrefs {
+    pub fn wants(&self, kind: &NoticeKind) -> bool {
+        match kind.optional() {
+            None => true,
+            Some(EmailTopic::Moderation) => self.moderation,
+            Some(EmailTopic::Offers) => self.offers,
+            Some(EmailTopic::Reviews) => self.reviews,
+        }
+    }
 }

@@ -739,6 +739,12 @@ impl Order {
                             amount: self.seller_net,
                         }],
                     ));
+                    d.notify(
+                        self.seller_id.clone(),
+                        NoticeKind::EarningsCleared {
+                            amount: self.seller_net,
+                        },
+                    );
                     Ok(Some(d))
                 }
                 _ => Ok(None),

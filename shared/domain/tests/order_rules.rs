@@ -1455,6 +1455,11 @@ fn clearing_makes_the_seller_net_available_14_days_after_completion() {
             (earnings(&seller()), "8.00".into())
         ]
     );
+    // The seller hears the money can be withdrawn (issue 12).
+    assert_eq!(
+        notices(&d),
+        vec![(seller(), NoticeKind::EarningsCleared { amount: usd("8") })]
+    );
 }
 
 #[test]

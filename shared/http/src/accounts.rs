@@ -8,6 +8,7 @@ use khamsa_app::usecases::accounts;
 use khamsa_domain::Money;
 use khamsa_domain::ids::{OrderId, TopupId, UserId, WithdrawalId};
 use khamsa_domain::ledger::{PostingKind, UserAccount};
+use khamsa_domain::notice::EmailPrefs;
 use khamsa_domain::topup::{Topup, TopupMethod, TopupStatus};
 use serde::Serialize;
 
@@ -23,6 +24,7 @@ pub struct ProfileView<'a> {
     earnings_available: Money,
     withdrawals_in_flight: Money,
     payment_hold: bool,
+    email_prefs: EmailPrefs,
 }
 
 pub fn profile<'a>((p, b): &'a (Profile, Balances)) -> ProfileView<'a> {
@@ -37,6 +39,7 @@ pub fn profile<'a>((p, b): &'a (Profile, Balances)) -> ProfileView<'a> {
         earnings_available: b.earnings_available,
         withdrawals_in_flight: b.withdrawals_in_flight,
         payment_hold: p.payment_hold,
+        email_prefs: p.email_prefs,
     }
 }
 

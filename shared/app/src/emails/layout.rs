@@ -16,7 +16,16 @@ pub(super) struct Content {
     pub subject: String,
     pub blocks: Vec<Block>,
     pub link: String,
-    pub withdrawals: bool,
+    pub cta: Cta,
+}
+
+/// Where the email's button leads (its label per language in `Chrome`).
+pub(super) enum Cta {
+    Order(String),
+    Request(String),
+    Withdrawals,
+    Services,
+    Home,
 }
 
 /// Fixed wording and direction of the layouts, per language.
@@ -29,6 +38,8 @@ struct Chrome {
     comma: &'static str,
     view_order: &'static str,
     view_withdrawals: &'static str,
+    view_services: &'static str,
+    view_request: &'static str,
     sign_off: &'static str,
     footer: &'static str,
 }
@@ -41,6 +52,8 @@ const AR: Chrome = Chrome {
     comma: "،",
     view_order: "عرض الطلب",
     view_withdrawals: "عرض السحوبات",
+    view_services: "عرض خدماتي",
+    view_request: "عرض الطلب والعروض",
     sign_off: "مع التحية،\nفريق خمسة",
     footer: "وصلتك هذه الرسالة لأن لديك حسابًا في خمسة.",
 };
@@ -53,6 +66,8 @@ const EN: Chrome = Chrome {
     comma: ",",
     view_order: "View order",
     view_withdrawals: "View withdrawals",
+    view_services: "View my services",
+    view_request: "View the request",
     sign_off: "Best regards,\nThe Khamsa team",
     footer: "You are receiving this email because you have a Khamsa account.",
 };
@@ -100,10 +115,11 @@ pub(super) fn render(c: &Content, to: &Recipient<'_>) -> Result<(String, String)
         w,
         name: to.display_name,
         c,
-        cta: if c.withdrawals {
-            w.view_withdrawals
-        } else {
-            w.view_order
+        cta: match c.cta {
+            Cta::Withdrawals => w.view_withdrawals,
+            Cta::Services => w.view_services,
+            Cta::Request(_) => w.view_request,
+            Cta::Order(_) | Cta::Home => w.view_order,
         },
     };
     Ok((Html { e: &e }.render()?, Text { e: &e }.render()?))

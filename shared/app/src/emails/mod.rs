@@ -8,6 +8,7 @@
 //! slip through unescaped.
 
 mod layout;
+mod market;
 mod orders;
 mod outcomes;
 mod payouts;
@@ -18,7 +19,7 @@ mod topups;
 use khamsa_domain::money::Money;
 use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::time::Timestamp;
-use layout::{Block, Content};
+use layout::{Block, Content, Cta};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +152,19 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
             topups::not_placed(lang, *amount, *reason)
         }
         NoticeKind::WithdrawalFailed { amount, reason } => payouts::failed(lang, *amount, reason),
+        NoticeKind::ServiceApproved { revision } => market::service_approved(lang, t, *revision),
+        NoticeKind::ServiceRejected { revision, reason } => {
+            market::service_rejected(lang, t, *revision, reason.as_deref())
+        }
+        NoticeKind::NewOffer {
+            request_title,
+            text,
+            ..
+        } => market::new_offer(lang, request_title, text),
+        NoticeKind::EarningsCleared { amount } => market::earnings_cleared(lang, t, *amount),
+        NoticeKind::WithdrawalRejected { amount, reason } => {
+            market::withdrawal_rejected(lang, *amount, reason.as_deref())
+        }
     };
     // Arabic reads right to left: "$10.00" unisolated shows as "10.00$".
     let (subject, blocks) = match lang {
@@ -170,24 +184,39 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
         Some(title) => format!("{subject}: {title}"),
         None => subject,
     };
-    let withdrawals = matches!(
-        n.kind,
-        NoticeKind::WithdrawalPaid { .. } | NoticeKind::WithdrawalFailed { .. }
-    );
-    let link = match (&n.order_id, withdrawals) {
-        // Ids are opaque strings: percent-encode so one can never change the path.
-        (Some(id), false) => {
-            let Ok(id) = askama::filters::urlencode_strict(id.as_str());
-            format!("{base}/orders/{id}")
+    // Ids are opaque strings: percent-encode so one can never change the path.
+    let enc = |id: &str| {
+        let Ok(id) = askama::filters::urlencode_strict(id);
+        id.to_string()
+    };
+    let cta = match (&n.kind, &n.order_id) {
+        (
+            NoticeKind::WithdrawalPaid { .. }
+            | NoticeKind::WithdrawalFailed { .. }
+            | NoticeKind::WithdrawalRejected { .. }
+            | NoticeKind::EarningsCleared { .. },
+            _,
+        ) => Cta::Withdrawals,
+        (NoticeKind::ServiceApproved { .. } | NoticeKind::ServiceRejected { .. }, _) => {
+            Cta::Services
         }
-        (None, false) => format!("{base}/"),
-        (_, true) => format!("{base}/me/withdrawals"),
+        (NoticeKind::NewOffer { request_id, .. }, _) => {
+            Cta::Request(format!("{base}/requests/{}", enc(request_id.as_str())))
+        }
+        (_, Some(id)) => Cta::Order(format!("{base}/orders/{}", enc(id.as_str()))),
+        (_, None) => Cta::Home,
+    };
+    let link = match &cta {
+        Cta::Order(l) | Cta::Request(l) => l.clone(),
+        Cta::Withdrawals => format!("{base}/me/withdrawals"),
+        Cta::Services => format!("{base}/me/services"),
+        Cta::Home => format!("{base}/"),
     };
     Content {
         subject,
         blocks,
         link,
-        withdrawals,
+        cta,
     }
 }
 

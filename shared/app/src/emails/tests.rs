@@ -105,12 +105,59 @@ fn samples() -> Vec<Notice> {
             reason: "PayPal reported the payout RETURNED".into(),
         },
     });
+    out.push(order_notice(
+        "شعار",
+        NoticeKind::ServiceApproved { revision: false },
+    ));
+    out.push(order_notice(
+        "شعار",
+        NoticeKind::ServiceRejected {
+            revision: true,
+            reason: Some("Add real samples".into()),
+        },
+    ));
+    out.push(Notice {
+        to: UserId::new("u1"),
+        order_id: None,
+        withdrawal_id: None,
+        service_title: None,
+        kind: NoticeKind::NewOffer {
+            request_id: khamsa_domain::ids::RequestId::new("req_1"),
+            request_title: "أحتاج شعارًا".into(),
+            text: "I can do it in two days".into(),
+        },
+    });
+    out.push(order_notice(
+        "logo",
+        NoticeKind::EarningsCleared {
+            amount: Money::dollars(12),
+        },
+    ));
+    out.push(Notice {
+        to: UserId::new("u1"),
+        order_id: None,
+        withdrawal_id: Some(WithdrawalId::new("wd_2")),
+        service_title: None,
+        kind: NoticeKind::WithdrawalRejected {
+            amount: Money::dollars(30),
+            reason: Some("Address does not match".into()),
+        },
+    });
+    // Moderation notices name the service, not an order.
+    for n in out.iter_mut().rev().take(5) {
+        if matches!(
+            n.kind,
+            NoticeKind::ServiceApproved { .. } | NoticeKind::ServiceRejected { .. }
+        ) {
+            n.order_id = None;
+        }
+    }
     out
 }
 
 #[test]
 fn every_variant_renders_in_both_languages() {
-    let mut seen = [false; 12];
+    let mut seen = [false; 17];
     for n in samples() {
         let i = match n.kind {
             NoticeKind::NewOrder { .. } => 0,
@@ -125,10 +172,17 @@ fn every_variant_renders_in_both_languages() {
             NoticeKind::WithdrawalPaid { .. } => 9,
             NoticeKind::PaidOrderNotPlaced { .. } => 10,
             NoticeKind::WithdrawalFailed { .. } => 11,
+            NoticeKind::ServiceApproved { .. } => 12,
+            NoticeKind::ServiceRejected { .. } => 13,
+            NoticeKind::NewOffer { .. } => 14,
+            NoticeKind::EarningsCleared { .. } => 15,
+            NoticeKind::WithdrawalRejected { .. } => 16,
         };
         seen[i] = true;
         let link = match i {
-            9 | 11 => format!("{BASE}/me/withdrawals"),
+            9 | 11 | 15 | 16 => format!("{BASE}/me/withdrawals"),
+            12 | 13 => format!("{BASE}/me/services"),
+            14 => format!("{BASE}/requests/req_1"),
             10 => format!("{BASE}/"),
             _ => format!("{BASE}/orders/ord_1"),
         };

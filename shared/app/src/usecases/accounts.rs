@@ -5,6 +5,7 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ports::{Balances, LedgerLine, Locale, Page, PageReq, Profile, UnitOfWork, Write};
+use khamsa_domain::notice::EmailPrefs;
 use khamsa_domain::text::{EmailAddress, Text};
 use khamsa_domain::{Config, DomainError, DomainResult};
 use serde::Deserialize;
@@ -54,6 +55,7 @@ pub async fn ensure_profile(app: &App, caller: &Caller) -> AppResult<Profile> {
                 paypal_email: None,
                 created_at: app.now(),
                 payment_hold: false,
+                email_prefs: EmailPrefs::default(),
                 version: 0,
             }
         }
@@ -80,6 +82,8 @@ pub struct ProfileEdit {
     pub locale: Option<Locale>,
     /// `Some(None)` clears it.
     pub paypal_email: Option<Option<EmailAddress>>,
+    /// Only the topics named change.
+    pub email_prefs: Option<PrefsJson>,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +92,24 @@ pub struct ProfileJson {
     locale: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     paypal_email: Option<Option<String>>,
+    email_prefs: Option<PrefsJson>,
+}
+
+/// `{"email_prefs": {"offers": false}}`: each optional email by topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefsJson {
+    moderation: Option<bool>,
+    offers: Option<bool>,
+    reviews: Option<bool>,
+}
+
+impl PrefsJson {
+    fn apply(self, p: &mut EmailPrefs) {
+        p.moderation = self.moderation.unwrap_or(p.moderation);
+        p.offers = self.offers.unwrap_or(p.offers);
+        p.reviews = self.reviews.unwrap_or(p.reviews);
+    }
 }
 
 impl Body for ProfileEdit {
@@ -113,6 +135,7 @@ impl Body for ProfileEdit {
                         .transpose()
                 })
                 .transpose()?,
+            email_prefs: j.email_prefs,
         })
     }
 }
@@ -141,6 +164,9 @@ pub async fn update_profile(
     }
     if let Some(pp) = edit.paypal_email {
         p.paypal_email = pp;
+    }
+    if let Some(prefs) = edit.email_prefs {
+        prefs.apply(&mut p.email_prefs);
     }
     let balances = app.store.balances(&caller.id).await?;
     let uow = UnitOfWork {

@@ -38,6 +38,12 @@ pub async fn send_outbox(
         store.mark_sent(id, now).await?;
         return Ok(false);
     };
+    // An optional email the user turned off is done with, not sent.
+    if !profile.email_prefs.wants(&row.notice.kind) {
+        tracing::info!(outbox = %id, "recipient turned this email off");
+        store.mark_sent(id, now).await?;
+        return Ok(false);
+    }
     let lang = match profile.locale {
         Locale::Ar => Lang::Ar,
         Locale::En => Lang::En,

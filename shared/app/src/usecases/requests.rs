@@ -7,6 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::ports::{Page, PageReq, UnitOfWork, Write};
 use khamsa_domain::ids::{OfferId, RequestId, ServiceId};
+use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::request::{Offer, Request};
 use khamsa_domain::text::Text;
 use khamsa_domain::{Config, DomainError, DomainResult, Money};
@@ -175,8 +176,21 @@ pub async fn offer(
         existing.as_ref(),
         now,
     )?;
+    // The author hears of a new offer (a changed one says nothing new).
+    let told = existing.is_none().then(|| Notice {
+        to: request.author_id.clone(),
+        order_id: None,
+        withdrawal_id: None,
+        service_title: None,
+        kind: NoticeKind::NewOffer {
+            request_id: request.id.clone(),
+            request_title: request.title.clone(),
+            text: offer.text.clone(),
+        },
+    });
     let uow = UnitOfWork {
         writes: vec![Write::Offer(offer.clone())],
+        outbox: super::outbox_rows(told.into_iter().collect(), now),
         ..Default::default()
     };
     Ok(Outcome::new(offer, uow))

@@ -7,6 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::ports::{Page, PageReq, Profile, ServiceQuery, UnitOfWork, Write};
 use khamsa_domain::ids::{ServiceId, UserId};
+use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::review::Review;
 use khamsa_domain::search::SearchQuery;
 use khamsa_domain::service::{
@@ -188,13 +189,41 @@ pub async fn moderate(
         );
     }
     let now = app.now();
-    match m {
-        Moderation::Approve => s.approve(now)?,
-        Moderation::Reject(reason) => s.reject(reason?.required()?, now)?,
-        Moderation::ApproveRevision => s.approve_revision(now)?,
-        Moderation::RejectRevision => s.reject_revision(now)?,
-    }
-    Ok(saved(s, stats))
+    let kind = match m {
+        Moderation::Approve => {
+            s.approve(now)?;
+            NoticeKind::ServiceApproved { revision: false }
+        }
+        Moderation::Reject(reason) => {
+            s.reject(reason?.required()?, now)?;
+            NoticeKind::ServiceRejected {
+                revision: false,
+                reason: s.rejection_reason.clone(),
+            }
+        }
+        Moderation::ApproveRevision => {
+            s.approve_revision(now)?;
+            NoticeKind::ServiceApproved { revision: true }
+        }
+        Moderation::RejectRevision => {
+            s.reject_revision(now)?;
+            NoticeKind::ServiceRejected {
+                revision: true,
+                reason: None,
+            }
+        }
+    };
+    // The seller hears of the decision, in the same unit of work.
+    let told = Notice {
+        to: s.seller_id.clone(),
+        order_id: None,
+        withdrawal_id: None,
+        service_title: Some(s.draft.title.clone()),
+        kind,
+    };
+    let mut out = saved(s, stats);
+    out.uow.outbox = super::outbox_rows(vec![told], now);
+    Ok(out)
 }
 
 /// `GET /services`: the public list, by category, by seller, or both;

@@ -7,6 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::ports::{Page, PageReq, UnitOfWork, WithdrawalQuery, Write};
 use khamsa_domain::ids::WithdrawalId;
+use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::text::EmailAddress;
 use khamsa_domain::withdrawal::{Returned, Withdrawal, WithdrawalStatus};
 use khamsa_domain::{Config, DomainError, DomainResult, Money};
@@ -130,17 +131,28 @@ pub async fn settle(
         );
     }
     let now = app.now();
-    let (w, postings) = match how {
-        Settle::Approve => (w.approve(now)?, vec![]),
+    let (w, postings, notices) = match how {
+        Settle::Approve => (w.approve(now)?, vec![], vec![]),
         Settle::Reject(reason) => {
             let reason = reason?.required()?;
             let (w, p) = w.return_funds(Returned::Rejected, Some(reason), now)?;
-            (w, vec![p])
+            let told = Notice {
+                to: w.user_id.clone(),
+                order_id: None,
+                withdrawal_id: Some(w.id.clone()),
+                service_title: None,
+                kind: NoticeKind::WithdrawalRejected {
+                    amount: w.amount,
+                    reason: w.reason.clone(),
+                },
+            };
+            (w, vec![p], vec![told])
         }
     };
     let uow = UnitOfWork {
         writes: vec![Write::Withdrawal(w.clone())],
         postings,
+        outbox: super::outbox_rows(notices, now),
         ..Default::default()
     };
     Ok(Outcome::new(w, uow))
