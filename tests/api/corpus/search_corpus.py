@@ -93,27 +93,27 @@ AR_WORDS = {
 }
 AR_TEMPLATES = [
     ("design", "logo", "pro", "design"),
-    ("translation", "article", "english", "writing"),
+    ("translation", "article", "english", "writing-translation"),
     ("design", "ad", "social", "marketing"),
     ("montage", "video", "best", "video"),
     ("voice", "ad", "arabic", "audio"),
     ("design", "site", "store", "programming"),
     ("design", "card", "business", "design"),
-    ("writing", "cv", "pro", "writing"),
-    ("review", "article", "arabic", "writing"),
+    ("writing", "cv", "pro", "writing-translation"),
+    ("review", "article", "arabic", "writing-translation"),
     ("lesson", "quran", "mosque", "teaching"),
     ("edit", "photo", "pro", "design"),
     ("market", "store", "social", "marketing"),
-    ("writing", "article", "hospital", "writing"),
+    ("writing", "article", "hospital", "writing-translation"),
 ]
 AR_DIGITS = ["٣", "3", "٥", "5", "١٠", "10", "۴", "4"]
 EN_TEMPLATES = [
     ("I will design a {a} logo for your {b}", "design"),
-    ("I will translate your {b} from English to Arabic", "writing"),
+    ("I will translate your {b} from English to Arabic", "writing-translation"),
     ("I will edit your {b} video in {n} days", "video"),
     ("I will record a {a} voice over for your {b}", "audio"),
     ("I will build a WordPress website for your {b}", "programming"),
-    ("I will write {n} SEO articles about your {b}", "writing"),
+    ("I will write {n} SEO articles about your {b}", "writing-translation"),
     ("I will create 3D models for your {b}", "design"),
     ("I will manage your social media {b}", "marketing"),
 ]
@@ -163,7 +163,7 @@ QUERIES = [
     ("صوره", None), ("تعديل صورة", None), ("تعليق صوتي", None), ("صوت", None),
     ("3 نماذج", None), ("٣ نماذج", None), ("10", None), ("١٠", None), ("۴ نماذج", None),
     ("4 نماذج", None), ("تص", None), ("شع", None), ("خلال يومين", None),
-    ("تصميم", "design"), ("تصميم", "marketing"), ("مقالة", "writing"),
+    ("تصميم", "design"), ("تصميم", "marketing"), ("مقالة", "writing-translation"),
     ("logo", None), ("LOGO", None), ("Logo Design", None), ("design logo", None),
     ("modern logo", None), ("translate", None), ("trans", None), ("arabic", None),
     ("wordpress website", None), ("word", None), ("seo articles", None), ("3d", None),

@@ -176,8 +176,8 @@ pub async fn offer(
         existing.as_ref(),
         now,
     )?;
-    // The author hears of a new offer (a changed one says nothing new).
-    let told = existing.is_none().then(|| Notice {
+    // The author hears of the offer (a second one was refused above).
+    let told = Some(Notice {
         to: request.author_id.clone(),
         order_id: None,
         withdrawal_id: None,
