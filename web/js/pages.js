@@ -156,7 +156,7 @@ export async function service([id]) {
 function reviewView(r) {
   return h('div', { class: 'review' },
     h('p', {}, h('strong', {}, '★'.repeat(r.rating)), ` ${r.text}`),
-    h('p', { class: 'meta' }, `${r.buyer_id} · ${fmtTime(r.created_at)}`),
+    h('p', { class: 'meta' }, h('bdi', {}, r.buyer_id), ` · ${fmtTime(r.created_at)}`),
     r.reply ? h('p', { class: 'reply' }, `${t('seller_reply')}: ${r.reply.text}`) : null);
 }
 
