@@ -2,7 +2,7 @@
 // returns an element; actions call the API and re-render on success, and a
 // refusal stays on screen next to the untouched form (ui.js `form`).
 
-import { cfg, get, me, patch, post, Problem } from './api.js';
+import { api, cfg, get, me, patch, post, Problem } from './api.js';
 import { cognitoCallback, cognitoSignIn, localSignIn } from './auth.js';
 import { fmtMoney, fmtTime, problemText, t } from './i18n.js';
 import { actionButton, field, form, h, notice, section, status } from './ui.js';
@@ -13,6 +13,7 @@ const CATEGORIES = [
   'business', 'engineering', 'teaching', 'data', 'lifestyle',
 ];
 const PRICES = ['5.00', '10.00', '15.00', '20.00', '25.00'];
+const CHECKOUT = 'khamsa.checkout';
 
 /** "10.50" → 1050: money is added in whole cents, never floats. */
 export function cents(s) {
@@ -130,15 +131,41 @@ export async function service([id]) {
     quantity: Number(fd.get('quantity')) || 1,
   });
   let orderForm = null;
+  // Short of money: PayPal can pay exactly the difference (payments.md),
+  // and the order is placed when the payment settles.
+  const payBox = h('div', { class: 'card paypal-box', hidden: true });
   if (!user) {
     orderForm = needSignIn();
   } else if (user.id !== s.seller_id && s.status === 'active') {
+    const methods = await get('/payment-methods').catch(() => ({ items: [] }));
     orderForm = form({ name: 'order', class: 'card order-box' }, orderFields, t('order_now'), async (fd) => {
-      const o = await post('/orders', payload(fd));
-      await go(`/orders/${o.id}`);
+      try {
+        const o = await post('/orders', payload(fd));
+        await go(`/orders/${o.id}`);
+      } catch (err) {
+        if (err.code === 'insufficient_funds' && methods.items.includes('paypal')) payBox.hidden = false;
+        throw err;
+      }
     });
     orderForm.addEventListener('input', () => recompute(orderForm));
     recompute(orderForm);
+    const cont = h('div', { hidden: true }, h('p', { class: 'hint' }, t('paypal_then_continue')),
+      actionButton(t('paypal_continue'), async () => {
+        const id = sessionStorage.getItem(CHECKOUT);
+        const tp = await post(`/me/topups/${id}/capture`);
+        sessionStorage.removeItem(CHECKOUT);
+        await go(tp.status === 'settled' ? '/me/purchases' : '/me/balance');
+      }, { name: 'paypal-continue' }));
+    payBox.append(actionButton(t('pay_paypal'), async () => {
+      const r = await api('POST', '/orders', { ...payload(new FormData(orderForm)), pay_with: 'paypal' });
+      if (r.status === 201) {
+        await go(`/orders/${r.data.id}`);
+        return;
+      }
+      sessionStorage.setItem(CHECKOUT, r.data.checkout.topup_id);
+      window.open(r.data.checkout.approve_url, '_blank', 'noopener');
+      cont.hidden = false;
+    }, { name: 'pay-paypal' }), cont);
   }
   return h('div', { class: 'page service' },
     h('h1', {}, s.title),
@@ -150,6 +177,7 @@ export async function service([id]) {
     s.instructions ? h('p', { class: 'hint' }, `${t('instructions_needed')}: ${s.instructions}`) : null,
     user && user.id === s.seller_id ? h('a', { href: `/services/${s.id}/edit`, class: 'button' }, t('edit')) : null,
     orderForm,
+    payBox,
     section(t('reviews'), reviews.items.length ? reviews.items.map(reviewView) : h('p', {}, t('no_reviews'))));
 }
 

@@ -290,6 +290,28 @@ async function walk(lang) {
     if (shots) await shot(o, 'ledger-check');
   });
 
+  if (lang === 'en') {
+    await step(`${lang}: $10 short, the buyer pays the difference with PayPal and the order is placed`, async () => {
+      const p = buyer.page;
+      await p.goto(`${BASE}/services/${serviceId}`);
+      await settled(p, `/services/${serviceId}`);
+      await p.check('form[name=order] [name=upgrade]');
+      await p.fill('form[name=order] [name=quantity]', '3');
+      await p.click('form[name=order] button[type=submit]');
+      assert.equal((await problemCode(p, 'form[name=order]')).code, 'insufficient_funds');
+      const popup = buyer.ctx.waitForEvent('page');
+      await p.click('button[name=pay-paypal]');
+      const paypal = await popup;
+      await paypal.waitForLoadState();
+      assert.match(await paypal.textContent('body'), /10\.00/);
+      await paypal.click('button[value=approve]');
+      await paypal.close();
+      await p.click('button[name=paypal-continue]');
+      await settled(p, '/me/purchases');
+      assert.equal(await p.locator('.list li').count(), 2);
+    });
+  }
+
   for (const x of [seller, buyer, op]) await x.ctx.close();
 }
 
