@@ -68,7 +68,7 @@ function header() {
       h('button', {
         type: 'button', class: 'lang', id: 'lang-switch',
         lang: lang() === 'ar' ? 'en' : 'ar',
-        onclick: () => { setLang(lang() === 'ar' ? 'en' : 'ar'); render(); },
+        onclick: () => { setLang(lang() === 'ar' ? 'en' : 'ar'); render(); pages.syncLocale(); },
       }, t('switch_lang'))));
 }
 
@@ -95,11 +95,13 @@ export async function render() {
   main.dataset.path = path;
 }
 
-export function go(path, { replace = false } = {}) {
+export async function go(path, { replace = false } = {}) {
   if (replace) history.replaceState(null, '', path);
   else history.pushState(null, '', path);
   window.scrollTo(0, 0);
-  return render();
+  await render();
+  // A new page: keyboard and screen-reader users start at its content.
+  document.getElementById('main')?.focus({ preventScroll: true });
 }
 
 document.addEventListener('click', (ev) => {

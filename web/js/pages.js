@@ -4,7 +4,7 @@
 
 import { api, cfg, get, me, patch, post, Problem } from './api.js';
 import { cognitoCallback, cognitoSignIn, localSignIn } from './auth.js';
-import { fmtMoney, fmtTime, problemText, t } from './i18n.js';
+import { fmtMoney, fmtTime, lang, problemText, t } from './i18n.js';
 import { actionButton, field, form, h, notice, section, status } from './ui.js';
 import { go, render } from './app.js';
 
@@ -62,12 +62,19 @@ export async function signIn() {
     ], t('sign_in'), async (fd) => {
       const r = await localSignIn(String(fd.get('user')).trim(), fd.get('operator') === 'yes');
       if (r.problem) throw new Problem(r.problem);
+      await syncLocale();
       await go(back.startsWith('/') ? back : '/');
     }));
 }
 
+/** Emails follow the language the person reads the site in. */
+export async function syncLocale() {
+  if (me()) await patch('/me', { locale: lang() }).catch(() => {});
+}
+
 export async function authCallback() {
   const back = await cognitoCallback();
+  await syncLocale();
   await go(back, { replace: true });
   return h('p', {}, t('loading'));
 }
@@ -417,9 +424,9 @@ function balances(p) {
 function ledgerTable(lines) {
   if (!lines.length) return h('p', {}, t('no_lines'));
   return h('div', { class: 'scroll' }, h('table', { class: 'ledger' },
-    h('thead', {}, h('tr', {}, ['at', 'account', 'kind', 'amount', 'balance_after'].map((k) => h('th', { scope: 'col' }, k)))),
+    h('thead', {}, h('tr', {}, ['at', 'account', 'kind', 'amount', 'balance_after'].map((k) => h('th', { scope: 'col' }, t(`col_${k}`))))),
     h('tbody', {}, lines.map((l) => h('tr', {},
-      h('td', {}, fmtTime(l.at)), h('td', {}, l.account), h('td', {}, l.kind),
+      h('td', {}, fmtTime(l.at)), h('td', { dir: 'ltr' }, l.account), h('td', { dir: 'ltr' }, l.kind),
       h('td', { dir: 'ltr' }, l.amount), h('td', { dir: 'ltr' }, l.balance_after))))));
 }
 
