@@ -9,7 +9,7 @@ import { h } from './ui.js';
 import * as pages from './pages.js';
 
 const routes = [
-  [/^\/$/, pages.home],
+  [/^\/(services)?$/, pages.home],
   [/^\/signin$/, pages.signIn],
   [/^\/auth\/callback$/, pages.authCallback],
   [/^\/services\/new$/, pages.serviceForm],
