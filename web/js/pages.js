@@ -385,7 +385,7 @@ export async function order([id]) {
         class: m.sender_id === user.id ? 'mine' : 'theirs',
       }, h('p', { class: 'meta' }, `${who(m.sender_id)} · ${fmtTime(m.at)}`), h('p', {}, m.text))))
       : h('p', {}, t('no_messages')),
-    isBuyer || isSeller ? form({ name: 'message', class: 'inline' },
+    isBuyer || isSeller ? form({ name: 'message', class: 'message-form' },
       [field('text', t('message'), { kind: 'textarea', required: true })], t('send'), async (fd) => {
         await post(`/orders/${id}/messages`, { text: fd.get('text') });
         await render();

@@ -293,6 +293,51 @@ async function walk(lang) {
   });
 
   if (lang === 'en') {
+    await step(`${lang}: the seller edits the live service; the operator approves the revision`, async () => {
+      const p = seller.page;
+      await p.goto(`${BASE}/services/${serviceId}/edit`);
+      await settled(p);
+      await p.fill('form[name=service] [name=title]', `${T.title}, revised`);
+      await p.click('form[name=service] > button[type=submit]');
+      await settled(p, '/me/services');
+      await p.locator(`article[data-id="${serviceId}"] .hint`, { hasText: 'revised' }).waitFor();
+      const o = op.page;
+      await nav(o, '/admin/services');
+      await o.click(`section article[data-id="${serviceId}"] button[name=approve]`);
+      await o.locator(`article[data-id="${serviceId}"]`).waitFor({ state: 'detached' });
+      await p.goto(`${BASE}/services/${serviceId}`);
+      await settled(p);
+      assert.match(await p.textContent('h1'), /revised/);
+    });
+
+    await step(`${lang}: the requests board: post, offer, close; a public seller profile`, async () => {
+      const b = buyer.page;
+      await nav(b, '/requests');
+      await b.fill('form[name=request] [name=title]', 'A menu for my cafe');
+      await b.fill('form[name=request] [name=description]', 'Two pages, Arabic and English.');
+      await b.fill('form[name=request] [name=budget]', '20.00');
+      await b.click('form[name=request] button[type=submit]');
+      await b.waitForURL(/\/requests\/[^/]+$/);
+      await settled(b);
+      const url = b.url();
+      const s = seller.page;
+      await s.goto(url);
+      await settled(s);
+      await s.fill('form[name=offer] [name=text]', 'I can do this in two days.');
+      await s.fill('form[name=offer] [name=service_id]', serviceId);
+      await s.click('form[name=offer] button[type=submit]');
+      await s.locator('.list li', { hasText: 'two days' }).waitFor();
+      await b.reload();
+      await settled(b);
+      await b.click(`.list li a[href="/users/${sara}"]`);
+      await settled(b, `/users/${sara}`);
+      await b.locator(`article[data-id="${serviceId}"]`).waitFor();
+      await b.goBack();
+      await settled(b);
+      await b.click('.page > .action button');
+      await b.locator('.st-closed').waitFor();
+    });
+
     await step(`${lang}: $10 short, the buyer pays the difference with PayPal and the order is placed`, async () => {
       const p = buyer.page;
       await p.goto(`${BASE}/services/${serviceId}`);
