@@ -362,9 +362,59 @@ async function walk(lang) {
   for (const x of [seller, buyer, op]) await x.ctx.close();
 }
 
+/** Deployed sign-in: Cognito's hosted UI, code flow with PKCE. Cognito is
+ * stubbed in the browser (page.route); the client is the real one. */
+async function cognito() {
+  await step('cognito: hosted-UI sign-in with PKCE (S256), the ID token in sessionStorage only', async () => {
+    const ctx = await browser.newContext({ viewport: DESKTOP });
+    const page = await ctx.newPage();
+    const HOSTED = 'https://khamsa-test.auth.us-east-1.amazoncognito.com';
+    let challenge = null;
+    let tokenForm = null;
+    await page.route(`${BASE}/config.json`, (r) => r.fulfill({
+      json: { mode: 'cognito', api: '', cognito_domain: HOSTED, cognito_client_id: 'client123' },
+    }));
+    await page.route(`${HOSTED}/oauth2/authorize?**`, (r) => {
+      const u = new URL(r.request().url());
+      assert.equal(u.searchParams.get('response_type'), 'code');
+      assert.equal(u.searchParams.get('client_id'), 'client123');
+      assert.equal(u.searchParams.get('code_challenge_method'), 'S256');
+      assert.equal(u.searchParams.get('redirect_uri'), `${BASE}/auth/callback`);
+      challenge = u.searchParams.get('code_challenge');
+      const state = u.searchParams.get('state');
+      r.fulfill({ status: 302, headers: { location: `${BASE}/auth/callback?code=the-code&state=${state}` } });
+    });
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const idToken = `${b64({ alg: 'none' })}.${b64({
+      sub: 'cognito-user-1', email: 'c@example.com', 'cognito:username': 'layla',
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    })}.sig`;
+    await page.route(`${HOSTED}/oauth2/token`, (r) => {
+      tokenForm = new URLSearchParams(r.request().postData());
+      r.fulfill({ json: { id_token: idToken }, headers: { 'access-control-allow-origin': '*' } });
+    });
+    // The stub token is not one the local server signed: answer the
+    // locale update the client sends after signing in.
+    await page.route(`${BASE}/me`, (r) => r.fulfill({ json: {} }));
+    await page.goto(`${BASE}/signin?back=/requests`);
+    await page.waitForURL(`${BASE}/requests`);
+    await page.waitForSelector('#sign-out');
+    assert.equal(tokenForm.get('grant_type'), 'authorization_code');
+    assert.equal(tokenForm.get('code'), 'the-code');
+    const { createHash } = await import('node:crypto');
+    const verifier = tokenForm.get('code_verifier');
+    assert.equal(createHash('sha256').update(verifier).digest('base64url'), challenge);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('khamsa.token')), idToken);
+    assert.equal((await ctx.cookies()).length, 0);
+    assert.match(await page.textContent('.who'), /layla/);
+    await ctx.close();
+  });
+}
+
 try {
   await walk('ar');
   await walk('en');
+  await cognito();
 } catch {
   // step() has printed it.
 } finally {
