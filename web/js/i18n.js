@@ -383,6 +383,7 @@ export const problems = {
   concurrent_update: ['تغيّر شيء في الوقت نفسه. حاول مجددًا.', 'Something changed at the same time. Try again.'],
   email_unverified: ['أكّد بريدك الإلكتروني أولًا.', 'Verify your email address first.'],
   idempotency_in_progress: ['الطلب نفسه قيد التنفيذ بالفعل.', 'The same request is already running.'],
+  invalid_idempotency_key: ['مفتاح عدم التكرار غير صالح (حتى 64 حرفًا).', 'The idempotency key is not valid (up to 64 characters).'],
   idempotency_key_reused: ['أُرسل هذا الطلب من قبل ببيانات مختلفة.', 'This request was already sent with different data.'],
   method_not_allowed: ['هذا الإجراء غير مدعوم هنا.', 'This action is not supported here.'],
   operators_only: ['هذه الصفحة للمشرفين فقط.', 'This is for operators only.'],

@@ -75,3 +75,78 @@ async fn pages_files_config_and_the_api_on_one_origin() {
         assert!(r.starts_with("HTTP/1.1 4"), "{path}: {r}");
     }
 }
+
+/// The string literals that follow each `marker` in `src`.
+fn literals_after(src: &str, marker: &str) -> Vec<String> {
+    src.match_indices(marker)
+        .filter_map(|(i, _)| {
+            let rest = src[i + marker.len()..].trim_start();
+            let rest = rest.strip_prefix('"')?;
+            Some(rest[..rest.find('"')?].to_owned())
+        })
+        .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .collect()
+}
+
+fn rust_sources(dir: &std::path::Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir)
+        .expect("a source directory")
+        .flatten()
+    {
+        let p = entry.path();
+        if p.is_dir() {
+            rust_sources(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(std::fs::read_to_string(&p).expect("a source file"));
+        }
+    }
+}
+
+/// Every problem `code` the server can answer with (the domain's, the HTTP
+/// edge's, every `bad_request`, the local server's own) has a sentence in
+/// both languages in the web client.
+#[test]
+fn every_problem_code_has_an_arabic_and_an_english_sentence() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |p: &str| std::fs::read_to_string(repo.join(p)).expect(p);
+    let mut codes = literals_after(&read("shared/domain/src/error.rs"), "=> ");
+    let problem = read("shared/http/src/problem.rs");
+    let table = &problem[..problem.find("fn title").expect("problem.rs has title()")];
+    codes.extend(literals_after(table, ", "));
+    let mut sources = Vec::new();
+    for dir in ["shared", "infra/local/src"] {
+        rust_sources(&repo.join(dir), &mut sources);
+    }
+    for src in &sources {
+        codes.extend(literals_after(src, "bad_request("));
+        codes.extend(literals_after(src, "\"code\": "));
+    }
+    codes.sort();
+    codes.dedup();
+    for known in [
+        "insufficient_funds",
+        "contact_details",
+        "unauthorized",
+        "invalid_host",
+    ] {
+        assert!(
+            codes.iter().any(|c| c == known),
+            "{known} not found in {codes:?}"
+        );
+    }
+    let i18n = read("web/js/i18n.js");
+    let problems = &i18n[i18n
+        .find("export const problems")
+        .expect("a problems table")..];
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|c| {
+            !problems.contains(&format!("\n  {c}: ['"))
+                && !problems.contains(&format!("\n  '{c}': ['"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no sentence in web/js/i18n.js for {missing:?}"
+    );
+}
