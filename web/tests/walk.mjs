@@ -83,6 +83,7 @@ async function nav(page, href) {
 async function shot(page, name) {
   for (const [label, vp] of [['phone', PHONE], ['desktop', DESKTOP]]) {
     await page.setViewportSize(vp);
+    await page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
     await page.screenshot({ path: join(OUT, `${name}-${label}.png`), fullPage: label === 'desktop' });
   }
   await page.setViewportSize(DESKTOP);
