@@ -412,10 +412,95 @@ async function cognito() {
   });
 }
 
+/** The other actions, in Arabic: a rejection and its reason, pause and
+ * resume, instructions, asking for changes, and the seller cancelling. */
+async function moreActions() {
+  const seller = await person('ar');
+  const buyer = await person('ar');
+  const op = await person('ar');
+  const sellerName = `hala-${RUN}`;
+  let first;
+  let second;
+  const listService = async (title, instructions) => {
+    const p = seller.page;
+    await nav(p, '/services/new');
+    await p.fill('form[name=service] [name=title]', title);
+    await p.fill('form[name=service] [name=description]', 'ترجمة صفحة واحدة من العربية إلى الإنجليزية.');
+    await p.selectOption('form[name=service] [name=category]', 'writing-translation');
+    await p.selectOption('form[name=service] [name=price]', '5.00');
+    if (instructions) await p.fill('form[name=service] [name=instructions]', instructions);
+    await p.click('form[name=service] > button[type=submit]');
+    await settled(p, '/me/services');
+    return new URL(p.url()).searchParams.get('saved');
+  };
+  await step('ar: an operator rejects a service with a reason; the seller sees it', async () => {
+    await signIn(seller.page, sellerName);
+    first = await listService('ترجمة سريعة');
+    second = await listService('ترجمة مع مراجعة', 'أرسل النص المراد ترجمته');
+    await signIn(op.page, `ops2-${RUN}`, true);
+    await nav(op.page, '/admin/services');
+    const card = op.page.locator(`article[data-id="${first}"]`);
+    await card.locator('form[name=reject] [name=reason]').fill('الوصف غير كافٍ');
+    await card.locator('form[name=reject] button[type=submit]').click();
+    await card.waitFor({ state: 'detached' });
+    await op.page.click(`article[data-id="${second}"] button[name=approve]`);
+    await op.page.locator(`article[data-id="${second}"]`).waitFor({ state: 'detached' });
+    await seller.page.reload();
+    await settled(seller.page, '/me/services');
+    const mine = seller.page.locator(`article[data-id="${first}"]`);
+    await mine.locator('.st-rejected').waitFor();
+    assert.match(await mine.locator('.reason').textContent(), /الوصف غير كافٍ/);
+  });
+  await step('ar: pause and resume', async () => {
+    const card = seller.page.locator(`article[data-id="${second}"]`);
+    await card.locator('.action button', { hasText: 'إيقاف مؤقت' }).click();
+    await card.locator('.st-paused').waitFor();
+    await seller.page.locator(`article[data-id="${second}"] .action button`, { hasText: 'تفعيل' }).click();
+    await seller.page.locator(`article[data-id="${second}"] .st-active`).waitFor();
+  });
+  await step('ar: instructions, asking for changes, and the seller cancelling', async () => {
+    const b = buyer.page;
+    await signIn(b, `nour-${RUN}`);
+    await nav(b, '/me/balance');
+    await b.fill('form[name=topup] [name=amount]', '20');
+    await b.selectOption('form[name=topup] [name=method]', 'sandbox');
+    await b.click('form[name=topup] button[type=submit]');
+    await b.waitForFunction(() => document.getElementById('balance')?.textContent.includes('20'));
+    await b.goto(`${BASE}/services/${second}`);
+    await settled(b);
+    await b.click('form[name=order] button[type=submit]');
+    await b.waitForURL(/\/orders\//);
+    await settled(b);
+    await b.locator('.page.order[data-status=awaiting_instructions]').waitFor();
+    await b.fill('form[name=instructions] [name=text]', 'النص في الملف المرفق بالرسالة');
+    await b.click('form[name=instructions] button[type=submit]');
+    await b.locator('.page.order[data-status=in_progress]').waitFor();
+    const s = seller.page;
+    await s.goto(b.url());
+    await settled(s);
+    await s.click('form[name=deliver] button[type=submit]');
+    await s.locator('.page.order[data-status=delivered]').waitFor();
+    await b.reload();
+    await settled(b);
+    await b.fill('form[name=changes] [name=text]', 'أرجو تصحيح العنوان');
+    await b.click('form[name=changes] button[type=submit]');
+    await b.locator('.page.order[data-status=in_progress]').waitFor();
+    await s.reload();
+    await settled(s);
+    await s.fill('form[name=cancel] [name=reason]', 'لا أستطيع إكماله');
+    await s.click('form[name=cancel] button[type=submit]');
+    await s.locator('.page.order[data-status=cancelled]').waitFor();
+    await nav(b, '/me/balance');
+    assert.match(await b.textContent('#balance'), /20\.00/);
+  });
+  for (const x of [seller, buyer, op]) await x.ctx.close();
+}
+
 try {
   await walk('ar');
   await walk('en');
   await cognito();
+  await moreActions();
 } catch {
   // step() has printed it.
 } finally {
