@@ -23,7 +23,9 @@
 #      it starts on a free port;
 #   8. schemathesis (pinned, in a cached virtualenv) against
 #      infra/openapi.yaml on the local server: no 5xx, every answer in its
-#      schema.
+#      schema;
+#   9. the web client's browser tests (web/tests/run.sh): the walk-through
+#      clicked in Debian's Chromium, in Arabic and English, with screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,3 +47,4 @@ cargo test --workspace --locked
 KHAMSA_BACKEND=aws cargo test --locked -p khamsa-tests --test api
 bash infra/smoke.sh --local
 bash infra/schemathesis/run.sh
+bash web/tests/run.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validates template.yaml offline, the way `sam deploy` will read it:
+# Validates template.yaml (and infra/web/template.yaml) offline, the way `sam deploy` will read it:
 #   1. `sam validate`         — the SAM translator turns it into CloudFormation
 #                               (every function, event, route and authorizer);
 #   2. `sam validate --lint`  — cfn-lint over the result: any error, warning
@@ -28,6 +28,9 @@ sam_venv_install
 sam=$venv/bin/sam
 say "$("$sam" --version) on $template"
 # The translator needs a region to name ARNs; nothing is called in AWS.
-"$sam" validate --region "${AWS_REGION:-us-east-1}" --template "$template"
-"$sam" validate --lint --template "$template"
-say "template.yaml: translated and linted clean"
+# The web client's stack (infra/web/template.yaml) is checked the same way.
+for t in "$template" "$repo/infra/web/template.yaml"; do
+  "$sam" validate --region "${AWS_REGION:-us-east-1}" --template "$t"
+  "$sam" validate --lint --template "$t"
+  say "${t#"$repo"/}: translated and linted clean"
+done

@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod paypal;
 pub mod token;
+pub mod web;
 
 use aws::{AwsSettings, RecordingMailer};
 use base64::Engine;
@@ -43,6 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use token::TokenKey;
 use tokio::net::TcpListener;
+use web::WebRoot;
 
 /// Requests larger than this are refused before they reach a handler
 /// (API Gateway's own limit is 10 MB; nothing here needs more than a few KB).
@@ -79,6 +81,8 @@ pub struct Local {
     /// One email drain at a time, so `/dev/emails` waits for a batch the
     /// background loop holds instead of answering without it.
     email_lock: tokio::sync::Mutex<()>,
+    /// The web client's files (`web/`), served at `/`.
+    web: WebRoot,
 }
 
 impl Local {
@@ -110,6 +114,7 @@ impl Local {
             tokens: TokenKey::random(),
             timer_lock: tokio::sync::Mutex::new(()),
             email_lock: tokio::sync::Mutex::new(()),
+            web: WebRoot::from_env(),
         })
     }
 
@@ -182,6 +187,7 @@ impl Local {
             tokens: TokenKey::random(),
             timer_lock: tokio::sync::Mutex::new(()),
             email_lock: tokio::sync::Mutex::new(()),
+            web: WebRoot::from_env(),
         }))
     }
 
@@ -286,6 +292,11 @@ impl Local {
         };
         let path = parts.uri.path().to_owned();
         let method = parts.method.as_str().to_owned();
+        if matches!(method.as_str(), "GET" | "HEAD")
+            && let Some(page) = self.web.serve(&path, &parts.headers)
+        {
+            return page;
+        }
         let query = parts.uri.query().unwrap_or("").to_owned();
         let local = match (method.as_str(), path.as_str()) {
             ("GET", "/health") => Some(glue::json(200, json!({"ok": true}))),
