@@ -5,7 +5,7 @@
 import { api, cfg, get, me, patch, post, Problem } from './api.js';
 import { cognitoCallback, cognitoSignIn, localSignIn } from './auth.js';
 import { fmtMoney, fmtTime, lang, problemText, t } from './i18n.js';
-import { actionButton, field, form, h, notice, section, status } from './ui.js';
+import { actionButton, alertBox, field, form, h, notice, section, showProblem, status } from './ui.js';
 import { go, render } from './app.js';
 
 const CATEGORIES = [
@@ -94,16 +94,42 @@ function serviceCard(s) {
 export async function home() {
   const q = new URLSearchParams(location.search);
   const category = q.get('category');
-  const list = await get(`/services?limit=50${category ? `&category=${encodeURIComponent(category)}` : ''}`);
+  const words = (q.get('q') || '').trim();
+  const params = new URLSearchParams({ limit: '50' });
+  if (category) params.set('category', category);
+  if (words) params.set('q', words);
+  // A search the server refuses (a lone letter, too many words) says why
+  // above an empty list, and keeps what was typed in the box.
+  const box = alertBox();
+  let list = { items: [] };
+  try {
+    list = await get(`/services?${params}`);
+  } catch (err) {
+    showProblem(box, err);
+  }
+  const search = h('form', { role: 'search', class: 'search', action: '/', method: 'get' },
+    h('label', { for: 'q' }, t('search_label')),
+    h('input', { id: 'q', name: 'q', type: 'search', value: words, maxlength: '100', autocomplete: 'off' }),
+    category ? h('input', { type: 'hidden', name: 'category', value: category }) : null,
+    h('button', { type: 'submit' }, t('search')));
+  const catHref = (c) => {
+    const p = new URLSearchParams();
+    if (c) p.set('category', c);
+    if (words) p.set('q', words);
+    const s = p.toString();
+    return s ? `/?${s}` : '/';
+  };
   const cats = h('nav', { class: 'cats', 'aria-label': t('categories') },
-    h('a', { href: '/', 'aria-current': category ? undefined : 'page' }, t('all_categories')),
-    CATEGORIES.map((c) => h('a', { href: `/?category=${c}`, 'aria-current': c === category ? 'page' : undefined }, catName(c))));
+    h('a', { href: catHref(null), 'aria-current': category ? undefined : 'page' }, t('all_categories')),
+    CATEGORIES.map((c) => h('a', { href: catHref(c), 'aria-current': c === category ? 'page' : undefined }, catName(c))));
   return h('div', { class: 'page' },
-    h('header', { class: 'hero' }, h('h1', {}, t('brand')), h('p', {}, t('tagline'))),
+    h('header', { class: 'hero' }, h('h1', {}, t('brand')), h('p', {}, t('tagline')), search),
+    box,
     h('h2', {}, t('categories')), cats,
+    words ? h('h2', {}, `${t('results_for')} «${words}»`) : null,
     list.items.length
       ? h('div', { class: 'grid' }, list.items.map(serviceCard))
-      : h('p', {}, t('no_services')));
+      : h('p', {}, t(words ? 'no_results' : 'no_services')));
 }
 
 /** The order total as place_order computes it: (price + chosen upgrades) × quantity. */

@@ -170,6 +170,13 @@ async function walk(lang) {
     await signIn(p, omar);
     await nav(p, '/');
     if (shots) await shot(p, 'home');
+    // Search folds spelling: a hamza on the alef and a cut-off word still find it.
+    await p.fill('form[role=search] [name=q]', lang === 'ar' ? 'إحترافي لمشروع' : 'LOGO proj');
+    await p.click('form[role=search] button[type=submit]');
+    await p.waitForURL((u) => u.searchParams.has('q'));
+    await settled(p, '/');
+    await p.locator(`article[data-id="${serviceId}"]`).waitFor();
+    if (shots) await shot(p, 'search');
     await p.click(`article[data-id="${serviceId}"] h3 a`);
     await settled(p, `/services/${serviceId}`);
     await p.check('form[name=order] [name=upgrade]');
