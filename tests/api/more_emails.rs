@@ -155,7 +155,7 @@ async fn preferences_turn_off_optional_emails_but_never_orders_or_money() {
     let seller = app.user_en("pref").await;
     assert_eq!(
         app.me(&seller).await["email_prefs"],
-        json!({ "moderation": true, "offers": true, "reviews": true })
+        json!({ "moderation": true, "offers": true, "reviews": true, "messages": true })
     );
     let r = app
         .patch(
@@ -166,7 +166,7 @@ async fn preferences_turn_off_optional_emails_but_never_orders_or_money() {
         .await;
     assert_eq!(
         expect_status(&r, 200)["email_prefs"],
-        json!({ "moderation": false, "offers": true, "reviews": true })
+        json!({ "moderation": false, "offers": true, "reviews": true, "messages": true })
     );
     let r = app
         .patch(
@@ -194,4 +194,75 @@ async fn preferences_turn_off_optional_emails_but_never_orders_or_money() {
     assert_eq!(app.order_emails_to(&seller.email).await.len(), 1);
     let check = app.ledger_check().await;
     assert_eq!(check["ok"], true, "{check}");
+}
+
+#[tokio::test]
+async fn a_new_message_is_emailed_at_most_once_per_order_per_15_minutes_per_recipient() {
+    let app = spawn_app().await;
+    let (seller, buyer, sid) = app.market(json!({}), "10.00").await;
+    let o = app.order(&buyer, &sid, json!({})).await;
+    let msgs = format!("/orders/{}/messages", id(&o));
+    let told = |addr: String| {
+        let app = &app;
+        async move {
+            subjects(&app.emails_to(&addr).await)
+                .iter()
+                .filter(|s| s.starts_with("رسالة جديدة في طلبك") || s.starts_with("A new message"))
+                .count()
+        }
+    };
+
+    // A burst of three from the buyer: one email to the seller, none to her.
+    for text in ["Hello", "Here are the colours", "And the font"] {
+        expect_status(&app.post(&buyer, &msgs, json!({ "text": text })).await, 201);
+    }
+    assert_eq!(told(seller.email.clone()).await, 1);
+    assert_eq!(told(buyer.email.clone()).await, 0);
+    let mail = app.email(&seller.email, "رسالة جديدة في طلبك").await;
+    let body = mail["text"].as_str().unwrap();
+    assert!(body.contains(&format!("/orders/{}", id(&o))), "{body}");
+    assert!(
+        !body.contains("colours"),
+        "the text stays on the site: {body}"
+    );
+
+    // The seller answers: the buyer gets her one email.
+    expect_status(
+        &app.post(&seller, &msgs, json!({ "text": "Thanks!" })).await,
+        201,
+    );
+    assert_eq!(told(buyer.email.clone()).await, 1);
+
+    // 14 minutes on, still quiet; past 15, the next message emails again.
+    app.advance_seconds(14 * 60).await;
+    expect_status(
+        &app.post(&buyer, &msgs, json!({ "text": "Any news?" }))
+            .await,
+        201,
+    );
+    assert_eq!(told(seller.email.clone()).await, 1);
+    app.advance_seconds(61).await;
+    expect_status(
+        &app.post(&buyer, &msgs, json!({ "text": "Ping" })).await,
+        201,
+    );
+    assert_eq!(told(seller.email.clone()).await, 2);
+
+    // Turned off, it stops; the messages themselves are all there.
+    let r = app
+        .patch(
+            &seller,
+            "/me",
+            json!({ "email_prefs": { "messages": false } }),
+        )
+        .await;
+    expect_status(&r, 200);
+    app.advance_seconds(16 * 60).await;
+    expect_status(
+        &app.post(&buyer, &msgs, json!({ "text": "Hello again" }))
+            .await,
+        201,
+    );
+    assert_eq!(told(seller.email.clone()).await, 2);
+    assert_eq!(app.items(&seller, &msgs).await.len(), 7);
 }

@@ -53,6 +53,9 @@ pub enum NoticeKind {
     WithdrawalPaid { amount: Money, paypal_email: String },
     /// Seller: a payout failed; the money is back in available earnings.
     WithdrawalFailed { amount: Money, reason: String },
+    /// The other party of an order: a new message waits on the site (one
+    /// such email per order per 15 minutes; the text stays on the site).
+    NewMessage,
     /// Seller: an operator approved the service, or an edit of it
     /// (`revision`); `service_title` names it.
     ServiceApproved { revision: bool },
@@ -118,6 +121,7 @@ impl NoticeKind {
         match self {
             ServiceApproved { .. } | ServiceRejected { .. } => Some(EmailTopic::Moderation),
             NewOffer { .. } => Some(EmailTopic::Offers),
+            NewMessage => Some(EmailTopic::Messages),
             ReviewReceived { .. } => Some(EmailTopic::Reviews),
             NewOrder { .. }
             | OrderPlaced { .. }
@@ -146,6 +150,8 @@ pub enum EmailTopic {
     Offers,
     /// A buyer rated the user's work.
     Reviews,
+    /// A new message on one of the user's orders (the site keeps it).
+    Messages,
 }
 
 /// Which optional emails a user wants; all on by default.
@@ -155,6 +161,7 @@ pub struct EmailPrefs {
     pub moderation: bool,
     pub offers: bool,
     pub reviews: bool,
+    pub messages: bool,
 }
 
 impl Default for EmailPrefs {
@@ -163,6 +170,7 @@ impl Default for EmailPrefs {
             moderation: true,
             offers: true,
             reviews: true,
+            messages: true,
         }
     }
 }
@@ -174,6 +182,7 @@ impl EmailPrefs {
             Some(EmailTopic::Moderation) => self.moderation,
             Some(EmailTopic::Offers) => self.offers,
             Some(EmailTopic::Reviews) => self.reviews,
+            Some(EmailTopic::Messages) => self.messages,
         }
     }
 }

@@ -130,8 +130,18 @@ pub struct Order {
     pub cleared_at: Option<Timestamp>,
     /// The delivery the buyer was last reminded about (one reminder each).
     pub reminded_for: Option<Timestamp>,
+    /// When each party was last emailed about a new message: at most one
+    /// such email per order per [`MESSAGE_EMAIL_GAP_MS`] for each.
+    #[serde(default)]
+    pub buyer_told_of_message_at: Option<Timestamp>,
+    #[serde(default)]
+    pub seller_told_of_message_at: Option<Timestamp>,
     pub version: u64,
 }
+
+/// The least time between two new-message emails to one party of an order
+/// (product.md: 15 minutes).
+pub const MESSAGE_EMAIL_GAP_MS: i64 = 15 * 60 * 1000;
 
 /// The outcome of a transition, to be committed as one unit of work.
 #[derive(Debug, Clone, PartialEq)]
@@ -341,6 +351,8 @@ impl Order {
             cancel_reason: None,
             cleared_at: None,
             reminded_for: None,
+            buyer_told_of_message_at: None,
+            seller_told_of_message_at: None,
             version: 0,
         };
         let escrow = Account::Escrow { order: id.clone() };
@@ -598,6 +610,31 @@ impl Order {
             },
         );
         d
+    }
+
+    /// The email a message from `from` sends the other party, unless they
+    /// were emailed about this order's messages less than 15 minutes ago:
+    /// then the order, marked, and the notice. The mark is an order write,
+    /// made only when an email goes, so a burst of messages writes it once.
+    pub fn message_notice(&self, from: Party, now: Timestamp) -> Option<(Order, Notice)> {
+        let mut o = self.clone();
+        let (to, last) = match from {
+            Party::Buyer => (&self.seller_id, &mut o.seller_told_of_message_at),
+            Party::Seller => (&self.buyer_id, &mut o.buyer_told_of_message_at),
+            Party::Operator => return None,
+        };
+        if last.is_some_and(|at| now.millis() - at.millis() < MESSAGE_EMAIL_GAP_MS) {
+            return None;
+        }
+        *last = Some(now);
+        let n = Notice {
+            to: to.clone(),
+            order_id: Some(self.id.clone()),
+            withdrawal_id: None,
+            service_title: Some(self.service_title.clone()),
+            kind: NoticeKind::NewMessage,
+        };
+        Some((o, n))
     }
 
     /// Whether `party` may cancel now (product.md, "who may do what").

@@ -152,6 +152,7 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
             topups::not_placed(lang, *amount, *reason)
         }
         NoticeKind::WithdrawalFailed { amount, reason } => payouts::failed(lang, *amount, reason),
+        NoticeKind::NewMessage => orders::new_message(lang, t),
         NoticeKind::ServiceApproved { revision } => market::service_approved(lang, t, *revision),
         NoticeKind::ServiceRejected { revision, reason } => {
             market::service_rejected(lang, t, *revision, reason.as_deref())

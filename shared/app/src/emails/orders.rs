@@ -155,3 +155,16 @@ pub(super) fn reminder(lang: Lang, t: &str, at: Timestamp) -> Words {
         ],
     )
 }
+
+/// The other party: a new message waits on the site. The text is not in
+/// the email: one email stands for every message of the next 15 minutes.
+pub(super) fn new_message(lang: Lang, t: &str) -> Words {
+    (
+        tr!(lang, "رسالة جديدة في طلبك", "A new message on your order"),
+        vec![p!(
+            lang,
+            "وصلتك رسالة جديدة في الطلب «{t}». اقرأها وردّ عليها من صفحة الطلب.",
+            "You have a new message on the order “{t}”. Read and answer it on the order page."
+        )],
+    )
+}

@@ -143,8 +143,9 @@ fn samples() -> Vec<Notice> {
             reason: Some("Address does not match".into()),
         },
     });
+    out.push(order_notice("logo", NoticeKind::NewMessage));
     // Moderation notices name the service, not an order.
-    for n in out.iter_mut().rev().take(5) {
+    for n in out.iter_mut().rev().take(6) {
         if matches!(
             n.kind,
             NoticeKind::ServiceApproved { .. } | NoticeKind::ServiceRejected { .. }
@@ -157,7 +158,7 @@ fn samples() -> Vec<Notice> {
 
 #[test]
 fn every_variant_renders_in_both_languages() {
-    let mut seen = [false; 17];
+    let mut seen = [false; 18];
     for n in samples() {
         let i = match n.kind {
             NoticeKind::NewOrder { .. } => 0,
@@ -177,6 +178,7 @@ fn every_variant_renders_in_both_languages() {
             NoticeKind::NewOffer { .. } => 14,
             NoticeKind::EarningsCleared { .. } => 15,
             NoticeKind::WithdrawalRejected { .. } => 16,
+            NoticeKind::NewMessage => 17,
         };
         seen[i] = true;
         let link = match i {

@@ -102,6 +102,7 @@ pub struct PrefsJson {
     moderation: Option<bool>,
     offers: Option<bool>,
     reviews: Option<bool>,
+    messages: Option<bool>,
 }
 
 impl PrefsJson {
@@ -109,6 +110,7 @@ impl PrefsJson {
         p.moderation = self.moderation.unwrap_or(p.moderation);
         p.offers = self.offers.unwrap_or(p.offers);
         p.reviews = self.reviews.unwrap_or(p.reviews);
+        p.messages = self.messages.unwrap_or(p.messages);
     }
 }
 

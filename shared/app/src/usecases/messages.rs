@@ -26,15 +26,20 @@ pub async fn send(
     let now = app.now();
     let m = Message::new(
         MessageId::new(new_id("msg", now)),
-        order.id,
+        order.id.clone(),
         caller.id.clone(),
         text,
         now,
     );
-    let uow = UnitOfWork {
+    let mut uow = UnitOfWork {
         writes: vec![Write::Message(m.clone())],
         ..Default::default()
     };
+    // The other party hears of it by email, throttled per order (domain).
+    if let Some((marked, told)) = order.message_notice(party, now) {
+        uow.writes.push(Write::Order(marked));
+        uow.outbox = super::outbox_rows(vec![told], now);
+    }
     Ok(Outcome::new(m, uow))
 }
 
