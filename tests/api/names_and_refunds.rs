@@ -71,3 +71,31 @@ async fn a_refund_email_names_the_balance_part_and_the_earnings_part() {
         (&json!("1.00"), &json!("20.00"))
     );
 }
+
+#[tokio::test]
+async fn a_public_profile_counts_every_service_however_many() {
+    let app = spawn_app().await;
+    let seller = app.user("prolific").await;
+    let buyer = app.user("loyal").await;
+    // The oldest service gets the completed, reviewed order...
+    let first = app.active_service(&seller, json!({})).await;
+    app.topup(&buyer, "5.00").await;
+    let o = app.completed_order(&buyer, &seller, &id(&first)).await;
+    let r = app
+        .post(
+            &buyer,
+            &format!("/orders/{}/review", id(&o)),
+            json!({ "rating": 4, "text": "Good work" }),
+        )
+        .await;
+    expect_status(&r, 201);
+    // ...then 100 newer ones push it past the first page of services.
+    for i in 0..100 {
+        app.active_service(&seller, json!({ "title": format!("Service number {i}") }))
+            .await;
+    }
+    let profile = expect_status(&app.get_anon(&format!("/users/{}", seller.id)).await, 200);
+    assert_eq!(profile["orders_completed"], 1);
+    assert_eq!(profile["rating"], json!({ "average": "4.00", "count": 1 }));
+    assert_eq!(profile["services"].as_array().unwrap().len(), 100);
+}

@@ -179,6 +179,9 @@ pub struct UnitOfWork {
     pub outbox: Vec<OutboxRow>,
     /// Added without a version check: counters never conflict.
     pub service_stats: Vec<(ServiceId, ServiceStats)>,
+    /// The same counters per seller, summed over all their services, so a
+    /// public profile reads one item instead of re-adding every service.
+    pub seller_stats: Vec<(UserId, ServiceStats)>,
     pub idempotency: Option<IdempotencyRecord>,
 }
 
@@ -190,6 +193,7 @@ impl UnitOfWork {
             && self.timers_cleared.is_empty()
             && self.outbox.is_empty()
             && self.service_stats.is_empty()
+            && self.seller_stats.is_empty()
             && self.idempotency.is_none()
     }
 }
@@ -322,6 +326,8 @@ pub trait Store: Send + Sync {
         q: &ServiceQuery,
         page: &PageReq,
     ) -> StoreResult<Page<(Service, ServiceStats)>>;
+    /// A seller's counters over all their services (zero for none).
+    async fn seller_stats(&self, id: &UserId) -> StoreResult<ServiceStats>;
     async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>>;
     async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>>;
     /// Oldest first: a conversation reads top to bottom.

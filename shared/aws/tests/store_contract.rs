@@ -1388,6 +1388,7 @@ struct Snapshot {
     outbox: Vec<Option<OutboxRow>>,
     unsent: Vec<OutboxRow>,
     stats: Vec<Option<(Service, ServiceStats)>>,
+    seller_stats: Vec<ServiceStats>,
     idempotency: Option<IdempotencyRecord>,
 }
 
@@ -1438,6 +1439,10 @@ async fn snapshot(store: &dyn Store, uow: &UnitOfWork) -> Snapshot {
     for (id, _) in &uow.service_stats {
         stats.push(store.service(id).await.unwrap());
     }
+    let mut seller_stats = Vec::new();
+    for (id, _) in &uow.seller_stats {
+        seller_stats.push(store.seller_stats(id).await.unwrap());
+    }
     let idempotency = match &uow.idempotency {
         Some(r) => store.idempotency(&r.scope, r.created_at).await.unwrap(),
         None => None,
@@ -1451,6 +1456,7 @@ async fn snapshot(store: &dyn Store, uow: &UnitOfWork) -> Snapshot {
         outbox,
         unsent: store.unsent_outbox(1000).await.unwrap(),
         stats,
+        seller_stats,
         idempotency,
     }
 }
@@ -1505,6 +1511,13 @@ async fn seeded(store: &dyn Store) -> (Service, UnitOfWork) {
                 ..Default::default()
             },
         )],
+        seller_stats: vec![(
+            svc.seller_id.clone(),
+            ServiceStats {
+                orders_completed: 1,
+                ..Default::default()
+            },
+        )],
         idempotency: Some(idem("buyer POST /orders k", 10, 86_400_000)),
     };
     (svc, uow)
@@ -1535,7 +1548,16 @@ async fn a_stale_version_leaves_nothing_behind(store: &dyn Store) {
     if let Some(Write::Order(o)) = right.writes.first_mut() {
         o.version = 1;
     }
+    let seller = right.seller_stats[0].0.clone();
     ok(store, right).await;
+    // The seller's counters moved with the work, once.
+    assert_eq!(
+        store.seller_stats(&seller).await.unwrap(),
+        ServiceStats {
+            orders_completed: 1,
+            ..Default::default()
+        }
+    );
     assert_eq!(
         store
             .order(&OrderId::new("o1"))

@@ -73,6 +73,10 @@ impl Store for CountingStore {
         self.read("balances");
         self.inner.balances(id).await
     }
+    async fn seller_stats(&self, id: &UserId) -> StoreResult<ServiceStats> {
+        self.read("seller_stats");
+        self.inner.seller_stats(id).await
+    }
     async fn service(&self, id: &ServiceId) -> StoreResult<Option<(Service, ServiceStats)>> {
         self.read("service");
         self.inner.service(id).await

@@ -36,6 +36,7 @@ struct State {
     accounts: BTreeMap<Account, Decimal>,
     services: HashMap<ServiceId, Service>,
     stats: HashMap<ServiceId, ServiceStats>,
+    seller_stats: HashMap<UserId, ServiceStats>,
     orders: HashMap<OrderId, Order>,
     messages: HashMap<OrderId, Vec<Message>>,
     message_ids: HashSet<MessageId>,
@@ -326,6 +327,15 @@ impl Store for MemoryStore {
         index_page(index, page, ServiceId::new, |id| {
             s.services.get(id).filter(|x| keep(x)).map(with_stats)
         })
+    }
+
+    async fn seller_stats(&self, id: &UserId) -> StoreResult<ServiceStats> {
+        Ok(self
+            .lock()
+            .seller_stats
+            .get(id)
+            .copied()
+            .unwrap_or_default())
     }
 
     async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>> {
@@ -712,6 +722,12 @@ impl Store for MemoryStore {
         }
         for (id, d) in uow.service_stats {
             let st = s.stats.entry(id).or_default();
+            st.rating_count += d.rating_count;
+            st.rating_sum += d.rating_sum;
+            st.orders_completed += d.orders_completed;
+        }
+        for (id, d) in uow.seller_stats {
+            let st = s.seller_stats.entry(id).or_default();
             st.rating_count += d.rating_count;
             st.rating_sum += d.rating_sum;
             st.orders_completed += d.orders_completed;

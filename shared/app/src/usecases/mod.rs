@@ -46,6 +46,10 @@ pub fn outbox_rows(notices: Vec<Notice>, now: Timestamp) -> Vec<OutboxRow> {
 /// Turns an order decision into the unit of work that commits it.
 pub fn decision_uow(d: Decision, now: Timestamp) -> (Order, UnitOfWork) {
     let order = d.order;
+    let one_completed = ServiceStats {
+        orders_completed: 1,
+        ..Default::default()
+    };
     let uow = UnitOfWork {
         timers_cleared: d
             .timers_cleared
@@ -60,13 +64,12 @@ pub fn decision_uow(d: Decision, now: Timestamp) -> (Order, UnitOfWork) {
         postings: d.postings,
         outbox: outbox_rows(d.notices, now),
         service_stats: if d.completed {
-            vec![(
-                order.service_id.clone(),
-                ServiceStats {
-                    orders_completed: 1,
-                    ..Default::default()
-                },
-            )]
+            vec![(order.service_id.clone(), one_completed)]
+        } else {
+            vec![]
+        },
+        seller_stats: if d.completed {
+            vec![(order.seller_id.clone(), one_completed)]
         } else {
             vec![]
         },

@@ -119,6 +119,7 @@ pub async fn on_settled(
             uow.timers_cleared.extend(placed.timers_cleared);
             uow.outbox.extend(placed.outbox);
             uow.service_stats.extend(placed.service_stats);
+            uow.seller_stats.extend(placed.seller_stats);
         }
         Err(reason) => {
             tracing::info!(topup = %t.id, ?reason, "paid order not placed");

@@ -58,6 +58,7 @@ pub async fn write(
     let uow = UnitOfWork {
         writes: vec![Write::Review(review.clone())],
         service_stats: vec![(review.service_id.clone(), stats)],
+        seller_stats: vec![(review.seller_id.clone(), stats)],
         outbox: outbox_rows(vec![notice], now),
         ..Default::default()
     };

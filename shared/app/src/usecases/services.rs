@@ -10,9 +10,7 @@ use khamsa_domain::ids::{ServiceId, UserId};
 use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::review::Review;
 use khamsa_domain::search::SearchQuery;
-use khamsa_domain::service::{
-    DraftInput, Service, ServiceDraft, ServiceStats, ServiceStatus, UpgradeInput,
-};
+use khamsa_domain::service::{DraftInput, Service, ServiceDraft, ServiceStats, UpgradeInput};
 use khamsa_domain::{Config, DomainError, DomainResult};
 use serde::Deserialize;
 
@@ -279,7 +277,10 @@ pub struct Seller {
     pub services: Vec<ServiceView>,
 }
 
-/// `GET /users/{id}`: one query serves both the roll-up and the list.
+/// `GET /users/{id}`: the profile, the seller's counters (kept in the same
+/// transactions as every completion and review, so however many services
+/// they have, nothing is re-added here), and their active services, newest
+/// first (the first 100; `GET /services?seller_id=` pages through all).
 pub async fn seller(app: &App, id: &str) -> AppResult<Seller> {
     let user = UserId::new(id);
     let profile = app
@@ -287,27 +288,18 @@ pub async fn seller(app: &App, id: &str) -> AppResult<Seller> {
         .profile(&user)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    let all = app
+    let stats = app.store.seller_stats(&user).await?;
+    let services = app
         .store
         .services(
             &ServiceQuery::BySeller {
                 seller: user,
-                only_active: false,
+                only_active: true,
             },
             &PageReq::first(100),
         )
-        .await?;
-    let mut stats = ServiceStats::default();
-    for (_, st) in &all.items {
-        stats.rating_count += st.rating_count;
-        stats.rating_sum += st.rating_sum;
-        stats.orders_completed += st.orders_completed;
-    }
-    let services = all
-        .items
-        .into_iter()
-        .filter(|(s, _)| s.status == ServiceStatus::Active)
-        .collect();
+        .await?
+        .items;
     Ok(Seller {
         profile,
         stats,

@@ -358,6 +358,7 @@ fn lone_timer_clear(uow: &UnitOfWork) -> Option<&TimerClear> {
         timers_cleared,
         outbox,
         service_stats,
+        seller_stats,
         idempotency,
     } = uow;
     let nothing_else = writes.is_empty()
@@ -365,6 +366,7 @@ fn lone_timer_clear(uow: &UnitOfWork) -> Option<&TimerClear> {
         && timers_set.is_empty()
         && outbox.is_empty()
         && service_stats.is_empty()
+        && seller_stats.is_empty()
         && idempotency.is_none();
     match timers_cleared.as_slice() {
         [c] if nothing_else => Some(c),

@@ -135,6 +135,11 @@ pub fn timer(o: &OrderId, kind: TimerKind) -> Key {
     (order_pk(o), format!("TIMER#{kind}"))
 }
 
+/// A seller's counters over all their services, beside their profile.
+pub fn seller_stats(u: &UserId) -> Key {
+    k(user_pk(u), "STATS")
+}
+
 pub fn service(id: &ServiceId) -> Key {
     k(format!("SVC#{id}"), "SVC")
 }

@@ -339,6 +339,17 @@ impl Store for DynamoStore {
         })
     }
 
+    async fn seller_stats(&self, id: &UserId) -> StoreResult<ServiceStats> {
+        let Some(item) = self.get(&keys::seller_stats(id)).await? else {
+            return Ok(ServiceStats::default());
+        };
+        Ok(ServiceStats {
+            rating_count: get_u64(&item, keys::RATING_COUNT)?,
+            rating_sum: get_u64(&item, keys::RATING_SUM)?,
+            orders_completed: get_u64(&item, keys::ORDERS_COMPLETED)?,
+        })
+    }
+
     async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>> {
         self.get_entity(&keys::order(id)).await
     }

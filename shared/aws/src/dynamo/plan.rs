@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
 };
 use khamsa_app::ports::{CommitError, LedgerLine, UnitOfWork, Write};
 use khamsa_domain::Timestamp;
-use khamsa_domain::ids::{PostingId, ServiceId};
+use khamsa_domain::ids::{PostingId, ServiceId, UserId};
 use khamsa_domain::ledger::Account;
 use khamsa_domain::order::Timer;
 use khamsa_domain::search::SearchDoc;
@@ -77,6 +77,8 @@ pub(super) struct Plan<'a> {
     timers: Vec<(Key, TimerOp)>,
     /// Counters per service, summed.
     stats: Vec<(ServiceId, ServiceStats)>,
+    /// Counters per seller, summed.
+    seller_stats: Vec<(UserId, ServiceStats)>,
 }
 
 fn sum_stats(a: &mut ServiceStats, b: &ServiceStats) {
@@ -135,11 +137,19 @@ impl<'a> Plan<'a> {
                 None => stats.push((id.clone(), *d)),
             }
         }
+        let mut seller_stats: Vec<(UserId, ServiceStats)> = Vec::new();
+        for (id, d) in &uow.seller_stats {
+            match seller_stats.iter_mut().find(|(u, _)| u == id) {
+                Some((_, acc)) => sum_stats(acc, d),
+                None => seller_stats.push((id.clone(), *d)),
+            }
+        }
         Ok(Plan {
             uow,
             deltas,
             timers,
             stats,
+            seller_stats,
         })
     }
 
@@ -343,6 +353,11 @@ impl<'a> Plan<'a> {
             if !written.contains(id) {
                 b.stats_only(id, st)?;
             }
+        }
+        for (u, st) in &self.seller_stats {
+            let mut e = Expr::default();
+            let update = format!("ADD {}", stats_adds(&mut e, st));
+            b.update(keys::seller_stats(u), Role::Plain, update, None, e)?;
         }
 
         let mut seen = HashSet::new();
