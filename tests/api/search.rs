@@ -142,7 +142,7 @@ async fn a_search_follows_the_service_through_edits_pauses_and_moderation() {
     let id = s["id"].as_str().unwrap().to_owned();
     assert!(found("فريد").await.is_empty());
     app.approve(&id).await;
-    assert_eq!(found("فريد").await, [id.clone()]);
+    assert_eq!(found("فريد").await, vec![id.clone()]);
 
     // An edit waits for moderation: the live words stay, the new ones wait.
     let r = app
@@ -153,14 +153,14 @@ async fn a_search_follows_the_service_through_edits_pauses_and_moderation() {
         )
         .await;
     expect_status(&r, 200);
-    assert_eq!(found("فريد").await, [id.clone()]);
+    assert_eq!(found("فريد").await, vec![id.clone()]);
     assert!(found("مونتاج").await.is_empty());
     let op = app.operator().await;
     let r = app
         .post_empty(&op, &format!("/admin/services/{id}/revision/approve"))
         .await;
     expect_status(&r, 200);
-    assert_eq!(found("مونتاج سريع").await, [id.clone()]);
+    assert_eq!(found("مونتاج سريع").await, vec![id.clone()]);
     assert!(
         found("فريد").await.is_empty(),
         "the old title still matches"
@@ -176,7 +176,7 @@ async fn a_search_follows_the_service_through_edits_pauses_and_moderation() {
         .post_empty(&seller, &format!("/services/{id}/resume"))
         .await;
     expect_status(&r, 200);
-    assert_eq!(found("مونتاج").await, [id.clone()]);
+    assert_eq!(found("مونتاج").await, vec![id.clone()]);
 }
 
 #[tokio::test]

@@ -50,9 +50,13 @@ fn query_word() -> impl Strategy<Value = String> {
     })
 }
 
+/// A word of `WORDS` in one of its spellings.
+type Spelt = (usize, usize);
+
 #[derive(Debug, Clone)]
 struct Case {
-    services: Vec<(Vec<(usize, usize)>, Vec<(usize, usize)>, bool)>,
+    /// Title words, description words, active.
+    services: Vec<(Vec<Spelt>, Vec<Spelt>, bool)>,
     queries: Vec<Vec<String>>,
 }
 

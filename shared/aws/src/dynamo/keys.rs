@@ -380,6 +380,16 @@ pub fn account_index(key: &Key) -> IndexEntry {
     (G1, accounts_shard(shard(&whole, ACCOUNT_SHARDS)), whole)
 }
 
+/// The search index (product.md "Search"): one item per word head of an
+/// active service, `SRCH#<head>` / `SVC#<id>`. Written whenever an active
+/// service is written, never deleted on the request path: a search checks
+/// each candidate against the service itself, so a stale entry costs one
+/// read and is never shown.
+pub const SEARCH_PREFIX: &str = "SRCH#";
+pub fn search(head: &str, id: &ServiceId) -> Key {
+    (format!("{SEARCH_PREFIX}{head}"), format!("SVC#{id}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,14 +415,4 @@ mod tests {
         assert!(sk.as_str() <= timers_due_by(Timestamp(10)).as_str());
         assert!(sk.as_str() > timers_due_by(Timestamp(9)).as_str());
     }
-}
-
-/// The search index (product.md "Search"): one item per word head of an
-/// active service, `SRCH#<head>` / `SVC#<id>`. Written whenever an active
-/// service is written, never deleted on the request path: a search checks
-/// each candidate against the service itself, so a stale entry costs one
-/// read and is never shown.
-pub const SEARCH_PREFIX: &str = "SRCH#";
-pub fn search(head: &str, id: &ServiceId) -> Key {
-    (format!("{SEARCH_PREFIX}{head}"), format!("SVC#{id}"))
 }
