@@ -14,10 +14,13 @@ use crate::sqs::{
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use khamsa_app::App;
-use khamsa_app::ports::{Clock, Mailer, Notifier, Store};
-use khamsa_app::usecases::notify::{NotifyError, send_outbox};
+use khamsa_app::ports::{
+    Clock, Mailer, Notifier, Store, StoreError, TIMER_HORIZON_MS, TimerFailure,
+};
+use khamsa_app::usecases::notify::{self, NotifyError, send_outbox};
 use khamsa_app::usecases::payouts;
 use khamsa_app::usecases::timers::{self, Fired};
+use khamsa_domain::Timestamp;
 use khamsa_domain::order::Timer;
 use khamsa_domain::time::SECOND_MS;
 
@@ -46,17 +49,12 @@ pub async fn notifier_batch(
             tracing::error!(message = %m.id, body = %m.body, "malformed notification dropped");
             continue;
         };
+        // A permanent refusal, or a row that cannot be rendered, is marked
+        // `failed` by `send_outbox` and answers `Ok`: not retried.
         match send_outbox(store, mailer, public_url, &outbox_id, clock.now()).await {
             Ok(sent) => tracing::debug!(outbox = %outbox_id, sent, "notification handled"),
-            Err(NotifyError::Render(e)) => {
-                // The row itself cannot be rendered (a CR/LF in a header):
-                // no retry can fix it. Mark it done, as `send_outbox` does for
-                // a recipient without a profile, so sweeps stop re-queuing it.
+            Err(e @ NotifyError::Render(_)) => {
                 tracing::error!(outbox = %outbox_id, error = %e, "email dropped");
-                if let Err(e) = store.mark_sent(&outbox_id, clock.now()).await {
-                    tracing::error!(outbox = %outbox_id, error = %e, "cannot mark dropped email");
-                    failed.push(m.id.clone());
-                }
             }
             Err(e) => {
                 tracing::error!(outbox = %outbox_id, error = %e, "email not sent; will retry");
@@ -108,13 +106,12 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
             Ok(Fired::Stale) => {
                 tracing::debug!(order = %timer.order_id, timer = %timer.kind, "stale timer");
             }
-            Err(e) => {
-                tracing::error!(
-                    order = %timer.order_id, timer = %timer.kind, error = %e,
-                    "timer failed; will retry"
-                );
-                failed.push(m.id.clone());
-            }
+            Err(e) => match timers::record_failure(app, &timer, &e).await {
+                // Parked (or gone): retrying the message cannot help, and
+                // the sweeper will not queue it again.
+                Some(TimerFailure::Parked { .. } | TimerFailure::Gone) => {}
+                Some(TimerFailure::Retry { .. }) | None => failed.push(m.id.clone()),
+            },
         }
     }
     failed
@@ -144,13 +141,16 @@ pub async fn payouts_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
 }
 
 /// At most this many timers and outbox rows per sweep; the rest wait for
-/// the next one.
+/// the next one. Rows and timers already queued or failed are not read, so
+/// they never take the place of new ones.
 pub const SWEEP_LIMIT: usize = 500;
 
-/// An unsent outbox row younger than this is left to the normal path (its
-/// message is probably in flight), so the sweeper does not race it into a
-/// second email.
-pub const OUTBOX_GRACE_MS: i64 = 60 * SECOND_MS;
+/// See [`khamsa_app::ports::OUTBOX_GRACE_MS`]: a new row is left to the
+/// path that wrote it for a minute.
+pub const OUTBOX_GRACE_MS: i64 = khamsa_app::ports::OUTBOX_GRACE_MS;
+
+// The stores' queue horizon is SQS's delay limit.
+const _: () = assert!(TIMER_HORIZON_MS == MAX_DELAY_SECONDS * SECOND_MS);
 
 /// What a sweep queued.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -159,13 +159,14 @@ pub struct Swept {
     pub outbox: usize,
 }
 
-/// The scheduled sweeper: queues every timer due within the next 15
-/// minutes (SQS's delay limit) with its delay, and re-queues outbox rows
-/// left unsent. Run every 5 minutes, it queues a timer up to three times
-/// before it is due; that is harmless, as firing is idempotent (a duplicate
-/// is `Fired::Stale`). Overdue timers whose message was lost are queued
-/// again with no delay. Both halves run even if one fails; the first error
-/// is returned, so the invocation counts as failed.
+/// The scheduled sweeper: queues each timer due within the next 15
+/// minutes (SQS's delay limit) with its delay, and each outbox row left
+/// unsent, **once**: a queue marker set with a condition (`claim_timer`,
+/// `claim_outbox`) keeps a row off later sweeps until the marker lapses
+/// (the message lost, or every receive failed), so concurrent or repeated
+/// sweeps never queue copies. Failed emails and parked timers are never
+/// read. Both halves run even if one fails; the first error is returned,
+/// so the invocation counts as failed.
 pub async fn sweep(
     app: &App,
     scheduler: &SqsScheduler,
@@ -175,22 +176,16 @@ pub async fn sweep(
     let mut swept = Swept::default();
     let mut first_err = None;
 
-    let until = now.plus_ms(MAX_DELAY_SECONDS * SECOND_MS);
-    match app.store.due_timers(until, SWEEP_LIMIT).await {
-        Ok(due) => match scheduler.enqueue_timers(&due).await {
+    match claim_due_timers(app, now).await {
+        Ok(won) => match scheduler.enqueue_timers(&won).await {
             Ok(n) => swept.timers = n,
             Err(e) => first_err = Some(e),
         },
         Err(e) => first_err = Some(e.into()),
     }
 
-    match app.store.unsent_outbox(SWEEP_LIMIT).await {
-        Ok(rows) => {
-            let ids: Vec<_> = rows
-                .into_iter()
-                .filter(|r| r.created_at.plus_ms(OUTBOX_GRACE_MS) <= now)
-                .map(|r| r.id)
-                .collect();
+    match notify::claim_due_outbox(app.store.as_ref(), now, SWEEP_LIMIT).await {
+        Ok(ids) => {
             if !ids.is_empty() {
                 notifier.outbox_written(&ids).await;
             }
@@ -213,6 +208,19 @@ pub async fn sweep(
         None => Ok(swept),
         Some(e) => Err(e),
     }
+}
+
+/// Claims the timers a sweep may queue: each marked queued until its due
+/// time (or now) + the lease, so the next sweeps leave it to its message.
+async fn claim_due_timers(app: &App, now: Timestamp) -> Result<Vec<Timer>, StoreError> {
+    let mut won = Vec::new();
+    for e in app.store.timers_to_queue(now, SWEEP_LIMIT).await? {
+        let until = e.timer.due.max(now).plus_ms(timers::TIMER_LEASE_MS);
+        if app.store.claim_timer(&e, until).await? {
+            won.push(e.timer);
+        }
+    }
+    Ok(won)
 }
 
 /// Receives up to `max` (1 to 10) messages, long-polling up to
