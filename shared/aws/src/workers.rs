@@ -32,6 +32,38 @@ pub struct QueueMessage {
     pub body: String,
 }
 
+/// A batch's time budget (the Lambda deadline less a margin): past it,
+/// the message in hand is cut off and the rest are not started; all of
+/// them are reported as failures, so SQS delivers them again. `None`: no
+/// limit (the local server's loops).
+pub type Deadline = Option<tokio::time::Instant>;
+
+/// Runs `one` on each message in turn (it answers "retry?") within
+/// `deadline`, and returns the ids to retry.
+async fn each<'m, F, Fut>(msgs: &'m [QueueMessage], deadline: Deadline, mut one: F) -> Vec<String>
+where
+    F: FnMut(&'m QueueMessage) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let mut failed = Vec::new();
+    for m in msgs {
+        let retry = match deadline {
+            None => one(m).await,
+            Some(d) if tokio::time::Instant::now() >= d => true,
+            Some(d) => tokio::time::timeout_at(d, one(m))
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::warn!(message = %m.id, "out of time; left for a retry");
+                    true
+                }),
+        };
+        if retry {
+            failed.push(m.id.clone());
+        }
+    }
+    failed
+}
+
 /// Sends the emails the notifications queue names. Returns the ids of the
 /// messages to retry.
 pub async fn notifier_batch(
@@ -41,35 +73,58 @@ pub async fn notifier_batch(
     clock: &dyn Clock,
     msgs: &[QueueMessage],
 ) -> Vec<String> {
-    let mut failed = Vec::new();
+    notifier_batch_within(store, mailer, public_url, clock, msgs, None).await
+}
+
+/// [`notifier_batch`] within a time budget.
+pub async fn notifier_batch_within(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    public_url: &str,
+    clock: &dyn Clock,
+    msgs: &[QueueMessage],
+    deadline: Deadline,
+) -> Vec<String> {
     // One at a time: a batch holding the same id twice then sends it once,
     // because the second sees the row marked sent.
-    for m in msgs {
+    each(msgs, deadline, |m| async move {
         let Ok(OutboxMessage { outbox_id }) = serde_json::from_str(&m.body) else {
             tracing::error!(message = %m.id, body = %m.body, "malformed notification dropped");
-            continue;
+            return false;
         };
         // A permanent refusal, or a row that cannot be rendered, is marked
         // `failed` by `send_outbox` and answers `Ok`: not retried.
         match send_outbox(store, mailer, public_url, &outbox_id, clock.now()).await {
-            Ok(sent) => tracing::debug!(outbox = %outbox_id, sent, "notification handled"),
+            Ok(sent) => {
+                tracing::debug!(outbox = %outbox_id, sent, "notification handled");
+                false
+            }
             Err(e @ NotifyError::Render(_)) => {
                 tracing::error!(outbox = %outbox_id, error = %e, "email dropped");
+                false
             }
             Err(e) => {
                 tracing::error!(outbox = %outbox_id, error = %e, "email not sent; will retry");
-                failed.push(m.id.clone());
+                true
             }
         }
-    }
-    failed
+    })
+    .await
 }
 
 /// Applies the timers the timers queue delivers. Returns the ids of the
 /// messages to retry.
 pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
-    let mut failed = Vec::new();
-    for m in msgs {
+    timers_batch_within(app, msgs, None).await
+}
+
+/// [`timers_batch`] within a time budget.
+pub async fn timers_batch_within(
+    app: &App,
+    msgs: &[QueueMessage],
+    deadline: Deadline,
+) -> Vec<String> {
+    each(msgs, deadline, |m| async move {
         let timer: Timer = match serde_json::from_str(&m.body) {
             Ok(t) => t,
             Err(e) => {
@@ -77,17 +132,14 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
                     message = %m.id, body = %m.body, error = %e,
                     "malformed timer dropped"
                 );
-                continue;
+                return false;
             }
         };
         // `fire` acts as of the timer's own due time, so an early message
         // would cancel or complete an order early. Delays are rounded up,
         // so this only happens when clocks disagree, by seconds. Reported as
         // a failure: SQS retries it after the visibility timeout (by then
-        // due), with nothing to send. Re-queuing with a fresh delay would
-        // save a receive, but needs a queue client here and buys nothing:
-        // the timer row stays in the store until fired, so even a message
-        // that ends in the DLQ is re-queued by the next sweep.
+        // due), with nothing to send. Not counted as a failed firing.
         let now = app.now();
         if timer.due > now {
             tracing::warn!(
@@ -96,25 +148,25 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
                 early_ms = timer.due.millis() - now.millis(),
                 "timer arrived before it is due; will retry"
             );
-            failed.push(m.id.clone());
-            continue;
+            return true;
         }
-        // A duplicate (the sweeper queues a timer on every sweep until it
-        // fires) finds the order moved on: `Fired::Stale`, nothing written.
+        // A duplicate (a lost message re-queued after its marker lapsed)
+        // finds the order moved on: `Fired::Stale`, nothing written.
         match timers::fire(app, &timer).await {
-            Ok(Fired::Applied) => {}
+            Ok(Fired::Applied) => false,
             Ok(Fired::Stale) => {
                 tracing::debug!(order = %timer.order_id, timer = %timer.kind, "stale timer");
+                false
             }
             Err(e) => match timers::record_failure(app, &timer, &e).await {
                 // Parked (or gone): retrying the message cannot help, and
                 // the sweeper will not queue it again.
-                Some(TimerFailure::Parked { .. } | TimerFailure::Gone) => {}
-                Some(TimerFailure::Retry { .. }) | None => failed.push(m.id.clone()),
+                Some(TimerFailure::Parked { .. } | TimerFailure::Gone) => false,
+                Some(TimerFailure::Retry { .. }) | None => true,
             },
         }
-    }
-    failed
+    })
+    .await
 }
 
 /// Advances the withdrawals the payouts queue names: sends an approved one
@@ -123,21 +175,33 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
 /// Returns the ids of the messages to retry: a transient provider or store
 /// error. A permanent refusal is not retried: the withdrawal is `failed`.
 pub async fn payouts_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
-    let mut failed = Vec::new();
-    for m in msgs {
+    payouts_batch_within(app, msgs, None).await
+}
+
+/// [`payouts_batch`] within a time budget. A payout cut off mid-send is
+/// safe to retry: PayPal is called with the same `sender_batch_id`.
+pub async fn payouts_batch_within(
+    app: &App,
+    msgs: &[QueueMessage],
+    deadline: Deadline,
+) -> Vec<String> {
+    each(msgs, deadline, |m| async move {
         let Ok(PayoutMessage { withdrawal_id }) = serde_json::from_str(&m.body) else {
             tracing::error!(message = %m.id, body = %m.body, "malformed payout message dropped");
-            continue;
+            return false;
         };
         match payouts::advance(app, &withdrawal_id).await {
-            Ok(step) => tracing::info!(withdrawal = %withdrawal_id, ?step, "payout handled"),
+            Ok(step) => {
+                tracing::info!(withdrawal = %withdrawal_id, ?step, "payout handled");
+                false
+            }
             Err(e) => {
                 tracing::warn!(withdrawal = %withdrawal_id, error = %e, "payout not sent; will retry");
-                failed.push(m.id.clone());
+                true
             }
         }
-    }
-    failed
+    })
+    .await
 }
 
 /// At most this many timers and outbox rows per sweep; the rest wait for
