@@ -47,9 +47,10 @@ pub async fn send_outbox(
     id: &OutboxId,
     now: Timestamp,
 ) -> Result<bool, NotifyError> {
-    let Some(OutboxEntry { row, delivery }) = store.outbox_entry(id).await? else {
+    let Some(entry) = store.outbox_entry(id).await? else {
         return Ok(false);
     };
+    let OutboxEntry { row, delivery } = &entry;
     if row.sent_at.is_some() || delivery.failure.is_some() {
         return Ok(false);
     }
@@ -102,6 +103,13 @@ pub async fn send_outbox(
         }
         Err(e @ MailError::Unavailable(_)) => {
             store.outbox_attempt(id, attempts, None).await?;
+            // The message that brought it is retried (SQS's visibility
+            // timeout is the first backoff): the sweep stays off the row
+            // for a lease, so no second message races it. Lost to another
+            // claim: that one's message retries it instead.
+            store
+                .claim_outbox(&entry, outbox_lease(now, attempts))
+                .await?;
             Err(e.into())
         }
     }
