@@ -151,7 +151,11 @@ async fn boot(
     // Region, credentials and endpoints from the Lambda environment (or
     // AWS_ENDPOINT_URL_* in the tests, which run against emulators); TLS
     // trusts the CA bundle file alone (no certificate directory scan).
-    let sdk = khamsa_aws::https::sdk_defaults().load().await;
+    // Operation and attempt timeouts on every client (issue 9).
+    let sdk = khamsa_aws::https::sdk_defaults()
+        .timeout_config(khamsa_aws::https::lambda_timeouts())
+        .load()
+        .await;
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         settings.table.clone(),

@@ -39,7 +39,18 @@ impl<B: HttpBinary> Api<B> {
             );
             return Ok(khamsa_http::error_response(&AppError::NotFound("route")));
         }
-        Ok(khamsa_http::serve_only::<B>(&self.app, req, found).await)
+        // The Lambda deadline less a margin: whatever is still retrying
+        // then is dropped, and the client gets a 503 it may retry.
+        let budget = req
+            .lambda_context_ref()
+            .and_then(|c| crate::budget::remaining(c.deadline));
+        let serve = khamsa_http::serve_only::<B>(&self.app, req, found);
+        Ok(match budget {
+            None => serve.await,
+            Some(left) => tokio::time::timeout(left, serve)
+                .await
+                .unwrap_or_else(|_| khamsa_http::out_of_time()),
+        })
     }
 }
 

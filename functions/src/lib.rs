@@ -14,6 +14,7 @@
 //! then `run(service_fn(...))` into `Api::handle` or a `Worker` method.
 
 pub mod boot;
+pub mod budget;
 pub mod http;
 pub mod settings;
 pub mod workers;

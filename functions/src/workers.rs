@@ -45,22 +45,25 @@ pub fn batch_response(failed: Vec<String>) -> SqsBatchResponse {
 impl Worker {
     /// Timers queue → auto-cancel, auto-complete, reminder, clearing.
     pub async fn timers(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        let deadline = crate::budget::deadline(event.context.deadline);
         let msgs = messages(event.payload);
-        let failed = workers::timers_batch(&self.app, &msgs).await;
+        let failed = workers::timers_batch_within(&self.app, &msgs, deadline).await;
         tracing::info!(received = msgs.len(), failed = failed.len(), "timers batch");
         Ok(batch_response(failed))
     }
 
     /// Notifications queue → SES.
     pub async fn notifier(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        let deadline = crate::budget::deadline(event.context.deadline);
         let msgs = messages(event.payload);
         let app = &self.app;
-        let failed = workers::notifier_batch(
+        let failed = workers::notifier_batch_within(
             app.store.as_ref(),
             app.mailer.as_ref(),
             &app.public_url,
             app.clock.as_ref(),
             &msgs,
+            deadline,
         )
         .await;
         tracing::info!(
@@ -82,10 +85,21 @@ impl Worker {
             return Err("the sweeper needs both queues".into());
         };
         tracing::debug!(event = event.payload.id.as_deref().unwrap_or("-"), "sweep");
-        let swept = workers::sweep(&self.app, scheduler, notifier.as_ref()).await;
-        // The payouts poll runs even if the sweep half failed: it queues
-        // the withdrawals the payouts worker should look at again.
-        let polled = payouts::poll(&self.app).await;
+        let work = async {
+            let swept = workers::sweep(&self.app, scheduler, notifier.as_ref()).await;
+            // The payouts poll runs even if the sweep half failed: it queues
+            // the withdrawals the payouts worker should look at again.
+            let polled = payouts::poll(&self.app).await;
+            (swept, polled)
+        };
+        // Out of time: a failed invocation (its alarm sees it); whatever
+        // was claimed but not queued is queued again once its marker lapses.
+        let (swept, polled) = match crate::budget::remaining(event.context.deadline) {
+            None => work.await,
+            Some(left) => tokio::time::timeout(left, work)
+                .await
+                .map_err(|_| "the sweep ran out of time")?,
+        };
         let (swept, polled) = (swept?, polled?);
         Ok(json!({ "timers": swept.timers, "outbox": swept.outbox, "payouts": polled }))
     }
@@ -94,8 +108,9 @@ impl Worker {
     /// SQS with the same `sender_batch_id`; after 5 receives the message
     /// goes to the DLQ and the withdrawal stays `approved` for the poll.
     pub async fn payouts(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        let deadline = crate::budget::deadline(event.context.deadline);
         let msgs = messages(event.payload);
-        let failed = workers::payouts_batch(&self.app, &msgs).await;
+        let failed = workers::payouts_batch_within(&self.app, &msgs, deadline).await;
         tracing::info!(
             received = msgs.len(),
             failed = failed.len(),

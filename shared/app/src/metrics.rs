@@ -44,7 +44,10 @@ pub enum Event {
         amount: Decimal,
     },
     EmailSent,
+    /// An outbox row failed for good (permanent refusal or too many tries).
     EmailFailed,
+    /// A timer parked after too many failed firings.
+    TimerParked,
 }
 
 /// (name, value, unit) of each metric of an event.
@@ -67,6 +70,7 @@ fn values(e: &Event) -> Vec<(&'static str, Decimal, &'static str)> {
         ],
         Event::EmailSent => vec![("EmailsSent", one, "Count")],
         Event::EmailFailed => vec![("EmailsFailed", one, "Count")],
+        Event::TimerParked => vec![("TimersParked", one, "Count")],
     }
 }
 

@@ -129,6 +129,69 @@ pub struct OutboxRow {
     pub sent_at: Option<Timestamp>,
 }
 
+/// An outbox row's delivery life cycle, kept beside the row (the row
+/// itself is what the use case wrote and never changes but for `sent_at`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Sends tried and refused so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Queued for sending until then: no sweep queues it again before.
+    #[serde(default)]
+    pub queued_until: Option<Timestamp>,
+    /// Given up, and why (a permanent SES refusal, a row that cannot be
+    /// rendered, or too many attempts). A failed row is never queued again.
+    #[serde(default)]
+    pub failure: Option<String>,
+}
+
+/// An outbox row with its delivery state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub row: OutboxRow,
+    pub delivery: Delivery,
+}
+
+/// A new row is left to the path that wrote it (its message is probably in
+/// flight) for this long before a sweep may queue it, so the sweeper does
+/// not race it into a second email.
+pub const OUTBOX_GRACE_MS: i64 = 60 * 1000;
+
+impl OutboxEntry {
+    /// When a sweep may queue it next: its marker, else after the grace.
+    pub fn queue_at(&self) -> Timestamp {
+        self.delivery
+            .queued_until
+            .unwrap_or(self.row.created_at.plus_ms(OUTBOX_GRACE_MS))
+    }
+}
+
+/// How far ahead the sweeper queues timers: SQS's delay limit, 15 minutes.
+/// The stores index a queued timer at `queued_until` + this, so that one
+/// query finds the timers due within reach whose marker has lapsed.
+pub const TIMER_HORIZON_MS: i64 = 900 * 1000;
+
+/// A timer row with its queueing life cycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerEntry {
+    pub timer: Timer,
+    /// Firings tried and failed at this due time.
+    pub attempts: u32,
+    pub queued_until: Option<Timestamp>,
+}
+
+/// What recording a failed firing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerFailure {
+    /// Counted; it will be tried again.
+    Retry { attempts: u32 },
+    /// Parked after too many attempts: out of the due lists for good, kept
+    /// for an operator (alarm `TimersParked`).
+    Parked { attempts: u32 },
+    /// The timer is gone or was re-armed meanwhile: nothing to count.
+    Gone,
+}
+
 /// The first completed answer to an `Idempotency-Key`, kept 24 hours.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
@@ -349,8 +412,36 @@ pub trait Store: Send + Sync {
     async fn topups(&self, q: &TopupQuery, page: &PageReq) -> StoreResult<Page<Topup>>;
     /// Timers due at or before `until`, earliest first.
     async fn due_timers(&self, until: Timestamp, limit: usize) -> StoreResult<Vec<Timer>>;
+    /// Timers due by `now` + [`TIMER_HORIZON_MS`], not parked, whose queue
+    /// marker has lapsed by `now`: what a sweep may queue. Earliest due first.
+    async fn timers_to_queue(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<TimerEntry>>;
+    /// Sets the timer's queue marker to `until` if it is still the one
+    /// read (and still due as read, and not parked): `false` if another
+    /// sweep won, so each timer is queued once per marker.
+    async fn claim_timer(&self, t: &TimerEntry, until: Timestamp) -> StoreResult<bool>;
+    /// Counts a failed firing of `t` (at its due time); parks it at
+    /// `max_attempts`.
+    async fn timer_failed(&self, t: &Timer, max_attempts: u32) -> StoreResult<TimerFailure>;
     async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>>;
+    /// A row with its delivery state.
+    async fn outbox_entry(&self, id: &OutboxId) -> StoreResult<Option<OutboxEntry>>;
     async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>>;
+    /// Unsent, not failed rows whose `queue_at` is at or before `now`,
+    /// earliest first: a failed or freshly queued row never holds up the
+    /// rest.
+    async fn outbox_due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<OutboxEntry>>;
+    /// Sets the row's queue marker to `until` if it is still the one read
+    /// and the row is still unsent and not failed: `false` if another
+    /// sweep won.
+    async fn claim_outbox(&self, e: &OutboxEntry, until: Timestamp) -> StoreResult<bool>;
+    /// Records the attempts so far and, with a reason, that the row failed
+    /// for good (it leaves both `outbox_due` and `unsent_outbox`).
+    async fn outbox_attempt(
+        &self,
+        id: &OutboxId,
+        attempts: u32,
+        failure: Option<String>,
+    ) -> StoreResult<()>;
     /// Marks an email sent; a second mark is harmless.
     async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()>;
     async fn idempotency(
@@ -380,8 +471,12 @@ pub struct Email {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {
+    /// Permanent: this email will never be accepted (a rejected message,
+    /// an unverified address or sending domain). Not retried.
     #[error("refused: {0}")]
     Refused(String),
+    /// Transient: throttling, a 5xx, a timeout, a paused account. Retried
+    /// with backoff.
     #[error("mailer unavailable: {0}")]
     Unavailable(String),
 }

@@ -24,6 +24,20 @@ pub const CA_BUNDLES: [&str; 2] = [
     "/etc/ssl/certs/ca-certificates.crt",
 ];
 
+/// The Lambda functions' SDK timeouts (issue 9), well inside their 10 s:
+/// a connection in 1 s, one attempt in 3 s, a whole operation with its
+/// retries in 5 s. Without them a hung call waits for the function's
+/// timeout. The request's own budget (`khamsa_functions::budget`) still
+/// decides when to answer `503`.
+pub fn lambda_timeouts() -> aws_config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+}
+
 /// `aws_config::defaults` for the latest behaviour, on the bundle-only
 /// HTTPS client when there is a bundle (else the SDK's default client).
 pub fn sdk_defaults() -> ConfigLoader {

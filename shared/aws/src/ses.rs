@@ -3,7 +3,8 @@
 use crate::sqs::{AwsError, sdk};
 use async_trait::async_trait;
 use aws_sdk_ses::Client;
-use aws_sdk_ses::error::DisplayErrorContext;
+use aws_sdk_ses::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ses::operation::send_email::SendEmailError;
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use khamsa_app::ports::{Email, MailError, Mailer};
 
@@ -19,6 +20,43 @@ impl SesMailer {
         SesMailer {
             client,
             source: source.into(),
+        }
+    }
+}
+
+impl SesMailer {
+    /// Sorts an SES refusal. Permanent (`Refused`: the row fails, counted
+    /// in `EmailsFailed`) when it is about this email: `MessageRejected`
+    /// naming anything but our sender (an unverified or sandbox recipient,
+    /// too many recipients, content), `InvalidParameterValue` (a malformed
+    /// address). Transient (`Unavailable`: retried with backoff, bounded by
+    /// the attempt limit) when it is about our own sending set-up, which an
+    /// operator fixes once for every email waiting: the sender identity
+    /// unverified (`MessageRejected` naming it), the MAIL FROM domain not
+    /// verified, the account's sending paused, a missing configuration set;
+    /// and throttling, 5xx, timeouts and dispatch failures. Failing those
+    /// for good would drop every email sent during a fixable outage.
+    fn sort<R: std::fmt::Debug>(&self, e: &SdkError<SendEmailError, R>) -> MailError {
+        let detail = DisplayErrorContext(e).to_string();
+        let Some(se) = e.as_service_error() else {
+            return MailError::Unavailable(detail);
+        };
+        let message = se.message().unwrap_or_default();
+        let about_us = message
+            .to_ascii_lowercase()
+            .contains(&self.source.to_ascii_lowercase());
+        let permanent = match se {
+            SendEmailError::MessageRejected(_) => !about_us,
+            SendEmailError::MailFromDomainNotVerifiedException(_)
+            | SendEmailError::AccountSendingPausedException(_)
+            | SendEmailError::ConfigurationSetDoesNotExistException(_)
+            | SendEmailError::ConfigurationSetSendingPausedException(_) => false,
+            _ => se.code() == Some("InvalidParameterValue"),
+        };
+        if permanent {
+            MailError::Refused(detail)
+        } else {
+            MailError::Unavailable(detail)
         }
     }
 }
@@ -68,9 +106,7 @@ impl Mailer for SesMailer {
             .message(message)
             .send()
             .await
-            // Unavailable, so the message is retried and, if SES keeps
-            // refusing, ends in the DLQ where its alarm calls an operator.
-            .map_err(|e| MailError::Unavailable(DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| self.sort(&e))?;
         tracing::info!(to = %email.to, message_id = out.message_id(), "email sent");
         Ok(())
     }

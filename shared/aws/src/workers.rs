@@ -14,10 +14,13 @@ use crate::sqs::{
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use khamsa_app::App;
-use khamsa_app::ports::{Clock, Mailer, Notifier, Store};
-use khamsa_app::usecases::notify::{NotifyError, send_outbox};
+use khamsa_app::ports::{
+    Clock, Mailer, Notifier, Store, StoreError, TIMER_HORIZON_MS, TimerFailure,
+};
+use khamsa_app::usecases::notify::{self, NotifyError, send_outbox};
 use khamsa_app::usecases::payouts;
 use khamsa_app::usecases::timers::{self, Fired};
+use khamsa_domain::Timestamp;
 use khamsa_domain::order::Timer;
 use khamsa_domain::time::SECOND_MS;
 
@@ -29,6 +32,38 @@ pub struct QueueMessage {
     pub body: String,
 }
 
+/// A batch's time budget (the Lambda deadline less a margin): past it,
+/// the message in hand is cut off and the rest are not started; all of
+/// them are reported as failures, so SQS delivers them again. `None`: no
+/// limit (the local server's loops).
+pub type Deadline = Option<tokio::time::Instant>;
+
+/// Runs `one` on each message in turn (it answers "retry?") within
+/// `deadline`, and returns the ids to retry.
+async fn each<'m, F, Fut>(msgs: &'m [QueueMessage], deadline: Deadline, mut one: F) -> Vec<String>
+where
+    F: FnMut(&'m QueueMessage) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let mut failed = Vec::new();
+    for m in msgs {
+        let retry = match deadline {
+            None => one(m).await,
+            Some(d) if tokio::time::Instant::now() >= d => true,
+            Some(d) => tokio::time::timeout_at(d, one(m))
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::warn!(message = %m.id, "out of time; left for a retry");
+                    true
+                }),
+        };
+        if retry {
+            failed.push(m.id.clone());
+        }
+    }
+    failed
+}
+
 /// Sends the emails the notifications queue names. Returns the ids of the
 /// messages to retry.
 pub async fn notifier_batch(
@@ -38,40 +73,58 @@ pub async fn notifier_batch(
     clock: &dyn Clock,
     msgs: &[QueueMessage],
 ) -> Vec<String> {
-    let mut failed = Vec::new();
+    notifier_batch_within(store, mailer, public_url, clock, msgs, None).await
+}
+
+/// [`notifier_batch`] within a time budget.
+pub async fn notifier_batch_within(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    public_url: &str,
+    clock: &dyn Clock,
+    msgs: &[QueueMessage],
+    deadline: Deadline,
+) -> Vec<String> {
     // One at a time: a batch holding the same id twice then sends it once,
     // because the second sees the row marked sent.
-    for m in msgs {
+    each(msgs, deadline, |m| async move {
         let Ok(OutboxMessage { outbox_id }) = serde_json::from_str(&m.body) else {
             tracing::error!(message = %m.id, body = %m.body, "malformed notification dropped");
-            continue;
+            return false;
         };
+        // A permanent refusal, or a row that cannot be rendered, is marked
+        // `failed` by `send_outbox` and answers `Ok`: not retried.
         match send_outbox(store, mailer, public_url, &outbox_id, clock.now()).await {
-            Ok(sent) => tracing::debug!(outbox = %outbox_id, sent, "notification handled"),
-            Err(NotifyError::Render(e)) => {
-                // The row itself cannot be rendered (a CR/LF in a header):
-                // no retry can fix it. Mark it done, as `send_outbox` does for
-                // a recipient without a profile, so sweeps stop re-queuing it.
+            Ok(sent) => {
+                tracing::debug!(outbox = %outbox_id, sent, "notification handled");
+                false
+            }
+            Err(e @ NotifyError::Render(_)) => {
                 tracing::error!(outbox = %outbox_id, error = %e, "email dropped");
-                if let Err(e) = store.mark_sent(&outbox_id, clock.now()).await {
-                    tracing::error!(outbox = %outbox_id, error = %e, "cannot mark dropped email");
-                    failed.push(m.id.clone());
-                }
+                false
             }
             Err(e) => {
                 tracing::error!(outbox = %outbox_id, error = %e, "email not sent; will retry");
-                failed.push(m.id.clone());
+                true
             }
         }
-    }
-    failed
+    })
+    .await
 }
 
 /// Applies the timers the timers queue delivers. Returns the ids of the
 /// messages to retry.
 pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
-    let mut failed = Vec::new();
-    for m in msgs {
+    timers_batch_within(app, msgs, None).await
+}
+
+/// [`timers_batch`] within a time budget.
+pub async fn timers_batch_within(
+    app: &App,
+    msgs: &[QueueMessage],
+    deadline: Deadline,
+) -> Vec<String> {
+    each(msgs, deadline, |m| async move {
         let timer: Timer = match serde_json::from_str(&m.body) {
             Ok(t) => t,
             Err(e) => {
@@ -79,17 +132,14 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
                     message = %m.id, body = %m.body, error = %e,
                     "malformed timer dropped"
                 );
-                continue;
+                return false;
             }
         };
         // `fire` acts as of the timer's own due time, so an early message
         // would cancel or complete an order early. Delays are rounded up,
         // so this only happens when clocks disagree, by seconds. Reported as
         // a failure: SQS retries it after the visibility timeout (by then
-        // due), with nothing to send. Re-queuing with a fresh delay would
-        // save a receive, but needs a queue client here and buys nothing:
-        // the timer row stays in the store until fired, so even a message
-        // that ends in the DLQ is re-queued by the next sweep.
+        // due), with nothing to send. Not counted as a failed firing.
         let now = app.now();
         if timer.due > now {
             tracing::warn!(
@@ -98,26 +148,25 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
                 early_ms = timer.due.millis() - now.millis(),
                 "timer arrived before it is due; will retry"
             );
-            failed.push(m.id.clone());
-            continue;
+            return true;
         }
-        // A duplicate (the sweeper queues a timer on every sweep until it
-        // fires) finds the order moved on: `Fired::Stale`, nothing written.
+        // A duplicate (a lost message re-queued after its marker lapsed)
+        // finds the order moved on: `Fired::Stale`, nothing written.
         match timers::fire(app, &timer).await {
-            Ok(Fired::Applied) => {}
+            Ok(Fired::Applied) => false,
             Ok(Fired::Stale) => {
                 tracing::debug!(order = %timer.order_id, timer = %timer.kind, "stale timer");
+                false
             }
-            Err(e) => {
-                tracing::error!(
-                    order = %timer.order_id, timer = %timer.kind, error = %e,
-                    "timer failed; will retry"
-                );
-                failed.push(m.id.clone());
-            }
+            Err(e) => match timers::record_failure(app, &timer, &e).await {
+                // Parked (or gone): retrying the message cannot help, and
+                // the sweeper will not queue it again.
+                Some(TimerFailure::Parked { .. } | TimerFailure::Gone) => false,
+                Some(TimerFailure::Retry { .. }) | None => true,
+            },
         }
-    }
-    failed
+    })
+    .await
 }
 
 /// Advances the withdrawals the payouts queue names: sends an approved one
@@ -126,31 +175,46 @@ pub async fn timers_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
 /// Returns the ids of the messages to retry: a transient provider or store
 /// error. A permanent refusal is not retried: the withdrawal is `failed`.
 pub async fn payouts_batch(app: &App, msgs: &[QueueMessage]) -> Vec<String> {
-    let mut failed = Vec::new();
-    for m in msgs {
+    payouts_batch_within(app, msgs, None).await
+}
+
+/// [`payouts_batch`] within a time budget. A payout cut off mid-send is
+/// safe to retry: PayPal is called with the same `sender_batch_id`.
+pub async fn payouts_batch_within(
+    app: &App,
+    msgs: &[QueueMessage],
+    deadline: Deadline,
+) -> Vec<String> {
+    each(msgs, deadline, |m| async move {
         let Ok(PayoutMessage { withdrawal_id }) = serde_json::from_str(&m.body) else {
             tracing::error!(message = %m.id, body = %m.body, "malformed payout message dropped");
-            continue;
+            return false;
         };
         match payouts::advance(app, &withdrawal_id).await {
-            Ok(step) => tracing::info!(withdrawal = %withdrawal_id, ?step, "payout handled"),
+            Ok(step) => {
+                tracing::info!(withdrawal = %withdrawal_id, ?step, "payout handled");
+                false
+            }
             Err(e) => {
                 tracing::warn!(withdrawal = %withdrawal_id, error = %e, "payout not sent; will retry");
-                failed.push(m.id.clone());
+                true
             }
         }
-    }
-    failed
+    })
+    .await
 }
 
 /// At most this many timers and outbox rows per sweep; the rest wait for
-/// the next one.
+/// the next one. Rows and timers already queued or failed are not read, so
+/// they never take the place of new ones.
 pub const SWEEP_LIMIT: usize = 500;
 
-/// An unsent outbox row younger than this is left to the normal path (its
-/// message is probably in flight), so the sweeper does not race it into a
-/// second email.
-pub const OUTBOX_GRACE_MS: i64 = 60 * SECOND_MS;
+/// See [`khamsa_app::ports::OUTBOX_GRACE_MS`]: a new row is left to the
+/// path that wrote it for a minute.
+pub const OUTBOX_GRACE_MS: i64 = khamsa_app::ports::OUTBOX_GRACE_MS;
+
+// The stores' queue horizon is SQS's delay limit.
+const _: () = assert!(TIMER_HORIZON_MS == MAX_DELAY_SECONDS * SECOND_MS);
 
 /// What a sweep queued.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -159,13 +223,14 @@ pub struct Swept {
     pub outbox: usize,
 }
 
-/// The scheduled sweeper: queues every timer due within the next 15
-/// minutes (SQS's delay limit) with its delay, and re-queues outbox rows
-/// left unsent. Run every 5 minutes, it queues a timer up to three times
-/// before it is due; that is harmless, as firing is idempotent (a duplicate
-/// is `Fired::Stale`). Overdue timers whose message was lost are queued
-/// again with no delay. Both halves run even if one fails; the first error
-/// is returned, so the invocation counts as failed.
+/// The scheduled sweeper: queues each timer due within the next 15
+/// minutes (SQS's delay limit) with its delay, and each outbox row left
+/// unsent, **once**: a queue marker set with a condition (`claim_timer`,
+/// `claim_outbox`) keeps a row off later sweeps until the marker lapses
+/// (the message lost, or every receive failed), so concurrent or repeated
+/// sweeps never queue copies. Failed emails and parked timers are never
+/// read. Both halves run even if one fails; the first error is returned,
+/// so the invocation counts as failed.
 pub async fn sweep(
     app: &App,
     scheduler: &SqsScheduler,
@@ -175,22 +240,16 @@ pub async fn sweep(
     let mut swept = Swept::default();
     let mut first_err = None;
 
-    let until = now.plus_ms(MAX_DELAY_SECONDS * SECOND_MS);
-    match app.store.due_timers(until, SWEEP_LIMIT).await {
-        Ok(due) => match scheduler.enqueue_timers(&due).await {
+    match claim_due_timers(app, now).await {
+        Ok(won) => match scheduler.enqueue_timers(&won).await {
             Ok(n) => swept.timers = n,
             Err(e) => first_err = Some(e),
         },
         Err(e) => first_err = Some(e.into()),
     }
 
-    match app.store.unsent_outbox(SWEEP_LIMIT).await {
-        Ok(rows) => {
-            let ids: Vec<_> = rows
-                .into_iter()
-                .filter(|r| r.created_at.plus_ms(OUTBOX_GRACE_MS) <= now)
-                .map(|r| r.id)
-                .collect();
+    match notify::claim_due_outbox(app.store.as_ref(), now, SWEEP_LIMIT).await {
+        Ok(ids) => {
             if !ids.is_empty() {
                 notifier.outbox_written(&ids).await;
             }
@@ -213,6 +272,19 @@ pub async fn sweep(
         None => Ok(swept),
         Some(e) => Err(e),
     }
+}
+
+/// Claims the timers a sweep may queue: each marked queued until its due
+/// time (or now) + the lease, so the next sweeps leave it to its message.
+async fn claim_due_timers(app: &App, now: Timestamp) -> Result<Vec<Timer>, StoreError> {
+    let mut won = Vec::new();
+    for e in app.store.timers_to_queue(now, SWEEP_LIMIT).await? {
+        let until = e.timer.due.max(now).plus_ms(timers::TIMER_LEASE_MS);
+        if app.store.claim_timer(&e, until).await? {
+            won.push(e.timer);
+        }
+    }
+    Ok(won)
 }
 
 /// Receives up to `max` (1 to 10) messages, long-polling up to

@@ -757,3 +757,186 @@ fn the_drain_loops_can_be_spawned() {
     assert_send(&workers::drain_notifications(&client, "q", &app, 0));
     assert_send(&workers::drain_timers(&client, "q", &app, 0));
 }
+
+// ------------------------------------------------ outbox and timer life cycle
+
+/// SES refusals are sorted: one about this email (moto: a recipient with
+/// no domain, `InvalidParameterValue`) is permanent; one about our own
+/// sending set-up (an unverified source, `MessageRejected` naming it) or
+/// the network is transient, retried with backoff.
+#[tokio::test]
+async fn ses_refusals_are_sorted_permanent_or_transient() {
+    let Some(moto) = moto("ses_refusals_are_sorted_permanent_or_transient").await else {
+        return;
+    };
+    let email = |to: &str| Email {
+        to: to.into(),
+        subject: "Order completed".into(),
+        html: "<p>done</p>".into(),
+        text: "done".into(),
+        at: now_ms(),
+    };
+    let good = mailer(&moto).await;
+    match good.send(&email("nobody")).await {
+        Err(MailError::Refused(detail)) => {
+            assert!(detail.contains("InvalidParameterValue"), "{detail}")
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    let unverified = SesMailer::new(
+        moto.ses.clone(),
+        format!("{}@khamsa.test", unique("unverified")),
+    );
+    let to = format!("{}@example.com", unique("buyer"));
+    match unverified.send(&email(&to)).await {
+        Err(MailError::Unavailable(detail)) => {
+            assert!(detail.contains("MessageRejected"), "{detail}")
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    let dead = SesMailer::new(dead_ses(), "noreply@khamsa.test");
+    assert!(matches!(
+        dead.send(&email(&to)).await,
+        Err(MailError::Unavailable(_))
+    ));
+    good.send(&email(&to)).await.unwrap();
+    assert_eq!(moto_emails(&[&to]).await.len(), 1);
+}
+
+/// The sweeper queues each unsent row and each due timer once: later
+/// sweeps leave them to their message until the queue marker lapses, and
+/// a failed row is never queued again.
+#[tokio::test]
+async fn repeated_sweeps_queue_each_row_and_timer_once() {
+    let Some(moto) = moto("repeated_sweeps_queue_each_row_and_timer_once").await else {
+        return;
+    };
+    let notify_url = moto.queue("khamsa-notify").await;
+    let timers_url = moto.queue("khamsa-timers").await;
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FixedClock::new(now_ms()));
+    let notifier = Arc::new(SqsNotifier::new(moto.sqs.clone(), &notify_url));
+    let scheduler = SqsScheduler::new(moto.sqs.clone(), &timers_url, clock.clone());
+    let app = app(
+        store.clone(),
+        clock.clone(),
+        Arc::new(MemoryMailer::new()),
+        notifier.clone(),
+        Arc::new(scheduler.clone()),
+    );
+    let user = caller(&unique("seller"));
+    accounts::ensure_profile(&app, &user).await.unwrap();
+    let (kept, _) = unqueued_row(&app, completed_notice(&user.id, Money::dollars(3))).await;
+    let (failed, _) = unqueued_row(&app, completed_notice(&user.id, Money::dollars(4))).await;
+    store
+        .outbox_attempt(&failed, 1, Some("refused: test".into()))
+        .await
+        .unwrap();
+    let timer = Timer {
+        order_id: OrderId::new(unique("ord")),
+        kind: TimerKind::AutoCancel,
+        due: app.now().plus_ms(60 * SECOND_MS),
+    };
+    store
+        .commit(UnitOfWork {
+            timers_set: vec![timer.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    clock.set(app.now().plus_ms(2 * 60 * SECOND_MS));
+    let once = Swept {
+        timers: 1,
+        outbox: 1,
+    };
+    assert_eq!(
+        workers::sweep(&app, &scheduler, notifier.as_ref())
+            .await
+            .unwrap(),
+        once
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            workers::sweep(&app, &scheduler, notifier.as_ref())
+                .await
+                .unwrap(),
+            Swept::default(),
+            "queued already"
+        );
+    }
+    let notes = receive_n(&moto, &notify_url, 2, Duration::from_secs(3)).await;
+    assert_eq!(
+        notes.len(),
+        1,
+        "one message for the row, none for the failed one"
+    );
+    assert!(notes[0].0.body.contains(kept.as_str()));
+    let timers = receive_n(&moto, &timers_url, 2, Duration::from_secs(3)).await;
+    assert_eq!(timers.len(), 1);
+
+    // Both messages lost (never handled): once the markers lapse, the next
+    // sweep queues each again, once.
+    clock.set(
+        app.now()
+            .plus_ms(khamsa_app::usecases::timers::TIMER_LEASE_MS + 60 * SECOND_MS),
+    );
+    assert_eq!(
+        workers::sweep(&app, &scheduler, notifier.as_ref())
+            .await
+            .unwrap(),
+        once
+    );
+    assert_eq!(
+        workers::sweep(&app, &scheduler, notifier.as_ref())
+            .await
+            .unwrap(),
+        Swept::default()
+    );
+}
+
+/// A notifications batch with a poison row (refused for good) and a
+/// transient failure: only the transient one is reported for retry, the
+/// poison row is `failed` and the rest are sent.
+#[tokio::test]
+async fn a_poison_email_in_a_batch_is_failed_not_retried() {
+    struct Picky(MemoryMailer);
+    #[async_trait::async_trait]
+    impl Mailer for Picky {
+        async fn send(&self, email: &Email) -> Result<(), MailError> {
+            if email.to.starts_with("poison") {
+                return Err(MailError::Refused("MessageRejected".into()));
+            }
+            if email.to.starts_with("slow") {
+                return Err(MailError::Unavailable("ThrottlingException".into()));
+            }
+            self.0.send(email).await
+        }
+    }
+    let Harness { app, clock, .. } = Harness::on(Arc::new(MemoryStore::new()));
+    let mut msgs = Vec::new();
+    let mut ids = Vec::new();
+    for (i, who) in ["poison", "slow", "fine"].iter().enumerate() {
+        let user = caller(who);
+        accounts::ensure_profile(&app, &user).await.unwrap();
+        let (id, mut msg) = unqueued_row(&app, completed_notice(&user.id, Money::dollars(1))).await;
+        msg.id = format!("m-{i}");
+        msgs.push(msg);
+        ids.push(id);
+    }
+    let mailer = Picky(MemoryMailer::new());
+    let failed = workers::notifier_batch(
+        app.store.as_ref(),
+        &mailer,
+        "http://t",
+        clock.as_ref(),
+        &msgs,
+    )
+    .await;
+    assert_eq!(failed, vec!["m-1".to_owned()]);
+    let poison = app.store.outbox_entry(&ids[0]).await.unwrap().unwrap();
+    assert!(poison.delivery.failure.is_some());
+    assert_eq!(mailer.0.sent(None).len(), 1);
+    let slow = app.store.outbox_entry(&ids[1]).await.unwrap().unwrap();
+    assert_eq!((slow.delivery.attempts, slow.delivery.failure), (1, None));
+}

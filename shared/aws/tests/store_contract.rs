@@ -65,6 +65,8 @@ contract!(
     a_duplicate_idempotency_key_wins_over_an_overdraft,
     tampered_cursors_are_bad_cursors,
     empty_and_zero_limits,
+    outbox_rows_are_queued_once_and_failed_rows_never,
+    timers_are_queued_once_per_marker_and_parked_after_max_attempts,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -1877,4 +1879,192 @@ async fn dynamo_cursors_are_bound_to_their_list() {
         Err(StoreError::BadCursor)
     );
     t.drop_table().await;
+}
+
+// ------------------------------------------------ outbox and timer life cycle
+
+async fn outbox_rows_are_queued_once_and_failed_rows_never(store: &dyn Store) {
+    let grace = OUTBOX_GRACE_MS;
+    ok(
+        store,
+        UnitOfWork {
+            outbox: vec![
+                outbox_row("mail_old", 0),
+                outbox_row("mail_mid", 10),
+                outbox_row("mail_new", 20),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let due = |now: i64| async move {
+        store
+            .outbox_due(at(now), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.row.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    // Within the grace nothing is due; then oldest first.
+    assert!(due(grace - 1).await.is_empty());
+    assert_eq!(due(grace + 20).await, ["mail_old", "mail_mid", "mail_new"]);
+
+    // Claimed once: a second claim with the same read loses.
+    let first = store.outbox_due(at(grace + 20), 1).await.unwrap();
+    assert_eq!(first[0].delivery, Delivery::default());
+    assert!(store.claim_outbox(&first[0], at(5_000_000)).await.unwrap());
+    assert!(!store.claim_outbox(&first[0], at(6_000_000)).await.unwrap());
+    // Off the list until the marker lapses, then back, last in line.
+    assert_eq!(due(grace + 20).await, ["mail_mid", "mail_new"]);
+    assert_eq!(due(5_000_000).await, ["mail_mid", "mail_new", "mail_old"]);
+    let again = store.outbox_due(at(5_000_000), 100).await.unwrap();
+    assert_eq!(again[2].delivery.queued_until, Some(at(5_000_000)));
+    assert!(store.claim_outbox(&again[2], at(9_000_000)).await.unwrap());
+
+    // A transient attempt is counted; a failure takes the row off every
+    // list for good, its reason kept.
+    let mid = OutboxId::new("mail_mid");
+    store.outbox_attempt(&mid, 1, None).await.unwrap();
+    let e = store.outbox_entry(&mid).await.unwrap().unwrap();
+    assert_eq!((e.delivery.attempts, e.delivery.failure), (1, None));
+    store
+        .outbox_attempt(&mid, 2, Some("refused: MessageRejected".into()))
+        .await
+        .unwrap();
+    let e = store.outbox_entry(&mid).await.unwrap().unwrap();
+    assert_eq!(e.delivery.attempts, 2);
+    assert_eq!(
+        e.delivery.failure.as_deref(),
+        Some("refused: MessageRejected")
+    );
+    assert_eq!(e.row, outbox_row("mail_mid", 10));
+    assert_eq!(due(i64::MAX / 4).await, ["mail_new", "mail_old"]);
+    let unsent: Vec<_> = store
+        .unsent_outbox(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(unsent, ["mail_new", "mail_old"]);
+    assert!(!store.claim_outbox(&e, at(9_000_000)).await.unwrap());
+
+    // Sent rows leave the list too; unknown ids are harmless.
+    store
+        .mark_sent(&OutboxId::new("mail_new"), at(30))
+        .await
+        .unwrap();
+    assert_eq!(due(i64::MAX / 4).await, ["mail_old"]);
+    store
+        .outbox_attempt(&OutboxId::new("nope"), 1, Some("x".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.outbox_entry(&OutboxId::new("nope")).await.unwrap(),
+        None
+    );
+}
+
+async fn timers_are_queued_once_per_marker_and_parked_after_max_attempts(store: &dyn Store) {
+    use TimerKind::*;
+    let t = |o: &str, kind, ms: i64| Timer {
+        order_id: OrderId::new(o),
+        kind,
+        due: at(ms),
+    };
+    let horizon = TIMER_HORIZON_MS;
+    ok(
+        store,
+        UnitOfWork {
+            timers_set: vec![
+                t("o1", AutoCancel, 10),
+                t("o2", AutoComplete, 20),
+                t("o3", Clearing, 10 * horizon),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let queue = |now: i64| async move {
+        store
+            .timers_to_queue(at(now), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.timer.order_id.to_string())
+            .collect::<Vec<_>>()
+    };
+    // Due within the horizon, earliest first; the far one waits.
+    assert_eq!(queue(0).await, ["o1", "o2"]);
+    let first = store.timers_to_queue(at(0), 1).await.unwrap();
+    assert_eq!((first[0].attempts, first[0].queued_until), (0, None));
+    assert!(store.claim_timer(&first[0], at(1_000)).await.unwrap());
+    assert!(!store.claim_timer(&first[0], at(2_000)).await.unwrap());
+    assert_eq!(queue(0).await, ["o2"]);
+    assert_eq!(queue(999).await, ["o2"]);
+    // The marker lapsed: back on the list, with its marker.
+    assert_eq!(queue(1_000).await, ["o1", "o2"]);
+    let back = store.timers_to_queue(at(1_000), 1).await.unwrap();
+    assert_eq!(back[0].queued_until, Some(at(1_000)));
+    // due_timers does not care about markers.
+    assert_eq!(store.due_timers(at(20), 10).await.unwrap().len(), 2);
+
+    // Failures are counted per due time; the fifth parks it.
+    let o2 = t("o2", AutoComplete, 20);
+    for n in 1..5 {
+        assert_eq!(
+            store.timer_failed(&o2, 5).await.unwrap(),
+            TimerFailure::Retry { attempts: n }
+        );
+    }
+    let e = &store.timers_to_queue(at(0), 100).await.unwrap()[0];
+    assert_eq!((e.timer.order_id.as_str(), e.attempts), ("o2", 4));
+    assert_eq!(
+        store.timer_failed(&o2, 5).await.unwrap(),
+        TimerFailure::Parked { attempts: 5 }
+    );
+    assert_eq!(queue(1_000).await, ["o1"]);
+    assert!(
+        store
+            .due_timers(at(i64::MAX / 4), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|x| x.order_id.as_str() != "o2"),
+        "parked: out of the due list"
+    );
+    // A stale due time, or a parked or missing timer, counts nothing.
+    assert_eq!(
+        store.timer_failed(&o2, 5).await.unwrap(),
+        TimerFailure::Gone
+    );
+    assert_eq!(
+        store
+            .timer_failed(&t("o1", AutoCancel, 11), 5)
+            .await
+            .unwrap(),
+        TimerFailure::Gone
+    );
+    // Setting a timer again starts a new life: no marker, no attempts.
+    let o1 = t("o1", AutoCancel, 10);
+    assert_eq!(
+        store.timer_failed(&o1, 5).await.unwrap(),
+        TimerFailure::Retry { attempts: 1 }
+    );
+    ok(
+        store,
+        UnitOfWork {
+            timers_set: vec![t("o1", AutoCancel, 30), t("o2", AutoComplete, 40)],
+            ..Default::default()
+        },
+    )
+    .await;
+    let fresh = store.timers_to_queue(at(0), 100).await.unwrap();
+    assert_eq!(fresh.len(), 2);
+    assert!(
+        fresh
+            .iter()
+            .all(|e| e.attempts == 0 && e.queued_until.is_none())
+    );
 }

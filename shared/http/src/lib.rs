@@ -381,11 +381,32 @@ pub fn json(status: u16, body: serde_json::Value) -> Response<Body> {
     response(status, body.to_string(), "application/json")
 }
 
+/// Seconds a client should wait before retrying a `503`: a store or a
+/// provider briefly unavailable, or a request that ran out of time.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
 pub fn error_response(e: &AppError) -> Response<Body> {
     let p = problem::problem(e);
-    response(
+    let mut r = response(
         p.status,
         Reply::new(p.status, &p).body,
         problem::CONTENT_TYPE,
-    )
+    );
+    if p.status == 503 {
+        r.headers_mut()
+            .insert("retry-after", RETRY_AFTER_SECONDS.into());
+    }
+    r
+}
+
+/// The answer when a request's time budget (the Lambda deadline less a
+/// margin) runs out before its work is done: `503 unavailable` with
+/// `Retry-After`, instead of the function's timeout and API Gateway's bare
+/// `503`. With an `Idempotency-Key` the retry gets the first answer if the
+/// work did commit.
+pub fn out_of_time() -> Response<Body> {
+    tracing::error!("request ran out of its time budget");
+    error_response(&AppError::Store(
+        khamsa_app::ports::StoreError::Unavailable("out of time".into()),
+    ))
 }

@@ -149,13 +149,46 @@ impl Store for CountingStore {
         self.read("due_timers");
         self.inner.due_timers(until, limit).await
     }
+    async fn timers_to_queue(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<TimerEntry>> {
+        self.read("timers_to_queue");
+        self.inner.timers_to_queue(now, limit).await
+    }
+    async fn claim_timer(&self, t: &TimerEntry, until: Timestamp) -> StoreResult<bool> {
+        self.read("claim_timer");
+        self.inner.claim_timer(t, until).await
+    }
+    async fn timer_failed(&self, t: &Timer, max_attempts: u32) -> StoreResult<TimerFailure> {
+        self.read("timer_failed");
+        self.inner.timer_failed(t, max_attempts).await
+    }
     async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>> {
         self.read("outbox_row");
         self.inner.outbox_row(id).await
     }
+    async fn outbox_entry(&self, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
+        self.read("outbox_entry");
+        self.inner.outbox_entry(id).await
+    }
     async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>> {
         self.read("unsent_outbox");
         self.inner.unsent_outbox(limit).await
+    }
+    async fn outbox_due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
+        self.read("outbox_due");
+        self.inner.outbox_due(now, limit).await
+    }
+    async fn claim_outbox(&self, e: &OutboxEntry, until: Timestamp) -> StoreResult<bool> {
+        self.read("claim_outbox");
+        self.inner.claim_outbox(e, until).await
+    }
+    async fn outbox_attempt(
+        &self,
+        id: &OutboxId,
+        attempts: u32,
+        failure: Option<String>,
+    ) -> StoreResult<()> {
+        self.read("outbox_attempt");
+        self.inner.outbox_attempt(id, attempts, failure).await
     }
     async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()> {
         self.calls

@@ -51,9 +51,17 @@ struct State {
     timers: BTreeMap<(OrderId, TimerKind), Timestamp>,
     /// `timers` in firing order, as `due_timers` answers.
     timers_due: BTreeSet<(Timestamp, TimerKind, OrderId)>,
+    /// Each timer's queue marker and failed attempts at its due time; reset
+    /// when the timer is set again or cleared.
+    timer_life: HashMap<(OrderId, TimerKind), (u32, Option<Timestamp>)>,
+    /// Timers given up on after too many failed firings, for an operator.
+    parked: BTreeMap<(OrderId, TimerKind), TimerEntry>,
     outbox: BTreeMap<OutboxId, OutboxRow>,
     /// The ids of `outbox` rows not yet sent.
     unsent: BTreeSet<OutboxId>,
+    delivery: HashMap<OutboxId, Delivery>,
+    /// Unsent, not failed rows by `queue_at`: what `outbox_due` reads.
+    outbox_queue: BTreeSet<(Timestamp, OutboxId)>,
     service_index: ServiceIndex,
     /// Each buyer's and each seller's orders, for their lists.
     purchases: HashMap<UserId, BTreeSet<Key<OrderId>>>,
@@ -493,8 +501,151 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn timers_to_queue(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<TimerEntry>> {
+        let s = self.lock();
+        let until = now.plus_ms(TIMER_HORIZON_MS);
+        Ok(s.timers_due
+            .iter()
+            .take_while(|(due, _, _)| *due <= until)
+            .filter_map(|(due, kind, order_id)| {
+                let (attempts, queued_until) = s
+                    .timer_life
+                    .get(&(order_id.clone(), *kind))
+                    .copied()
+                    .unwrap_or_default();
+                queued_until.is_none_or(|q| q <= now).then(|| TimerEntry {
+                    timer: Timer {
+                        order_id: order_id.clone(),
+                        kind: *kind,
+                        due: *due,
+                    },
+                    attempts,
+                    queued_until,
+                })
+            })
+            .take(limit)
+            .collect())
+    }
+
+    async fn claim_timer(&self, t: &TimerEntry, until: Timestamp) -> StoreResult<bool> {
+        let mut s = self.lock();
+        let key = (t.timer.order_id.clone(), t.timer.kind);
+        if s.timers.get(&key) != Some(&t.timer.due) {
+            return Ok(false);
+        }
+        let life = s.timer_life.entry(key).or_default();
+        if life.1 != t.queued_until {
+            return Ok(false);
+        }
+        life.1 = Some(until);
+        Ok(true)
+    }
+
+    async fn timer_failed(&self, t: &Timer, max_attempts: u32) -> StoreResult<TimerFailure> {
+        let mut s = self.lock();
+        let key = (t.order_id.clone(), t.kind);
+        if s.timers.get(&key) != Some(&t.due) {
+            return Ok(TimerFailure::Gone);
+        }
+        let life = s.timer_life.entry(key.clone()).or_default();
+        life.0 += 1;
+        let (attempts, queued_until) = *life;
+        if attempts < max_attempts {
+            return Ok(TimerFailure::Retry { attempts });
+        }
+        s.timers.remove(&key);
+        s.timer_life.remove(&key);
+        s.timers_due.remove(&(t.due, t.kind, t.order_id.clone()));
+        s.parked.insert(
+            key,
+            TimerEntry {
+                timer: t.clone(),
+                attempts,
+                queued_until,
+            },
+        );
+        Ok(TimerFailure::Parked { attempts })
+    }
+
     async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>> {
         Ok(self.lock().outbox.get(id).cloned())
+    }
+
+    async fn outbox_entry(&self, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
+        let s = self.lock();
+        Ok(s.outbox.get(id).map(|row| OutboxEntry {
+            row: row.clone(),
+            delivery: s.delivery.get(id).cloned().unwrap_or_default(),
+        }))
+    }
+
+    async fn outbox_due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
+        let s = self.lock();
+        Ok(s.outbox_queue
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .take(limit)
+            .filter_map(|(_, id)| {
+                Some(OutboxEntry {
+                    row: s.outbox.get(id)?.clone(),
+                    delivery: s.delivery.get(id).cloned().unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    async fn claim_outbox(&self, e: &OutboxEntry, until: Timestamp) -> StoreResult<bool> {
+        let mut s = self.lock();
+        let id = &e.row.id;
+        let Some(d) = s.delivery.get(id).cloned() else {
+            return Ok(false);
+        };
+        let Some(row) = s.outbox.get(id) else {
+            return Ok(false);
+        };
+        let now = OutboxEntry {
+            row: row.clone(),
+            delivery: d,
+        };
+        if now.row.sent_at.is_some()
+            || now.delivery.failure.is_some()
+            || now.delivery.queued_until != e.delivery.queued_until
+        {
+            return Ok(false);
+        }
+        s.outbox_queue.remove(&(now.queue_at(), id.clone()));
+        s.outbox_queue.insert((until, id.clone()));
+        if let Some(d) = s.delivery.get_mut(id) {
+            d.queued_until = Some(until);
+        }
+        Ok(true)
+    }
+
+    async fn outbox_attempt(
+        &self,
+        id: &OutboxId,
+        attempts: u32,
+        failure: Option<String>,
+    ) -> StoreResult<()> {
+        let mut s = self.lock();
+        let Some(row) = s.outbox.get(id).cloned() else {
+            return Ok(());
+        };
+        let Some(d) = s.delivery.get_mut(id) else {
+            return Ok(());
+        };
+        d.attempts = attempts;
+        if failure.is_some() {
+            d.failure = failure;
+            let at = OutboxEntry {
+                row,
+                delivery: d.clone(),
+            }
+            .queue_at();
+            s.outbox_queue.remove(&(at, id.clone()));
+            s.unsent.remove(id);
+        }
+        Ok(())
     }
 
     async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>> {
@@ -512,7 +663,11 @@ impl Store for MemoryStore {
             && r.sent_at.is_none()
         {
             r.sent_at = Some(at);
+            let row = r.clone();
             s.unsent.remove(id);
+            let delivery = s.delivery.get(id).cloned().unwrap_or_default();
+            let queued = OutboxEntry { row, delivery }.queue_at();
+            s.outbox_queue.remove(&(queued, id.clone()));
         }
         Ok(())
     }
@@ -699,25 +854,48 @@ impl Store for MemoryStore {
         }
         for c in uow.timers_cleared {
             let key = (c.order_id, c.kind);
+            // A parked timer goes too, as its item does on DynamoDB.
+            if s.parked
+                .get(&key)
+                .is_some_and(|p| c.only_if_due.is_none_or(|due| p.timer.due == due))
+            {
+                s.parked.remove(&key);
+            }
             if c.only_if_due
                 .is_none_or(|due| s.timers.get(&key) == Some(&due))
                 && let Some(due) = s.timers.remove(&key)
             {
+                s.timer_life.remove(&key);
                 s.timers_due.remove(&(due, key.1, key.0));
             }
         }
         for t in uow.timers_set {
-            if let Some(old) = s.timers.insert((t.order_id.clone(), t.kind), t.due) {
+            let key = (t.order_id.clone(), t.kind);
+            // A timer set again starts a new life: no marker, no attempts.
+            s.timer_life.remove(&key);
+            s.parked.remove(&key);
+            if let Some(old) = s.timers.insert(key, t.due) {
                 s.timers_due.remove(&(old, t.kind, t.order_id.clone()));
             }
             s.timers_due.insert((t.due, t.kind, t.order_id));
         }
         for r in uow.outbox {
+            if let Some(old) = s.outbox.get(&r.id).cloned() {
+                let delivery = s.delivery.get(&r.id).cloned().unwrap_or_default();
+                let queued = OutboxEntry { row: old, delivery }.queue_at();
+                s.outbox_queue.remove(&(queued, r.id.clone()));
+            }
+            let entry = OutboxEntry {
+                row: r.clone(),
+                delivery: Delivery::default(),
+            };
             if r.sent_at.is_none() {
                 s.unsent.insert(r.id.clone());
+                s.outbox_queue.insert((entry.queue_at(), r.id.clone()));
             } else {
                 s.unsent.remove(&r.id);
             }
+            s.delivery.insert(r.id.clone(), Delivery::default());
             s.outbox.insert(r.id.clone(), r);
         }
         for (id, d) in uow.service_stats {

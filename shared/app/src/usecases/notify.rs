@@ -3,7 +3,7 @@
 
 use crate::emails::{Lang, Recipient, render};
 use crate::metrics;
-use crate::ports::{Email, Locale, Mailer, Store};
+use crate::ports::{Email, Locale, MailError, Mailer, OutboxEntry, Store};
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::OutboxId;
 use std::sync::Arc;
@@ -18,8 +18,28 @@ pub enum NotifyError {
     Render(#[from] crate::emails::RenderError),
 }
 
-/// Sends one outbox row. A row already sent, or one whose recipient has no
-/// profile, sends nothing: a duplicate delivery never sends a second email.
+/// Sends stopped after this many transient refusals: the row is `failed`.
+/// With SQS's 5 receives per queueing and the sweep's doubling lease, that
+/// is five rounds over about five hours.
+pub const EMAIL_MAX_ATTEMPTS: u32 = 25;
+
+/// How long a queued row is left to its message before a sweep may queue
+/// it again: longer than SQS's 5 receives × the 180 s visibility timeout,
+/// doubling with every round of failed attempts (capped at 16 ×).
+pub const OUTBOX_LEASE_MS: i64 = 20 * 60 * 1000;
+
+/// The queue marker a sweep sets on a row it queues.
+pub fn outbox_lease(now: Timestamp, attempts: u32) -> Timestamp {
+    let rounds = (attempts / 5).min(4);
+    now.plus_ms(OUTBOX_LEASE_MS << rounds)
+}
+
+/// Sends one outbox row. A row already sent or failed, or one whose
+/// recipient has no profile, sends nothing: a duplicate delivery never sends
+/// a second email. A permanent refusal (or a row that cannot be rendered)
+/// marks the row `failed` with its reason and counts `EmailsFailed`; a
+/// transient one counts an attempt and is returned as an error, to be
+/// retried, until [`EMAIL_MAX_ATTEMPTS`].
 pub async fn send_outbox(
     store: &dyn Store,
     mailer: &dyn Mailer,
@@ -27,10 +47,11 @@ pub async fn send_outbox(
     id: &OutboxId,
     now: Timestamp,
 ) -> Result<bool, NotifyError> {
-    let Some(row) = store.outbox_row(id).await? else {
+    let Some(entry) = store.outbox_entry(id).await? else {
         return Ok(false);
     };
-    if row.sent_at.is_some() {
+    let OutboxEntry { row, delivery } = &entry;
+    if row.sent_at.is_some() || delivery.failure.is_some() {
         return Ok(false);
     }
     let Some(profile) = store.profile(&row.notice.to).await? else {
@@ -53,7 +74,15 @@ pub async fn send_outbox(
         display_name: &profile.display_name,
         lang,
     };
-    let r = render(&row.notice, &to, public_url)?;
+    let attempts = delivery.attempts.saturating_add(1);
+    let r = match render(&row.notice, &to, public_url) {
+        Ok(r) => r,
+        Err(e) => {
+            // No retry can fix the row itself (a CR/LF in a header).
+            fail(store, id, attempts, format!("cannot render: {e}"), now).await?;
+            return Ok(false);
+        }
+    };
     let sent = mailer
         .send(&Email {
             to: r.to,
@@ -63,14 +92,68 @@ pub async fn send_outbox(
             at: now,
         })
         .await;
-    let event = match sent {
-        Ok(()) => metrics::Event::EmailSent,
-        Err(_) => metrics::Event::EmailFailed,
-    };
-    metrics::emit(&event, now.millis());
-    sent?;
-    store.mark_sent(id, now).await?;
-    Ok(true)
+    match sent {
+        Ok(()) => {
+            metrics::emit(&metrics::Event::EmailSent, now.millis());
+            store.mark_sent(id, now).await?;
+            Ok(true)
+        }
+        Err(MailError::Refused(reason)) => {
+            fail(store, id, attempts, format!("refused: {reason}"), now).await?;
+            Ok(false)
+        }
+        Err(MailError::Unavailable(reason)) if attempts >= EMAIL_MAX_ATTEMPTS => {
+            let why = format!("gave up after {attempts} attempts: {reason}");
+            fail(store, id, attempts, why, now).await?;
+            Ok(false)
+        }
+        Err(e @ MailError::Unavailable(_)) => {
+            store.outbox_attempt(id, attempts, None).await?;
+            // The message that brought it is retried (SQS's visibility
+            // timeout is the first backoff): the sweep stays off the row
+            // for a lease, so no second message races it. Lost to another
+            // claim: that one's message retries it instead.
+            store
+                .claim_outbox(&entry, outbox_lease(now, attempts))
+                .await?;
+            Err(e.into())
+        }
+    }
+}
+
+/// Marks the row failed for good, with its reason, and counts it.
+async fn fail(
+    store: &dyn Store,
+    id: &OutboxId,
+    attempts: u32,
+    reason: String,
+    now: Timestamp,
+) -> Result<(), NotifyError> {
+    tracing::error!(outbox = %id, attempts, reason = %reason, "email failed for good");
+    store.outbox_attempt(id, attempts, Some(reason)).await?;
+    metrics::emit(&metrics::Event::EmailFailed, now.millis());
+    Ok(())
+}
+
+/// The sweeper's half, on any transport: claims each unsent row whose
+/// marker has lapsed (earliest first, failed rows skipped) and returns the
+/// ids it won, for the caller to queue or send. A row another sweep claimed
+/// meanwhile is left to that one.
+pub async fn claim_due_outbox(
+    store: &dyn Store,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<OutboxId>, crate::ports::StoreError> {
+    let mut won = Vec::new();
+    for e in store.outbox_due(now, limit).await? {
+        if store
+            .claim_outbox(&e, outbox_lease(now, e.delivery.attempts))
+            .await?
+        {
+            won.push(e.row.id);
+        }
+    }
+    Ok(won)
 }
 
 /// Sends outbox rows as soon as they are written, in-process: the local
@@ -106,13 +189,11 @@ impl crate::ports::Notifier for InlineNotifier {
 }
 
 impl InlineNotifier {
-    /// The sweeper's half: re-send rows a crash or an outage left behind.
+    /// The sweeper's half: re-send rows a crash or an outage left behind,
+    /// each once per lease, failed ones never.
     pub async fn resend_unsent(&self) {
-        match self.store.unsent_outbox(100).await {
-            Ok(rows) => {
-                let ids: Vec<_> = rows.into_iter().map(|r| r.id).collect();
-                crate::ports::Notifier::outbox_written(self, &ids).await;
-            }
+        match claim_due_outbox(self.store.as_ref(), self.clock.now(), 100).await {
+            Ok(ids) => crate::ports::Notifier::outbox_written(self, &ids).await,
             Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
         }
     }

@@ -5,7 +5,8 @@
 use super::decision_uow;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::ports::{TimerClear, UnitOfWork};
+use crate::metrics;
+use crate::ports::{TimerClear, TimerFailure, UnitOfWork};
 use khamsa_domain::Timestamp;
 use khamsa_domain::order::Timer;
 
@@ -18,6 +19,43 @@ pub enum Fired {
 }
 
 const ATTEMPTS: usize = 3;
+
+/// A timer that failed this many firings at one due time is parked: out of
+/// the due lists, counted in `TimersParked` (alarmed), kept for an
+/// operator. Five matches SQS's receives before the dead-letter queue.
+pub const TIMER_MAX_ATTEMPTS: u32 = 5;
+
+/// How long a queued timer is left to its message before a sweep may queue
+/// it again: past its due time, longer than SQS's 5 receives × the 180 s
+/// visibility timeout.
+pub const TIMER_LEASE_MS: i64 = 20 * 60 * 1000;
+
+/// Counts a failed firing; parks the timer at [`TIMER_MAX_ATTEMPTS`].
+/// Returns what the store did (`None` if it could not say).
+pub async fn record_failure(app: &App, timer: &Timer, error: &AppError) -> Option<TimerFailure> {
+    match app.store.timer_failed(timer, TIMER_MAX_ATTEMPTS).await {
+        Ok(f @ TimerFailure::Parked { attempts }) => {
+            tracing::error!(
+                order = %timer.order_id, timer = %timer.kind, attempts, error = %error,
+                "timer parked"
+            );
+            metrics::emit(&metrics::Event::TimerParked, app.now().millis());
+            Some(f)
+        }
+        Ok(f @ TimerFailure::Retry { attempts }) => {
+            tracing::warn!(
+                order = %timer.order_id, timer = %timer.kind, attempts, error = %error,
+                "timer failed; will retry"
+            );
+            Some(f)
+        }
+        Ok(f @ TimerFailure::Gone) => Some(f),
+        Err(e) => {
+            tracing::error!(order = %timer.order_id, error = %e, "cannot count a timer failure");
+            None
+        }
+    }
+}
 
 /// Applies one timer as of its own due time.
 pub async fn fire(app: &App, timer: &Timer) -> AppResult<Fired> {
@@ -67,18 +105,27 @@ async fn fire_once(app: &App, timer: &Timer) -> AppResult<Fired> {
 
 /// Fires every timer due by `until`, earliest first, each as of its own due
 /// time, including the ones those firings set (auto-complete, then
-/// clearing, in one call). Returns how many were applied.
+/// clearing, in one call). Returns how many were applied. A timer that
+/// fails is counted (and parked after [`TIMER_MAX_ATTEMPTS`] ticks) and
+/// skipped for the rest of this tick: it never holds up the others.
 pub async fn fire_due(app: &App, until: Timestamp) -> AppResult<usize> {
     let mut applied = 0;
-    // A bound, so that a timer that keeps failing cannot spin forever.
+    let mut failed: Vec<Timer> = Vec::new();
+    // A bound, so that a timer that keeps re-arming cannot spin forever.
     for _ in 0..100_000 {
-        let Some(timer) = app.store.due_timers(until, 1).await?.into_iter().next() else {
+        let due = app.store.due_timers(until, failed.len() + 1).await?;
+        let Some(timer) = due.into_iter().find(|t| !failed.contains(t)) else {
             // Top-ups expire with the timers (issue 8; see `topups`).
             super::topups::expire_due(app, until).await?;
             return Ok(applied);
         };
-        if fire(app, &timer).await? == Fired::Applied {
-            applied += 1;
+        match fire(app, &timer).await {
+            Ok(Fired::Applied) => applied += 1,
+            Ok(Fired::Stale) => {}
+            Err(e) => {
+                record_failure(app, &timer, &e).await;
+                failed.push(timer);
+            }
         }
     }
     Ok(applied)

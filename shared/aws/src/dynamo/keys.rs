@@ -351,13 +351,50 @@ pub fn kind_rank(k: TimerKind) -> u8 {
     }
 }
 
-/// Due timers sort by (due, kind, order id), earliest first.
+/// Due timers sort by (due, kind, order id), earliest first (G1, what
+/// `due_timers` reads); the sweeper's queue list (G2) starts at the due
+/// time too, and `claim_timer` moves an entry to its marker + the horizon.
 pub fn timer_index(t: &Timer) -> Vec<IndexEntry> {
-    vec![(
-        G1,
-        timers_shard(shard(t.order_id.as_str(), TIMER_SHARDS)),
-        format!("{}#{}#{}", ts(t.due), kind_rank(t.kind), t.order_id),
-    )]
+    vec![
+        (
+            G1,
+            timers_shard(shard(t.order_id.as_str(), TIMER_SHARDS)),
+            format!("{}#{}#{}", ts(t.due), kind_rank(t.kind), t.order_id),
+        ),
+        timer_queue_index(t, t.due),
+    ]
+}
+
+/// The sweeper's entry for a timer, looked at from `at` on.
+pub fn timer_queue_index(t: &Timer, at: Timestamp) -> IndexEntry {
+    (
+        G2,
+        timer_queue_shard(shard(t.order_id.as_str(), TIMER_SHARDS)),
+        format!("{}#{}#{}", ts(at), kind_rank(t.kind), t.order_id),
+    )
+}
+
+pub fn timer_queue_shard(n: u32) -> String {
+    format!("TIMERQ#{n}")
+}
+
+/// The sweeper's entry for an unsent, not failed email, looked at from
+/// `at` on (its creation + the grace, then its queue marker).
+pub fn outbox_queue_index(id: &OutboxId, at: Timestamp) -> IndexEntry {
+    (
+        G2,
+        outbox_queue_shard(shard(id.as_str(), OUTBOX_SHARDS)),
+        format!("{}#{id}", ts(at)),
+    )
+}
+
+pub fn outbox_queue_shard(n: u32) -> String {
+    format!("OUTBOXQ#{n}")
+}
+
+/// The upper bound (inclusive) of the queue-list sort keys for `at`.
+pub fn queue_by(at: Timestamp) -> String {
+    format!("{}#~", ts(at))
 }
 
 /// The upper bound (inclusive) of the due-timer sort keys for `until`:

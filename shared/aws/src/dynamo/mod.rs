@@ -15,13 +15,13 @@ pub use error::DynamoError;
 use async_trait::async_trait;
 use codec::{
     Expr, Item, decode, decode_cursor, decode_value, encode_cursor, get_decimal, get_s, get_u64,
-    key_item, n_i64, s,
+    key_item, n_i64, n_u64, s,
 };
 use keys::{G1, G2, G3, G4, G5, Gsi, Key, PK, SK};
 use khamsa_app::ports::{
-    Balances, CommitError, IdempotencyRecord, LedgerLine, Message, OrderQuery, OutboxRow, Page,
-    PageReq, Profile, ServiceQuery, Store, StoreError, StoreResult, TopupQuery, UnitOfWork,
-    WithdrawalQuery,
+    Balances, CommitError, Delivery, IdempotencyRecord, LedgerLine, Message, OrderQuery,
+    OutboxEntry, OutboxRow, Page, PageReq, Profile, ServiceQuery, Store, StoreError, StoreResult,
+    TIMER_HORIZON_MS, TimerEntry, TimerFailure, TopupQuery, UnitOfWork, WithdrawalQuery,
 };
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::{OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId};
@@ -175,6 +175,74 @@ impl DynamoStore {
         }
     }
 
+    /// One conditional `UpdateItem`, retried past a transaction in flight
+    /// on the item: `Ok(None)` if the condition failed, else the new item.
+    async fn update_if(
+        &self,
+        key: &Key,
+        update: String,
+        cond: String,
+        e: Expr,
+    ) -> Result<Option<Item>, DynamoError> {
+        let (names, values) = e.into_parts();
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression(update)
+            .condition_expression(cond)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut backoff = commit::Backoff::default();
+        for attempt in 1..=SINGLE_WRITE_ATTEMPTS {
+            match req.clone().send().await {
+                Ok(out) => return Ok(Some(out.attributes.unwrap_or_default())),
+                Err(err) => {
+                    let Some(s) = err.as_service_error() else {
+                        return Err(DynamoError::sdk("UpdateItem", &err));
+                    };
+                    if s.is_conditional_check_failed_exception() {
+                        return Ok(None);
+                    }
+                    if !(s.is_transaction_conflict_exception() && attempt < SINGLE_WRITE_ATTEMPTS) {
+                        return Err(DynamoError::sdk("UpdateItem", &err));
+                    }
+                }
+            }
+            tokio::time::sleep(backoff.next()).await;
+        }
+        Err(DynamoError::Exhausted(
+            SINGLE_WRITE_ATTEMPTS,
+            "UpdateItem".into(),
+        ))
+    }
+
+    /// Every item of the sweeper's queue list (G2) in `shard_name(0..n)`
+    /// looked at by `at`, up to `limit` per shard.
+    async fn queue_list(
+        &self,
+        shards: u32,
+        shard_name: fn(u32) -> String,
+        at: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<Item>> {
+        let mut all = Vec::new();
+        for shard in 0..shards {
+            let q = Q {
+                index: Some(G2),
+                partition: shard_name(shard),
+                sort_prefix: None,
+                sort_at_most: Some(keys::queue_by(at)),
+                forward: true,
+                only: None,
+            };
+            all.append(&mut self.query_up_to(&q, limit).await?);
+        }
+        Ok(all)
+    }
+
     async fn page_of<T: serde::de::DeserializeOwned>(
         &self,
         q: &Q,
@@ -238,6 +306,56 @@ impl Q {
             item.get(*attribute).and_then(|v| v.as_s().ok()) == Some(value)
         })
     }
+}
+
+/// The life-cycle attributes of outbox and timer items.
+const ATTEMPTS: &str = "attempts";
+const QUEUED_UNTIL: &str = "queued_until";
+const FAILURE: &str = "failure";
+const PARKED: &str = "parked";
+
+/// ` AND` the queue marker is still `read` (or still absent).
+fn marker_is(e: &mut Expr, read: Option<Timestamp>) -> String {
+    match read {
+        Some(q) => format!(
+            " AND {} = {}",
+            e.name(QUEUED_UNTIL),
+            e.value(n_i64(q.millis()))
+        ),
+        None => format!(" AND attribute_not_exists({})", e.name(QUEUED_UNTIL)),
+    }
+}
+
+fn opt_ts(item: &Item, name: &str) -> Result<Option<Timestamp>, DynamoError> {
+    Ok(match item.get(name) {
+        None => None,
+        Some(_) => Some(Timestamp(get_u64(item, name)? as i64)),
+    })
+}
+
+fn timer_entry(item: Item) -> Result<TimerEntry, DynamoError> {
+    let attempts = get_u64(&item, ATTEMPTS)? as u32;
+    let queued_until = opt_ts(&item, QUEUED_UNTIL)?;
+    Ok(TimerEntry {
+        timer: decode::<Timer>(item)?,
+        attempts,
+        queued_until,
+    })
+}
+
+fn outbox_entry(item: Item) -> Result<OutboxEntry, DynamoError> {
+    let delivery = Delivery {
+        attempts: get_u64(&item, ATTEMPTS)? as u32,
+        queued_until: opt_ts(&item, QUEUED_UNTIL)?,
+        failure: match item.get(FAILURE) {
+            Some(_) => Some(get_s(&item, FAILURE)?.to_owned()),
+            None => None,
+        },
+    };
+    Ok(OutboxEntry {
+        row: decode::<OutboxRow>(item)?,
+        delivery,
+    })
 }
 
 /// A service item also holds its counters (added without a version check);
@@ -469,8 +587,168 @@ impl Store for DynamoStore {
         Ok(all)
     }
 
+    async fn timers_to_queue(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<TimerEntry>> {
+        if limit == 0 {
+            return Ok(vec![]);
+        }
+        // A queued timer's entry sits at its marker + the horizon, so this
+        // one bound finds the unqueued ones due within reach and the queued
+        // ones whose marker has lapsed, and nothing else.
+        let items = self
+            .queue_list(
+                keys::TIMER_SHARDS,
+                keys::timer_queue_shard,
+                now.plus_ms(TIMER_HORIZON_MS),
+                limit,
+            )
+            .await?;
+        let mut all = items
+            .into_iter()
+            .map(timer_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by(|a, b| {
+            (a.timer.due, a.timer.kind, &a.timer.order_id).cmp(&(
+                b.timer.due,
+                b.timer.kind,
+                &b.timer.order_id,
+            ))
+        });
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    async fn claim_timer(&self, t: &TimerEntry, until: Timestamp) -> StoreResult<bool> {
+        let mut e = Expr::default();
+        let (_, _, sk) = keys::timer_queue_index(&t.timer, until.plus_ms(TIMER_HORIZON_MS));
+        let update = format!(
+            "SET {} = {}, {} = {}",
+            e.name(QUEUED_UNTIL),
+            e.value(n_i64(until.millis())),
+            e.name(G2.sk),
+            e.value(s(sk))
+        );
+        let mut cond = format!(
+            "{} = {} AND attribute_exists({})",
+            e.name("due"),
+            e.value(n_i64(t.timer.due.millis())),
+            e.name(G2.pk)
+        );
+        cond += &marker_is(&mut e, t.queued_until);
+        let key = keys::timer(&t.timer.order_id, t.timer.kind);
+        Ok(self.update_if(&key, update, cond, e).await?.is_some())
+    }
+
+    async fn timer_failed(&self, t: &Timer, max_attempts: u32) -> StoreResult<TimerFailure> {
+        let key = keys::timer(&t.order_id, t.kind);
+        let due_is = |e: &mut Expr| {
+            format!(
+                "{} = {} AND attribute_exists({})",
+                e.name("due"),
+                e.value(n_i64(t.due.millis())),
+                e.name(G1.pk)
+            )
+        };
+        let mut e = Expr::default();
+        let update = format!("ADD {} {}", e.name(ATTEMPTS), e.value(n_i64(1)));
+        let cond = due_is(&mut e);
+        let Some(item) = self.update_if(&key, update, cond, e).await? else {
+            return Ok(TimerFailure::Gone);
+        };
+        let attempts = get_u64(&item, ATTEMPTS)? as u32;
+        if attempts < max_attempts {
+            return Ok(TimerFailure::Retry { attempts });
+        }
+        // Parked: out of both lists, the item kept for an operator.
+        let mut e = Expr::default();
+        let update = format!(
+            "SET {} = {} REMOVE {}, {}, {}, {}",
+            e.name(PARKED),
+            e.value(aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+            e.name(G1.pk),
+            e.name(G1.sk),
+            e.name(G2.pk),
+            e.name(G2.sk)
+        );
+        let cond = due_is(&mut e);
+        Ok(match self.update_if(&key, update, cond, e).await? {
+            Some(_) => TimerFailure::Parked { attempts },
+            None => TimerFailure::Gone,
+        })
+    }
+
     async fn outbox_row(&self, id: &OutboxId) -> StoreResult<Option<OutboxRow>> {
         self.get_entity(&keys::outbox(id)).await
+    }
+
+    async fn outbox_entry(&self, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
+        match self.get(&keys::outbox(id)).await? {
+            Some(item) => Ok(Some(outbox_entry(item)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn outbox_due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<OutboxEntry>> {
+        if limit == 0 {
+            return Ok(vec![]);
+        }
+        let items = self
+            .queue_list(keys::OUTBOX_SHARDS, keys::outbox_queue_shard, now, limit)
+            .await?;
+        let mut all = items
+            .into_iter()
+            .map(outbox_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by(|a, b| (a.queue_at(), &a.row.id).cmp(&(b.queue_at(), &b.row.id)));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    async fn claim_outbox(&self, o: &OutboxEntry, until: Timestamp) -> StoreResult<bool> {
+        let mut e = Expr::default();
+        let (_, _, sk) = keys::outbox_queue_index(&o.row.id, until);
+        let update = format!(
+            "SET {} = {}, {} = {}",
+            e.name(QUEUED_UNTIL),
+            e.value(n_i64(until.millis())),
+            e.name(G2.sk),
+            e.value(s(sk))
+        );
+        // Only an unsent, not failed row has the queue entry.
+        let mut cond = format!("attribute_exists({})", e.name(G2.pk));
+        cond += &marker_is(&mut e, o.delivery.queued_until);
+        Ok(self
+            .update_if(&keys::outbox(&o.row.id), update, cond, e)
+            .await?
+            .is_some())
+    }
+
+    async fn outbox_attempt(
+        &self,
+        id: &OutboxId,
+        attempts: u32,
+        failure: Option<String>,
+    ) -> StoreResult<()> {
+        let mut e = Expr::default();
+        let mut update = format!(
+            "SET {} = {}",
+            e.name(ATTEMPTS),
+            e.value(n_u64(u64::from(attempts)))
+        );
+        if let Some(reason) = failure {
+            // Failed for good: out of the unsent and the queue lists.
+            update += &format!(
+                ", {} = {} REMOVE {}, {}, {}, {}",
+                e.name(FAILURE),
+                e.value(s(reason)),
+                e.name(G1.pk),
+                e.name(G1.sk),
+                e.name(G2.pk),
+                e.name(G2.sk)
+            );
+        }
+        let cond = format!("attribute_exists({})", e.name(PK));
+        self.update_if(&keys::outbox(id), update, cond, e).await?;
+        Ok(())
     }
 
     async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>> {
@@ -501,11 +779,13 @@ impl Store for DynamoStore {
         // are the "unsent" flag, so a second mark changes nothing.
         let mut e = Expr::default();
         let update = format!(
-            "SET {} = {} REMOVE {}, {}",
+            "SET {} = {} REMOVE {}, {}, {}, {}",
             e.name("sent_at"),
             e.value(n_i64(at.millis())),
             e.name(G1.pk),
-            e.name(G1.sk)
+            e.name(G1.sk),
+            e.name(G2.pk),
+            e.name(G2.sk)
         );
         let cond = format!("attribute_exists({})", e.name(G1.pk));
         let (names, values) = e.into_parts();

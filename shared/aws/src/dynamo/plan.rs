@@ -11,7 +11,7 @@ use super::keys::{self, G1, GSIS, Key, PK};
 use aws_sdk_dynamodb::types::{
     Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use khamsa_app::ports::{CommitError, LedgerLine, UnitOfWork, Write};
+use khamsa_app::ports::{CommitError, LedgerLine, OUTBOX_GRACE_MS, UnitOfWork, Write};
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::{PostingId, ServiceId, UserId};
 use khamsa_domain::ledger::Account;
@@ -337,7 +337,14 @@ impl<'a> Plan<'a> {
             let key = keys::outbox(&r.id);
             let mut item = entity_item("outbox", r, &key)?;
             if r.sent_at.is_none() {
-                index_attrs(&mut item, &[keys::outbox_index(&r.id)]);
+                let queue_at = r.created_at.plus_ms(OUTBOX_GRACE_MS);
+                index_attrs(
+                    &mut item,
+                    &[
+                        keys::outbox_index(&r.id),
+                        keys::outbox_queue_index(&r.id, queue_at),
+                    ],
+                );
             }
             b.put(key, Role::Plain, item, None)?;
         }
