@@ -8,6 +8,7 @@ mod error;
 mod keys;
 mod plan;
 mod table;
+mod totals;
 
 pub use error::DynamoError;
 
@@ -547,6 +548,10 @@ impl Store for DynamoStore {
             }
         }
         Ok(sums.into_iter().collect())
+    }
+
+    async fn ledger_totals(&self) -> StoreResult<khamsa_app::totals::LedgerTotals> {
+        Ok(self.read_totals().await?)
     }
 
     async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError> {

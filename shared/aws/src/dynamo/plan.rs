@@ -343,6 +343,8 @@ impl<'a> Plan<'a> {
                 b.stats_only(id, st)?;
             }
         }
+        // The running ledger totals: one item, built on its own.
+        b.ops.extend(super::totals::op(table, uow)?);
 
         let mut seen = HashSet::new();
         for op in &b.ops {
