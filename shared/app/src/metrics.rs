@@ -45,6 +45,11 @@ pub enum Event {
     },
     EmailSent,
     EmailFailed,
+    /// The daily reconciliation ran; `violations` is how many invariants
+    /// failed (0 on a good day, so the metric always has data).
+    LedgerChecked {
+        violations: Decimal,
+    },
 }
 
 /// (name, value, unit) of each metric of an event.
@@ -67,6 +72,7 @@ fn values(e: &Event) -> Vec<(&'static str, Decimal, &'static str)> {
         ],
         Event::EmailSent => vec![("EmailsSent", one, "Count")],
         Event::EmailFailed => vec![("EmailsFailed", one, "Count")],
+        Event::LedgerChecked { violations } => vec![("LedgerViolations", violations, "Count")],
     }
 }
 
