@@ -204,13 +204,15 @@ async fn round(rate: f64, dynamo: &FaultProxy, moto: &FaultProxy) -> Round {
     moto.set_rate(0.0);
     let app = spawn_app().await;
     let op = app.operator().await;
-    let seller = app.user_en("seller").await;
+    // Addresses of this round only: moto keeps every email it was sent.
+    let tag = khamsa_testkit::unique("r").replace('-', "");
+    let seller = app.user_en(&format!("seller{tag}")).await;
     let service = id(&app
         .active_service(&seller, json!({ "price": "5.00" }))
         .await);
     let mut buyers = vec![];
     for i in 0..BUYERS {
-        buyers.push(app.user(&format!("buyer{i}")).await);
+        buyers.push(app.user(&format!("buyer{i}{tag}")).await);
     }
 
     dynamo.set_rate(rate);
@@ -249,11 +251,13 @@ async fn round(rate: f64, dynamo: &FaultProxy, moto: &FaultProxy) -> Round {
     let a = expect_status(&a, 200);
     assert!(a["status"] == "approved" || a["status"] == "paid", "{a}");
 
-    // Faults off: what was queued is delivered, then everything is read.
+    // Faults off: what was queued is delivered, and the sweep's poll sends
+    // a payout whose first send failed (it waits a minute), then
+    // everything is read.
     dynamo.set_rate(0.0);
     moto.set_rate(0.0);
     for _ in 0..3 {
-        advance(&app, 0).await;
+        advance(&app, 120).await;
     }
     let paid = app.withdrawal_reaching(&seller, &w, "paid").await;
     assert_eq!(paid["amount"], "10.00");
@@ -323,6 +327,9 @@ async fn round(rate: f64, dynamo: &FaultProxy, moto: &FaultProxy) -> Round {
         assert!(twice.is_empty(), "{} got an email twice: {twice:?}", u.id);
     }
     assert!(sent >= 3 * BUYERS, "the order emails went out: {sent}");
+    let addrs: Vec<&str> = everyone.iter().map(|u| u.email.as_str()).collect();
+    let at_ses = khamsa_testkit::aws::moto_emails(&addrs).await.len();
+    eprintln!("emails: {sent} sent by the notifier, {at_ses} received by SES");
 
     let diff = |a: FaultCounts, b: FaultCounts| FaultCounts {
         calls: a.calls - b.calls,
