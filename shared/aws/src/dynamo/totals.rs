@@ -109,3 +109,43 @@ impl DynamoStore {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use khamsa_domain::Timestamp;
+    use khamsa_domain::ids::{PostingId, UserId};
+    use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
+    use khamsa_domain::money::Money;
+    use std::collections::HashSet;
+
+    fn topup(id: &str) -> Posting {
+        Posting::new(
+            PostingId::new(id),
+            PostingKind::Topup,
+            Timestamp(0),
+            PostingRef::default(),
+            [Transfer {
+                debit: Account::External,
+                credit: Account::user(&UserId::new("u"), UserAccount::Balance),
+                amount: Money::dollars(5),
+            }],
+        )
+    }
+
+    #[test]
+    fn only_a_posting_unit_adds_to_one_shard_and_postings_spread() {
+        assert!(op("t", &UnitOfWork::default()).unwrap().is_none());
+        let mut shards = HashSet::new();
+        for n in 0..200 {
+            let uow = UnitOfWork {
+                postings: vec![topup(&format!("tp_{n}/settled"))],
+                ..Default::default()
+            };
+            let o = op("t", &uow).unwrap().expect("a totals update");
+            assert_eq!(o.key.1, "TOTALS");
+            shards.insert(o.key.0);
+        }
+        assert_eq!(shards.len(), TOTALS_SHARDS as usize, "every shard is used");
+    }
+}
