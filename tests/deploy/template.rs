@@ -508,7 +508,7 @@ fn grants(f: Function) -> Grants {
             email: false,
             paypal: true,
         },
-        // The 16 ledger totals items, read together; nothing written.
+        // The 64 ledger totals items, read together; nothing written.
         Function::Reconcile => g(&["BatchGetItem"], false, &[]),
     }
 }

@@ -2,7 +2,8 @@
 //! `ADD` per transaction that posts, on one of `TOTALS_SHARDS` items picked
 //! by a hash of the first posting's id. One global item would take every
 //! posting's write and serialise them all (`TransactionConflict` storms);
-//! 16 shards spread them, and the check reads the 16 in one `BatchGetItem`.
+//! 64 shards spread them (two postings in flight meet on one item 1 time in
+//! 64), and the check reads all 64 in one `BatchGetItem` (up to 100 keys).
 //! Each shard is on its own partition key, so no partition takes them all.
 
 use super::DynamoStore;
@@ -15,7 +16,7 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
 use khamsa_app::ports::UnitOfWork;
 use khamsa_app::totals::{LedgerTotals, Total};
 
-pub const TOTALS_SHARDS: u32 = 16;
+pub const TOTALS_SHARDS: u32 = 64;
 const BATCH_GET_ATTEMPTS: usize = 10;
 
 pub fn key(shard: u32) -> Key {
@@ -137,7 +138,7 @@ mod tests {
     fn only_a_posting_unit_adds_to_one_shard_and_postings_spread() {
         assert!(op("t", &UnitOfWork::default()).unwrap().is_none());
         let mut shards = HashSet::new();
-        for n in 0..200 {
+        for n in 0..2000 {
             let uow = UnitOfWork {
                 postings: vec![topup(&format!("tp_{n}/settled"))],
                 ..Default::default()
