@@ -9,6 +9,8 @@
 #      in-memory and DynamoDB adapters under one contract suite and under
 #      concurrency, the SQS/SES adapters and workers, and the HTTP
 #      end-to-end suite on the in-memory default;
+#      With the emulators, 3 also runs tests/faults: the life cycle with
+#      DynamoDB Local and moto behind a fault proxy at 5% and 20% faults;
 #   4. the HTTP end-to-end suite a second time, with the local server on the
 #      emulators (timers through SQS, email through SES);
 #   5. (inside 3) every Lambda binary started against a Runtime API emulator

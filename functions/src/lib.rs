@@ -61,6 +61,9 @@ pub enum Function {
     /// Payouts queue consumer: sends each approved withdrawal to PayPal
     /// Payouts (`sender_batch_id` = the withdrawal id).
     Payouts,
+    /// Daily: the ledger check on the running totals; any violation is
+    /// logged and counted in the `LedgerViolations` metric, which alarms.
+    Reconcile,
 }
 
 pub use khamsa_http::Route;
@@ -176,7 +179,7 @@ pub fn function_for(route: Route) -> Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 15] = [
+    pub const ALL: [Function; 16] = [
         Function::Order,
         Function::Deliver,
         Function::Cancel,
@@ -192,6 +195,7 @@ impl Function {
         Function::Notifier,
         Function::Sweeper,
         Function::Payouts,
+        Function::Reconcile,
     ];
 
     /// The binary's name, also the function's name in logs.
@@ -212,6 +216,7 @@ impl Function {
             Function::Notifier => "notifier",
             Function::Sweeper => "sweeper",
             Function::Payouts => "payouts",
+            Function::Reconcile => "reconcile",
         }
     }
 
@@ -346,8 +351,8 @@ mod tests {
         assert!(Function::CATCH_ALL.is_http());
         assert_eq!(
             Function::ALL.iter().filter(|f| !f.is_http()).count(),
-            4,
-            "four workers"
+            5,
+            "four workers and the daily reconciliation"
         );
     }
 }

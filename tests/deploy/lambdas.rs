@@ -774,6 +774,12 @@ async fn every_function_answers_as_a_lambda() {
         Outcome::Error(e) => panic!("sweeper failed: {e}"),
     }
 
+    // reconcile: the daily schedule event in, the ledger check out.
+    match l("reconcile").invoke(&fixture("schedule.json")).await {
+        Outcome::Response(v) => assert_eq!(v, json!({ "ok": true, "violations": 0 })),
+        Outcome::Error(e) => panic!("reconcile failed: {e}"),
+    }
+
     // payouts: a withdrawal it does not know is skipped, a garbled message
     // dropped; neither is retried, and PayPal is not called for either.
     let batch = sqs_event(&[

@@ -508,6 +508,8 @@ fn grants(f: Function) -> Grants {
             email: false,
             paypal: true,
         },
+        // The 64 ledger totals items, read together; nothing written.
+        Function::Reconcile => g(&["BatchGetItem"], false, &[]),
     }
 }
 
@@ -909,6 +911,26 @@ fn queues_have_dead_letter_queues_and_report_partial_batches() {
         .filter_map(|e| e["Properties"]["Schedule"].as_str())
         .collect();
     assert_eq!(schedule, ["rate(5 minutes)"]);
+    // The reconciliation runs daily, and its violations metric alarms.
+    let reconcile = t.function(Function::Reconcile);
+    let daily: Vec<&str> = reconcile.props["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"].as_str() == Some("Schedule"))
+        .filter_map(|e| e["Properties"]["Schedule"].as_str())
+        .collect();
+    assert_eq!(daily, ["rate(1 day)"]);
+    assert!(
+        t.resources().any(|(_, r)| {
+            r["Properties"]["Namespace"].as_str() == Some("Khamsa")
+                && r["Properties"]["MetricName"].as_str() == Some("LedgerViolations")
+                && list(&r["Properties"]["AlarmActions"])
+                    .iter()
+                    .any(|a| ref_of(a).as_deref() == Some("AlarmTopic"))
+        }),
+        "LedgerViolations has no alarm to AlarmTopic"
+    );
     // Every function's errors are alarmed.
     for f in t.functions() {
         let alarmed = t.resources().any(|(_, r)| {

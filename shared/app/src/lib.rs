@@ -10,6 +10,7 @@ pub mod ids;
 pub mod memory;
 pub mod metrics;
 pub mod ports;
+pub mod totals;
 pub mod usecases;
 
 pub use app::{App, Outcome, Ports};

@@ -48,6 +48,11 @@ pub enum Event {
     EmailFailed,
     /// A timer parked after too many failed firings.
     TimerParked,
+    /// The daily reconciliation ran; `violations` is how many invariants
+    /// failed (0 on a good day, so the metric always has data).
+    LedgerChecked {
+        violations: Decimal,
+    },
 }
 
 /// (name, value, unit) of each metric of an event.
@@ -71,6 +76,7 @@ fn values(e: &Event) -> Vec<(&'static str, Decimal, &'static str)> {
         Event::EmailSent => vec![("EmailsSent", one, "Count")],
         Event::EmailFailed => vec![("EmailsFailed", one, "Count")],
         Event::TimerParked => vec![("TimersParked", one, "Count")],
+        Event::LedgerChecked { violations } => vec![("LedgerViolations", violations, "Count")],
     }
 }
 

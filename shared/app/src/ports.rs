@@ -449,8 +449,11 @@ pub trait Store: Send + Sync {
         scope: &str,
         now: Timestamp,
     ) -> StoreResult<Option<IdempotencyRecord>>;
-    /// Every account's balance, for the operators' ledger check.
+    /// Every account's balance: a full read, for tests and audits by hand.
     async fn all_balances(&self) -> StoreResult<Vec<(Account, Decimal)>>;
+    /// The running totals every commit keeps (`crate::totals`), read in
+    /// one request whatever the size of the ledger.
+    async fn ledger_totals(&self) -> StoreResult<crate::totals::LedgerTotals>;
     async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError>;
 }
 

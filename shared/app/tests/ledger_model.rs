@@ -409,6 +409,19 @@ async fn observe_orders(app: &App, m: &mut Model) {
 
 async fn check(app: &App, m: &Model) {
     let all = app.store.all_balances().await.unwrap();
+    // The running totals agree with the full read, and the check on them
+    // finds nothing (escrow owed included).
+    let totals = app.store.ledger_totals().await.unwrap();
+    for kind in khamsa_app::totals::Total::KINDS {
+        let sum: Decimal = all
+            .iter()
+            .filter(|(a, _)| khamsa_app::totals::Total::of_account(a) == kind)
+            .map(|(_, d)| *d)
+            .sum();
+        assert_eq!(totals.get(kind), sum, "{kind:?}");
+    }
+    let audit = khamsa_app::usecases::ledger_check::judge(&totals);
+    assert!(audit.violations.is_empty(), "{:?}", audit.violations);
     let total: Decimal = all.iter().map(|(_, d)| *d).sum();
     assert!(total.is_zero(), "accounts sum to {total}");
     let mut platform = Decimal::ZERO;

@@ -1377,6 +1377,23 @@ async fn ledger_lines_balances_and_all_balances(store: &dyn Store) {
     let mut sorted = all.clone();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(all, sorted);
+    totals_agree_with_accounts(store, &all).await;
+}
+
+/// The running totals are what a full read of the accounts sums to.
+async fn totals_agree_with_accounts(store: &dyn Store, all: &[(Account, Decimal)]) {
+    use khamsa_app::totals::Total;
+    let t = store.ledger_totals().await.unwrap();
+    for kind in Total::KINDS {
+        let sum: Decimal = all
+            .iter()
+            .filter(|(a, _)| Total::of_account(a) == kind)
+            .map(|(_, d)| *d)
+            .sum();
+        assert_eq!(t.get(kind), sum, "{kind:?}");
+    }
+    assert_eq!(t.get(Total::Credits), t.get(Total::Debits));
+    assert!(t.get(Total::Postings) > Decimal::ZERO);
 }
 
 /// Everything a unit of work could have touched, read back.
@@ -1386,6 +1403,7 @@ struct Snapshot {
     balances: Vec<Balances>,
     ledgers: Vec<Vec<LedgerLine>>,
     all_balances: Vec<(Account, Decimal)>,
+    totals: khamsa_app::totals::LedgerTotals,
     timers: Vec<Timer>,
     outbox: Vec<Option<OutboxRow>>,
     unsent: Vec<OutboxRow>,
@@ -1454,6 +1472,7 @@ async fn snapshot(store: &dyn Store, uow: &UnitOfWork) -> Snapshot {
         balances,
         ledgers,
         all_balances: store.all_balances().await.unwrap(),
+        totals: store.ledger_totals().await.unwrap(),
         timers: store.due_timers(Timestamp(i64::MAX), 1000).await.unwrap(),
         outbox,
         unsent: store.unsent_outbox(1000).await.unwrap(),

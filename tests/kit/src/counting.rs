@@ -209,6 +209,10 @@ impl Store for CountingStore {
         self.read("all_balances");
         self.inner.all_balances().await
     }
+    async fn ledger_totals(&self) -> StoreResult<khamsa_app::totals::LedgerTotals> {
+        self.read("ledger_totals");
+        self.inner.ledger_totals().await
+    }
     async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).commits += 1;
         self.inner.commit(uow).await

@@ -10,7 +10,9 @@
 //! - `env`: emulator discovery and names no other test or run uses;
 //! - `rfc3339_ms`: the API's timestamps as milliseconds;
 //! - `aws` (feature `aws`): SDK clients for the emulators, a fresh
-//!   DynamoDB table per test, and the emails moto's SES kept.
+//!   DynamoDB table per test, and the emails moto's SES kept;
+//! - `faults` (feature `faults`): a proxy that drops, delays, fails or
+//!   loses the answer of a share of the emulators' calls.
 
 #[cfg(feature = "aws")]
 pub mod aws;
@@ -18,6 +20,8 @@ pub mod counting;
 #[cfg(feature = "http")]
 pub mod edge;
 pub mod env;
+#[cfg(feature = "faults")]
+pub mod faults;
 pub mod harness;
 
 pub use env::{emulators, unique};

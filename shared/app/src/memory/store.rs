@@ -34,6 +34,7 @@ use std::sync::Mutex;
 struct State {
     profiles: HashMap<UserId, Profile>,
     accounts: BTreeMap<Account, Decimal>,
+    totals: crate::totals::LedgerTotals,
     services: HashMap<ServiceId, Service>,
     stats: HashMap<ServiceId, ServiceStats>,
     seller_stats: HashMap<UserId, ServiceStats>,
@@ -694,6 +695,10 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn ledger_totals(&self) -> StoreResult<crate::totals::LedgerTotals> {
+        Ok(self.lock().totals)
+    }
+
     async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError> {
         let mut s = self.lock();
         // Every check first, then every change: all or nothing.
@@ -766,6 +771,8 @@ impl Store for MemoryStore {
             }
         }
 
+        let totals = crate::totals::LedgerTotals::of_unit(&uow);
+        s.totals.merge(&totals);
         for w in uow.writes {
             match w {
                 Write::Profile(mut p) => {

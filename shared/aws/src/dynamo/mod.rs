@@ -9,6 +9,7 @@ mod keys;
 mod plan;
 mod search;
 mod table;
+mod totals;
 
 pub use error::DynamoError;
 
@@ -848,6 +849,10 @@ impl Store for DynamoStore {
             }
         }
         Ok(sums.into_iter().collect())
+    }
+
+    async fn ledger_totals(&self) -> StoreResult<khamsa_app::totals::LedgerTotals> {
+        Ok(self.read_totals().await?)
     }
 
     async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError> {

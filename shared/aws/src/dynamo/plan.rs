@@ -366,6 +366,8 @@ impl<'a> Plan<'a> {
             let update = format!("ADD {}", stats_adds(&mut e, st));
             b.update(keys::seller_stats(u), Role::Plain, update, None, e)?;
         }
+        // The running ledger totals: one item, built on its own.
+        b.ops.extend(super::totals::op(table, uow)?);
 
         let mut seen = HashSet::new();
         for op in &b.ops {
