@@ -44,7 +44,7 @@ pub enum Function {
     /// Order queries and the transitions that have no function of their
     /// own: instructions, receive, changes.
     Orders,
-    /// An order's messages.
+    /// An order's messages and files.
     Messages,
     /// The requests board.
     Requests,
@@ -110,7 +110,7 @@ http_binaries! {
         CaptureTopup, PaypalWebhook,
     ],
     Orders: [Order, MyPurchases, MySales, Instructions, Receive, Changes],
-    Messages: [Messages, SendMessage],
+    Messages: [Messages, SendMessage, UploadFile, File],
     Requests: [CreateRequest, ListRequests, Request, Offer, CloseRequest],
     Admin: [
         AdminServices, ApproveService, RejectService, ApproveRevision,
@@ -147,7 +147,9 @@ pub fn function_for(route: Route) -> Function {
         | Route::Instructions
         | Route::Receive
         | Route::Changes => Function::Orders,
-        Route::Messages | Route::SendMessage => Function::Messages,
+        Route::Messages | Route::SendMessage | Route::UploadFile | Route::File => {
+            Function::Messages
+        }
         Route::CreateRequest
         | Route::ListRequests
         | Route::Request

@@ -6,6 +6,7 @@
 //! loop.
 
 pub mod aws;
+pub mod files;
 pub mod paypal;
 pub mod token;
 
@@ -79,6 +80,8 @@ pub struct Local {
     /// One email drain at a time, so `/dev/emails` waits for a batch the
     /// background loop holds instead of answering without it.
     email_lock: tokio::sync::Mutex<()>,
+    /// Files' bytes in memory mode (S3 on the AWS backend).
+    files: Option<Arc<files::LocalFiles>>,
 }
 
 impl Local {
@@ -98,6 +101,8 @@ impl Local {
             public_url,
         )
         .with_payments(paypal.payments);
+        let files = Arc::new(files::LocalFiles::new(public_url, clock.clone()));
+        let app = app.with_files(files.clone());
         Arc::new(Local {
             app,
             mailer,
@@ -110,6 +115,7 @@ impl Local {
             tokens: TokenKey::random(),
             timer_lock: tokio::sync::Mutex::new(()),
             email_lock: tokio::sync::Mutex::new(()),
+            files: Some(files),
         })
     }
 
@@ -167,6 +173,10 @@ impl Local {
             cfg,
             public_url,
         ));
+        // Files go to S3 (moto's on the emulators; the set-up creates the
+        // bucket) through presigned URLs, as in AWS.
+        let files = khamsa_aws::s3::S3Urls::from_sdk(&sdk, settings.files_bucket.clone())?;
+        let app = app.with_files(Arc::new(files));
         Ok(Arc::new(Local {
             app,
             mailer: record,
@@ -182,6 +192,7 @@ impl Local {
             tokens: TokenKey::random(),
             timer_lock: tokio::sync::Mutex::new(()),
             email_lock: tokio::sync::Mutex::new(()),
+            files: None,
         }))
     }
 
@@ -280,6 +291,25 @@ impl Local {
 
     async fn serve_one(&self, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
+        if let (Some(files), Some(key)) = (&self.files, parts.uri.path().strip_prefix(files::PREFIX))
+        {
+            let max = usize::try_from(self.app.cfg.file_max_bytes).unwrap_or(MAX_BODY);
+            let body = match Limited::new(body, max).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return plain(413, json!({"code": "payload_too_large", "status": 413})),
+            };
+            let content_type = parts
+                .headers
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            return files.serve(
+                parts.method.as_str(),
+                key,
+                parts.uri.query().unwrap_or(""),
+                content_type,
+                body,
+            );
+        }
         let body = match Limited::new(body, MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => return plain(413, json!({"code": "payload_too_large", "status": 413})),

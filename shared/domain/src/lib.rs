@@ -10,6 +10,7 @@
 pub mod config;
 pub mod contact;
 pub mod error;
+pub mod file;
 pub mod ids;
 pub mod ledger;
 pub mod money;

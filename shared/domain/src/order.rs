@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{OrderId, PostingId, ServiceId, UserId};
+use crate::ids::{FileId, OrderId, PostingId, ServiceId, UserId};
 use crate::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 use crate::money::{Money, split_fee};
 use crate::notice::{Notice, NoticeKind};
@@ -130,6 +130,9 @@ pub struct Order {
     pub cleared_at: Option<Timestamp>,
     /// The delivery the buyer was last reminded about (one reminder each).
     pub reminded_for: Option<Timestamp>,
+    /// The files of the latest delivery (product.md "Files").
+    #[serde(default)]
+    pub delivery_files: Vec<FileId>,
     pub version: u64,
 }
 
@@ -341,6 +344,7 @@ impl Order {
             cancel_reason: None,
             cleared_at: None,
             reminded_for: None,
+            delivery_files: vec![],
             version: 0,
         };
         let escrow = Account::Escrow { order: id.clone() };

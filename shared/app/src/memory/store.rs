@@ -14,9 +14,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::{
-    MessageId, OfferId, OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId,
+    FileId, MessageId, OfferId, OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId,
     WithdrawalId,
 };
+use khamsa_domain::file::FileRecord;
 use khamsa_domain::ledger::{Account, Posting, UserAccount};
 use khamsa_domain::money::Money;
 use khamsa_domain::order::{Order, Timer, TimerKind};
@@ -39,6 +40,7 @@ struct State {
     orders: HashMap<OrderId, Order>,
     messages: HashMap<OrderId, Vec<Message>>,
     message_ids: HashSet<MessageId>,
+    files: HashMap<(OrderId, FileId), FileRecord>,
     reviews: HashMap<OrderId, Review>,
     requests: HashMap<RequestId, Request>,
     offers: HashMap<RequestId, Vec<Offer>>,
@@ -340,6 +342,14 @@ impl Store for MemoryStore {
         paginate(items, |m| (m.at.millis(), m.id.to_string()), false, page)
     }
 
+    async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>> {
+        Ok(self
+            .lock()
+            .files
+            .get(&(order.clone(), id.clone()))
+            .cloned())
+    }
+
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
         Ok(self.lock().reviews.get(order).cloned())
     }
@@ -569,6 +579,13 @@ impl Store for MemoryStore {
                 Write::Topup(t) => {
                     check_version(s.topups.get(&t.id).map(|x| x.version), t.version, "topup")?
                 }
+                Write::File(f) => check_version(
+                    s.files
+                        .get(&(f.order_id.clone(), f.id.clone()))
+                        .map(|x| x.version),
+                    f.version,
+                    "file",
+                )?,
             }
         }
         for p in &uow.postings {
@@ -644,6 +661,10 @@ impl Store for MemoryStore {
                 Write::Topup(mut t) => {
                     t.version += 1;
                     s.topups.insert(t.id.clone(), t);
+                }
+                Write::File(mut f) => {
+                    f.version += 1;
+                    s.files.insert((f.order_id.clone(), f.id.clone()), f);
                 }
             }
         }

@@ -5,6 +5,7 @@
 
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::{
+    FileId,
     OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
 };
 use khamsa_domain::ledger::{Account, UserAccount};
@@ -127,6 +128,9 @@ pub fn escrow(o: &OrderId) -> Key {
 pub const MESSAGE_PREFIX: &str = "MSG#";
 pub fn message(o: &OrderId, at: Timestamp, id: &str) -> Key {
     (order_pk(o), format!("{MESSAGE_PREFIX}{}", at_id(at, id)))
+}
+pub fn file(o: &OrderId, id: &FileId) -> Key {
+    (order_pk(o), format!("FILE#{id}"))
 }
 pub fn review(o: &OrderId) -> Key {
     k(order_pk(o), "REVIEW")

@@ -23,7 +23,10 @@ use khamsa_app::ports::{
     WithdrawalQuery,
 };
 use khamsa_domain::Timestamp;
-use khamsa_domain::ids::{OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId};
+use khamsa_domain::file::FileRecord;
+use khamsa_domain::ids::{
+    FileId, OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
+};
 use khamsa_domain::ledger::{Account, UserAccount};
 use khamsa_domain::money::Money;
 use khamsa_domain::order::{Order, Timer};
@@ -348,6 +351,10 @@ impl Store for DynamoStore {
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
         let q = Q::table(keys::order_pk(order), keys::MESSAGE_PREFIX, true);
         self.page_of(&q, page).await
+    }
+
+    async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>> {
+        self.get_entity(&keys::file(order, id)).await
     }
 
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
