@@ -206,6 +206,23 @@ const ROWS: &[Row] = &[
     ),
     row(
         "POST",
+        "/orders/{id}/files",
+        Order,
+        "-PP--P",
+        "UNNNFF",
+        "UNNNNN",
+    ),
+    // A file that does not exist: tests/api/files.rs downloads real ones.
+    row(
+        "GET",
+        "/orders/{id}/files/{file_id}",
+        Order,
+        "-NN--N",
+        "UNNNNN",
+        "UNNNNN",
+    ),
+    row(
+        "POST",
         "/orders/{id}/review",
         Order,
         "-PF--P",
@@ -516,7 +533,9 @@ async fn every_route_by_every_caller_on_own_others_and_missing() {
                 };
                 cells.push((
                     r.method,
-                    r.path.replace("{id}", &id),
+                    r.path
+                        .replace("{id}", &id)
+                        .replace("{file_id}", "file_missing0"),
                     target,
                     *who,
                     want,

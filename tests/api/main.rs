@@ -8,6 +8,7 @@ mod bounds;
 mod cancel;
 mod email_verified;
 mod emulators;
+mod files;
 mod helpers;
 mod idempotent_duplicates;
 mod lifecycle;
