@@ -109,13 +109,14 @@ http_binaries! {
         Me, EditMe, MyLedger, Topup, MyWithdrawals, PaymentMethods, MyTopups,
         CaptureTopup, PaypalWebhook,
     ],
-    Orders: [Order, MyPurchases, MySales, Instructions, Receive, Changes],
+    Orders: [Order, MyPurchases, MySales, Instructions, Receive, Changes, OpenDispute],
     Messages: [Messages, SendMessage, UploadFile, File],
     Requests: [CreateRequest, ListRequests, Request, Offer, CloseRequest],
     Admin: [
         AdminServices, ApproveService, RejectService, ApproveRevision,
         RejectRevision, AdminWithdrawals, ApproveWithdrawal, RejectWithdrawal,
-        AdminCancelOrder, AdminCompleteOrder, LedgerCheck, ClearHold,
+        AdminCancelOrder, AdminCompleteOrder, LedgerCheck, ClearHold, AdminDisputes,
+        ResolveDispute,
     ],
 }
 
@@ -146,7 +147,8 @@ pub fn function_for(route: Route) -> Function {
         | Route::MySales
         | Route::Instructions
         | Route::Receive
-        | Route::Changes => Function::Orders,
+        | Route::Changes
+        | Route::OpenDispute => Function::Orders,
         Route::Messages | Route::SendMessage | Route::UploadFile | Route::File => {
             Function::Messages
         }
@@ -165,7 +167,9 @@ pub fn function_for(route: Route) -> Function {
         | Route::RejectWithdrawal
         | Route::AdminCancelOrder
         | Route::AdminCompleteOrder
-        | Route::LedgerCheck => Function::Admin,
+        | Route::LedgerCheck
+        | Route::AdminDisputes
+        | Route::ResolveDispute => Function::Admin,
         // Money in (issue 8): the function that already creates checkouts
         // also captures them and takes PayPal's webhooks, so one function
         // holds the PayPal credentials for money in.

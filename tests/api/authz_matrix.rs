@@ -204,6 +204,15 @@ const ROWS: &[Row] = &[
         "UNNNFF",
         "UNNNNN",
     ),
+    // The body `[]` is a 400 after the checks, so no dispute opens here.
+    row(
+        "POST",
+        "/orders/{id}/dispute",
+        Order,
+        "-PP--P",
+        "UNNNFF",
+        "UNNNNN",
+    ),
     row(
         "POST",
         "/orders/{id}/files",
@@ -334,6 +343,17 @@ const ROWS: &[Row] = &[
         "UOOONN",
     ),
     row("GET", "/admin/ledger/check", NoId, "", "", "UOOOPP"),
+    row("GET", "/admin/disputes", NoId, "", "", "UOOOPP"),
+    // No order here has a dispute: an operator finds none to resolve
+    // (tests/api/disputes.rs resolves real ones, never their own).
+    row(
+        "POST",
+        "/admin/disputes/{id}/resolve",
+        Order,
+        "-OO--N",
+        "UOOONN",
+        "UOOONN",
+    ),
     // Everyone owns their profile; an operator never clears their own hold.
     row(
         "POST",

@@ -6,6 +6,7 @@ mod authz_matrix;
 mod bad_input;
 mod bounds;
 mod cancel;
+mod disputes;
 mod email_verified;
 mod emulators;
 mod files;

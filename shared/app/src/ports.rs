@@ -264,6 +264,8 @@ pub enum ServiceQuery {
 pub enum OrderQuery {
     Purchases(UserId, Option<OrderStatus>),
     Sales(UserId, Option<OrderStatus>),
+    /// Orders with an open dispute, newest dispute first (operators).
+    OpenDisputes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

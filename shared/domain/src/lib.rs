@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod contact;
+pub mod dispute;
 pub mod error;
 pub mod file;
 pub mod ids;

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod disputes;
 pub mod files;
 pub mod idempotency;
 pub mod orders;
@@ -366,6 +367,7 @@ fn dispatch<'a, S: Served>(
         Cancel => orders::cancel,
         Messages => orders::messages,
         SendMessage => orders::send_message,
+        OpenDispute => disputes::open,
         UploadFile => files::upload,
         File => files::download,
         Review => orders::review,
@@ -387,6 +389,8 @@ fn dispatch<'a, S: Served>(
         AdminCancelOrder => admin::cancel_order,
         AdminCompleteOrder => admin::complete_order,
         LedgerCheck => admin::ledger_check,
+        AdminDisputes => disputes::list,
+        ResolveDispute => disputes::resolve,
         PaymentMethods => payments::methods,
         MyTopups => payments::mine,
         CaptureTopup => payments::capture,

@@ -1,6 +1,7 @@
 //! `/orders` and the caller's purchases and sales: placing, every
 //! transition, messages and reviews.
 
+use crate::disputes::{DisputeView, dispute as dispute_view};
 use crate::services::review as review_view;
 use crate::views::{Time, page, time};
 use crate::{Ctx, Reply, json_text, ok};
@@ -41,6 +42,7 @@ pub struct OrderView<'a> {
     cancelled_by: Option<Actor>,
     cancel_reason: Option<&'a str>,
     delivery_files: &'a [FileId],
+    dispute: Option<DisputeView<'a>>,
     /// Whether the cancel button shows for this caller now.
     can_cancel: bool,
 }
@@ -70,6 +72,7 @@ pub fn order<'a>(o: &'a Order, caller: &Caller, now: Timestamp) -> OrderView<'a>
         cancelled_by: o.cancelled_by,
         cancel_reason: o.cancel_reason.as_deref(),
         delivery_files: &o.delivery_files,
+        dispute: o.dispute.as_ref().map(dispute_view),
         can_cancel: o.can_cancel(o.party(&caller.id, caller.operator), now),
     }
 }

@@ -97,6 +97,7 @@ routes! {
     Cancel: Post "/orders/{id}/cancel" Signed,
     Messages: Get "/orders/{id}/messages" Signed,
     SendMessage: Post "/orders/{id}/messages" Signed,
+    OpenDispute: Post "/orders/{id}/dispute" Signed,
     UploadFile: Post "/orders/{id}/files" Signed,
     File: Get "/orders/{id}/files/{file_id}" Signed,
     Review: Post "/orders/{id}/review" Signed,
@@ -121,6 +122,8 @@ routes! {
     AdminCancelOrder: Post "/admin/orders/{id}/cancel" Operator,
     AdminCompleteOrder: Post "/admin/orders/{id}/complete" Operator,
     LedgerCheck: Get "/admin/ledger/check" Operator,
+    AdminDisputes: Get "/admin/disputes" Operator,
+    ResolveDispute: Post "/admin/disputes/{id}/resolve" Operator,
     // Money in (issue 8)
     PaymentMethods: Get "/payment-methods" Public,
     MyTopups: Get "/me/topups" Signed,
@@ -190,6 +193,7 @@ fn thing(path: &str) -> &'static str {
         "orders" => "order",
         "requests" => "request",
         "withdrawals" => "withdrawal",
+        "disputes" => "dispute",
         "me" => "topup",
         _ => "resource",
     }

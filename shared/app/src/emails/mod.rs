@@ -150,6 +150,10 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
             topups::not_placed(lang, *amount, *reason)
         }
         NoticeKind::WithdrawalFailed { amount, reason } => payouts::failed(lang, *amount, reason),
+        NoticeKind::DisputeOpened { by, reason } => outcomes::dispute_opened(lang, t, *by, reason),
+        NoticeKind::DisputeResolved { outcome, reason } => {
+            outcomes::dispute_resolved(lang, t, *outcome, reason)
+        }
     };
     let subject = match &n.service_title {
         Some(title) => format!("{subject}: {title}"),

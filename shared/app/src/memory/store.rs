@@ -322,6 +322,19 @@ impl Store for MemoryStore {
         let (index, user, status) = match q {
             OrderQuery::Purchases(u, st) => (&s.purchases, u, st),
             OrderQuery::Sales(u, st) => (&s.sales, u, st),
+            OrderQuery::OpenDisputes => {
+                let open: Vec<Order> = s
+                    .orders
+                    .values()
+                    .filter(|o| o.dispute_open())
+                    .cloned()
+                    .collect();
+                let opened = |o: &Order| {
+                    let at = o.dispute.as_ref().map_or(0, |d| d.opened_at.millis());
+                    (at, o.id.to_string())
+                };
+                return paginate(open, opened, true, page);
+            }
         };
         let empty = BTreeSet::new();
         index_page(

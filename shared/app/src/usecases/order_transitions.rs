@@ -74,6 +74,15 @@ pub async fn transition_with_files(
         Transition::Cancel(_) | Transition::OperatorCancel(_) | Transition::OperatorComplete(_) => {
         }
     }
+    // Only the operator's resolution ends a disputed order.
+    match &t {
+        Transition::Receive(_) => order.require_no_dispute("receive")?,
+        Transition::Cancel(_) | Transition::OperatorCancel(_) => {
+            order.require_no_dispute("cancel")?
+        }
+        Transition::OperatorComplete(_) => order.require_no_dispute("complete")?,
+        Transition::Instructions(_) | Transition::Deliver(_) | Transition::Changes(_) => {}
+    }
     let cfg = &app.cfg;
     let now = app.now();
     let delivers = matches!(t, Transition::Deliver(_));

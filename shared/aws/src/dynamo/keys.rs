@@ -260,13 +260,25 @@ pub fn service_index(s: &Service) -> Vec<IndexEntry> {
 
 pub fn order_index(o: &Order) -> Vec<IndexEntry> {
     let sort = at_id(o.placed_at, o.id.as_str());
-    vec![
+    let mut v = vec![
         (G1, buyer(&o.buyer_id), sort.clone()),
         (G2, buyer_status(&o.buyer_id, o.status), sort.clone()),
         (G3, seller(&o.seller_id), sort.clone()),
         (G4, seller_status(&o.seller_id, o.status), sort),
-    ]
+    ];
+    // In the operators' list while open: the resolution's put drops it.
+    if let Some(d) = o.dispute.as_ref().filter(|_| o.dispute_open()) {
+        v.push((
+            G5,
+            OPEN_DISPUTES.to_owned(),
+            at_id(d.opened_at, o.id.as_str()),
+        ));
+    }
+    v
 }
+
+/// The operators' list of open disputes (one partition: disputes are rare).
+pub const OPEN_DISPUTES: &str = "DISPUTES";
 
 pub fn review_index(r: &Review) -> Vec<IndexEntry> {
     vec![(

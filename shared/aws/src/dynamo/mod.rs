@@ -344,6 +344,7 @@ impl Store for DynamoStore {
             OrderQuery::Purchases(u, Some(st)) => Q::newest(G2, keys::buyer_status(u, *st)),
             OrderQuery::Sales(u, None) => Q::newest(G3, keys::seller(u)),
             OrderQuery::Sales(u, Some(st)) => Q::newest(G4, keys::seller_status(u, *st)),
+            OrderQuery::OpenDisputes => Q::newest(G5, keys::OPEN_DISPUTES.to_owned()),
         };
         self.page_of(&q, page).await
     }
