@@ -35,7 +35,9 @@ async fn a_dispute_holds_the_auto_complete_until_an_operator_completes_it() {
         )
         .await;
     expect_problem(&again, 409, "invalid_transition");
-    let r = app.post_empty(&buyer, &format!("/orders/{order}/receive")).await;
+    let r = app
+        .post_empty(&buyer, &format!("/orders/{order}/receive"))
+        .await;
     expect_problem(&r, 409, "invalid_transition");
     // Both parties can still message.
     let m = app
@@ -132,7 +134,9 @@ async fn a_seller_disputes_a_late_order_and_an_operator_refunds_it_but_never_the
     // Far past the due date and the auto-cancel: held.
     app.advance_days(20).await;
     assert_eq!(app.get_order(&buyer, &order).await["status"], "in_progress");
-    let r = app.post(&buyer, &format!("/orders/{order}/cancel"), json!({})).await;
+    let r = app
+        .post(&buyer, &format!("/orders/{order}/cancel"), json!({}))
+        .await;
     expect_problem(&r, 409, "invalid_transition");
     // An operator's plain cancel waits for the dispute's resolution too.
     let op = app.operator().await;

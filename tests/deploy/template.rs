@@ -735,8 +735,9 @@ fn each_role_grants_only_its_functions_actions() {
                     ("s3", "PutObject" | "GetObject") => {
                         assert!(want.files, "{name} signs no file URL");
                         assert!(
-                            s.resources.iter().all(|r| sub_of(r).as_deref()
-                                == Some("${FilesBucket.Arn}/orders/*")),
+                            s.resources.iter().all(
+                                |r| sub_of(r).as_deref() == Some("${FilesBucket.Arn}/orders/*")
+                            ),
                             "{name}: only orders' files in the files bucket"
                         );
                     }

@@ -291,7 +291,8 @@ impl Local {
 
     async fn serve_one(&self, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
-        if let (Some(files), Some(key)) = (&self.files, parts.uri.path().strip_prefix(files::PREFIX))
+        if let (Some(files), Some(key)) =
+            (&self.files, parts.uri.path().strip_prefix(files::PREFIX))
         {
             let max = usize::try_from(self.app.cfg.file_max_bytes).unwrap_or(MAX_BODY);
             let body = match Limited::new(body, max).collect().await {

@@ -5,8 +5,8 @@ use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::metrics;
 use crate::ports::{
-    Clock, CommitError, FileUrls, Mailer, NoFileUrls, NoPayoutQueue, Notifier, Payments, PayoutQueue, Scheduler, Store,
-    UnitOfWork, Write,
+    Clock, CommitError, FileUrls, Mailer, NoFileUrls, NoPayoutQueue, Notifier, Payments,
+    PayoutQueue, Scheduler, Store, UnitOfWork, Write,
 };
 use khamsa_domain::withdrawal::WithdrawalStatus;
 use khamsa_domain::{Config, DomainError, Timestamp};

@@ -202,12 +202,20 @@ mod tests {
             .unwrap();
         assert!(put.starts_with("https://files.s3.eu-west-1.amazonaws.com/orders/o1/f1?"));
         assert!(put.contains("X-Amz-Expires=300"), "{put}");
-        assert!(put.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"), "{put}");
+        assert!(
+            put.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"),
+            "{put}"
+        );
         let get = s3
             .download_url("orders/o1/f1", "شعار.png", now, now.plus_ms(300_000))
             .await
             .unwrap();
-        assert!(get.contains("response-content-disposition=attachment%3B%20filename%2A%3DUTF-8%27%27%25D8%25B4"), "{get}");
+        assert!(
+            get.contains(
+                "response-content-disposition=attachment%3B%20filename%2A%3DUTF-8%27%27%25D8%25B4"
+            ),
+            "{get}"
+        );
         assert!(get.contains("X-Amz-Signature="), "{get}");
     }
 }

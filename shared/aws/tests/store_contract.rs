@@ -639,7 +639,13 @@ async fn a_file_is_read_back_and_attached_once(store: &dyn Store) {
     };
     ok(store, writes(vec![Write::File(f.clone())])).await;
     let got = store.file(&f.order_id, &f.id).await.unwrap().unwrap();
-    assert_eq!(got, FileRecord { version: 1, ..f.clone() });
+    assert_eq!(
+        got,
+        FileRecord {
+            version: 1,
+            ..f.clone()
+        }
+    );
     assert_eq!(store.file(&OrderId::new("o2"), &f.id).await.unwrap(), None);
     // Attaching is a versioned write: the second of two racing attaches,
     // read at the same version, is a conflict.
@@ -653,7 +659,12 @@ async fn a_file_is_read_back_and_attached_once(store: &dyn Store) {
         Err(CommitError::Conflict(_))
     ));
     assert_eq!(
-        store.file(&f.order_id, &f.id).await.unwrap().unwrap().attached,
+        store
+            .file(&f.order_id, &f.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .attached,
         Some(Attachment::Message(MessageId::new("m1")))
     );
 }

@@ -26,7 +26,10 @@ impl DisputeOutcome {
         match s {
             "cancel" => Ok(DisputeOutcome::Cancel),
             "complete" => Ok(DisputeOutcome::Complete),
-            _ => Err(DomainError::invalid("outcome", "must be cancel or complete")),
+            _ => Err(DomainError::invalid(
+                "outcome",
+                "must be cancel or complete",
+            )),
         }
     }
 }
@@ -50,7 +53,9 @@ pub struct Dispute {
 impl Order {
     /// A dispute waits for an operator.
     pub fn dispute_open(&self) -> bool {
-        self.dispute.as_ref().is_some_and(|d| d.resolution.is_none())
+        self.dispute
+            .as_ref()
+            .is_some_and(|d| d.resolution.is_none())
     }
 
     /// Refuses what would end or move the order past an open dispute: only
@@ -65,7 +70,12 @@ impl Order {
         Ok(())
     }
 
-    pub fn open_dispute(&self, party: Party, reason: Text, now: Timestamp) -> DomainResult<Decision> {
+    pub fn open_dispute(
+        &self,
+        party: Party,
+        reason: Text,
+        now: Timestamp,
+    ) -> DomainResult<Decision> {
         let (by, other) = match party {
             Party::Buyer => (Actor::Buyer, self.seller_id.clone()),
             Party::Seller => (Actor::Seller, self.buyer_id.clone()),
@@ -82,12 +92,12 @@ impl Order {
         self.require_no_dispute("open a dispute")?;
         let reason = reason.into_string();
         let mut d = Decision::new(self.clone());
-        d.order.dispute = Some(Dispute {
+        d.order.dispute = Some(Box::new(Dispute {
             opened_by: by,
             reason: reason.clone(),
             opened_at: now,
             resolution: None,
-        });
+        }));
         d.notify(other, NoticeKind::DisputeOpened { by, reason });
         Ok(d)
     }
@@ -122,15 +132,15 @@ impl Order {
         if outcome == DisputeOutcome::Cancel {
             d.order.cancel_reason = Some(reason.clone());
         }
-        d.order.dispute = Some(Dispute {
+        d.order.dispute = Some(Box::new(Dispute {
             resolution: Some(Resolution {
                 outcome,
                 reason: reason.clone(),
                 by: operator.clone(),
                 at: now,
             }),
-            ..dispute
-        });
+            ..*dispute
+        }));
         // One email each, saying how it ended and why.
         d.notices.clear();
         for to in [self.buyer_id.clone(), self.seller_id.clone()] {

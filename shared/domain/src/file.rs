@@ -56,10 +56,13 @@ impl NewFile {
         let name = Text::parse_line("name", name, NAME_MAX)?.into_string();
         // A name is shown and offered back as a download name: no path.
         if name.contains(['/', '\\']) || name == "." || name == ".." {
-            return Err(DomainError::invalid("name", "must be a file name, not a path"));
+            return Err(DomainError::invalid(
+                "name",
+                "must be a file name, not a path",
+            ));
         }
         let content_type = content_type.trim().to_ascii_lowercase();
-        if !cfg.file_types.iter().any(|t| *t == content_type) {
+        if !cfg.file_types.contains(&content_type) {
             return Err(DomainError::invalid(
                 "content_type",
                 "this type of file is not accepted (images, PDF, office documents, audio, video, zip)",
@@ -106,7 +109,11 @@ pub fn parse_file_ids(raw: &[String], cfg: &Config) -> DomainResult<Vec<FileId>>
 /// Checks that `file` may be attached by `by` on `order`: theirs, on this
 /// order, not attached yet. Anything else reads alike, so nobody learns
 /// of another's file.
-pub fn check_attachable(file: Option<&FileRecord>, order: &OrderId, by: &UserId) -> DomainResult<()> {
+pub fn check_attachable(
+    file: Option<&FileRecord>,
+    order: &OrderId,
+    by: &UserId,
+) -> DomainResult<()> {
     match file {
         Some(f) if f.order_id == *order && f.owner_id == *by && f.attached.is_none() => Ok(()),
         Some(_) | None => Err(DomainError::invalid(

@@ -136,7 +136,7 @@ pub struct Order {
     pub delivery_files: Vec<FileId>,
     /// The dispute, open or resolved (see `dispute`).
     #[serde(default)]
-    pub dispute: Option<Dispute>,
+    pub dispute: Option<Box<Dispute>>,
     pub version: u64,
 }
 

@@ -158,11 +158,8 @@ pub fn resolve(req: &Request) -> AppResult<Found> {
     match route_key.and_then(table::by_route_key) {
         Some(row) => {
             let params = req.path_parameters_ref();
-            Found::new(
-                row,
-                params.and_then(|p| p.first("id")).unwrap_or_default(),
-            )?
-            .with_file_id(params.and_then(|p| p.first("file_id")))
+            Found::new(row, params.and_then(|p| p.first("id")).unwrap_or_default())?
+                .with_file_id(params.and_then(|p| p.first("file_id")))
         }
         None => table::find(req.method().as_str(), req.raw_http_path()),
     }

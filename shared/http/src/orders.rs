@@ -6,8 +6,8 @@ use crate::services::review as review_view;
 use crate::views::{Time, page, time};
 use crate::{Ctx, Reply, json_text, ok};
 use khamsa_app::ports::{Message, Page};
-use khamsa_app::usecases::order_transitions::{Transition, transition, transition_with_files};
 use khamsa_app::usecases::files::MessageBody;
+use khamsa_app::usecases::order_transitions::{Transition, transition, transition_with_files};
 use khamsa_app::usecases::pay_with::{self, Placed};
 use khamsa_app::usecases::{self, messages, orders, reviews};
 use khamsa_app::{AppResult, Caller};
@@ -72,7 +72,7 @@ pub fn order<'a>(o: &'a Order, caller: &Caller, now: Timestamp) -> OrderView<'a>
         cancelled_by: o.cancelled_by,
         cancel_reason: o.cancel_reason.as_deref(),
         delivery_files: &o.delivery_files,
-        dispute: o.dispute.as_ref().map(dispute_view),
+        dispute: o.dispute.as_deref().map(dispute_view),
         can_cancel: o.can_cancel(o.party(&caller.id, caller.operator), now),
     }
 }
@@ -160,15 +160,7 @@ pub(crate) async fn deliver(ctx: &Ctx<'_>) -> AppResult<Reply> {
     let now = app.now();
     ctx.mutate(
         200,
-        || {
-            Box::pin(transition_with_files(
-                app,
-                c,
-                id,
-                t.clone(),
-                files.clone(),
-            ))
-        },
+        || Box::pin(transition_with_files(app, c, id, t.clone(), files.clone())),
         |o| json_text(&order(o, c, now)),
     )
     .await

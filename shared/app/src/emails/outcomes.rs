@@ -2,8 +2,8 @@
 //! review that may follow. `t` names the order (its service title).
 
 use super::{Block, Lang, Words, p, tr, usd};
-use khamsa_domain::money::Money;
 use khamsa_domain::dispute::DisputeOutcome;
+use khamsa_domain::money::Money;
 use khamsa_domain::order::Actor;
 
 /// Both: the order is complete; the seller's amount is their net, the

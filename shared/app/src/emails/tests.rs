@@ -32,6 +32,14 @@ fn ok(n: &Notice, lang: Lang) -> Rendered {
 fn samples() -> Vec<Notice> {
     let ts = Timestamp(1_700_000_000_000);
     let kinds = vec![
+        NoticeKind::DisputeOpened {
+            by: Actor::Buyer,
+            reason: "Not what we agreed".into(),
+        },
+        NoticeKind::DisputeResolved {
+            outcome: khamsa_domain::dispute::DisputeOutcome::Complete,
+            reason: "The delivery matches the brief".into(),
+        },
         NoticeKind::NewOrder {
             total: Money::dollars(20),
             seller_net: Money::dollars(16),
@@ -109,7 +117,7 @@ fn samples() -> Vec<Notice> {
 
 #[test]
 fn every_variant_renders_in_both_languages() {
-    let mut seen = [false; 12];
+    let mut seen = [false; 14];
     for n in samples() {
         let i = match n.kind {
             NoticeKind::NewOrder { .. } => 0,
@@ -124,6 +132,8 @@ fn every_variant_renders_in_both_languages() {
             NoticeKind::WithdrawalPaid { .. } => 9,
             NoticeKind::PaidOrderNotPlaced { .. } => 10,
             NoticeKind::WithdrawalFailed { .. } => 11,
+            NoticeKind::DisputeOpened { .. } => 12,
+            NoticeKind::DisputeResolved { .. } => 13,
         };
         seen[i] = true;
         let link = match i {

@@ -13,11 +13,11 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use khamsa_domain::Timestamp;
-use khamsa_domain::ids::{
-    FileId, MessageId, OfferId, OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId,
-    WithdrawalId,
-};
 use khamsa_domain::file::FileRecord;
+use khamsa_domain::ids::{
+    FileId, MessageId, OfferId, OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId,
+    UserId, WithdrawalId,
+};
 use khamsa_domain::ledger::{Account, Posting, UserAccount};
 use khamsa_domain::money::Money;
 use khamsa_domain::order::{Order, Timer, TimerKind};
@@ -356,11 +356,7 @@ impl Store for MemoryStore {
     }
 
     async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>> {
-        Ok(self
-            .lock()
-            .files
-            .get(&(order.clone(), id.clone()))
-            .cloned())
+        Ok(self.lock().files.get(&(order.clone(), id.clone())).cloned())
     }
 
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {

@@ -73,7 +73,10 @@ pub async fn open(
     }
     let DisputeReason(reason) = body?;
     let now = app.now();
-    Ok(decision_outcome(order.open_dispute(party, reason, now)?, now))
+    Ok(decision_outcome(
+        order.open_dispute(party, reason, now)?,
+        now,
+    ))
 }
 
 /// `GET /admin/disputes`: open disputes, newest first.
@@ -95,20 +98,13 @@ pub async fn resolve(
         .filter(|o| o.dispute.is_some())
         .ok_or(AppError::NotFound("dispute"))?;
     if order.party(&caller.id, false).is_some() {
-        return Err(
-            DomainError::NotAllowed("an operator never resolves a dispute on their own order")
-                .into(),
-        );
+        return Err(DomainError::NotAllowed(
+            "an operator never resolves a dispute on their own order",
+        )
+        .into());
     }
     let Resolve { outcome, reason } = body?;
     let now = app.now();
-    let d = order.resolve_dispute(
-        Party::Operator,
-        &caller.id,
-        outcome,
-        reason,
-        now,
-        &app.cfg,
-    )?;
+    let d = order.resolve_dispute(Party::Operator, &caller.id, outcome, reason, now, &app.cfg)?;
     Ok(decision_outcome(d, now))
 }

@@ -51,7 +51,10 @@ impl Body for FileIds {
     // Read beside the text's own body, which checks the other fields.
     const UNKNOWN_FIELDS_REFUSED: bool = false;
     fn check(j: FileIdsJson, cfg: &Config) -> DomainResult<Self> {
-        Ok(FileIds(parse_file_ids(&j.file_ids.unwrap_or_default(), cfg)?))
+        Ok(FileIds(parse_file_ids(
+            &j.file_ids.unwrap_or_default(),
+            cfg,
+        )?))
     }
 }
 

@@ -106,8 +106,7 @@ pub async fn transition_with_files(
     if delivers {
         let FileIds(ids) = file_ids?;
         if !ids.is_empty() {
-            attached =
-                files::attach(app, &order, caller, &ids, Attachment::Delivery(now)).await?;
+            attached = files::attach(app, &order, caller, &ids, Attachment::Delivery(now)).await?;
             decision.order.delivery_files = ids;
         }
     }

@@ -5,8 +5,7 @@
 
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::{
-    FileId,
-    OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
+    FileId, OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
 };
 use khamsa_domain::ledger::{Account, UserAccount};
 use khamsa_domain::order::{Order, OrderStatus, Timer, TimerKind};
