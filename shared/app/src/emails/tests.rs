@@ -32,14 +32,6 @@ fn ok(n: &Notice, lang: Lang) -> Rendered {
 fn samples() -> Vec<Notice> {
     let ts = Timestamp(1_700_000_000_000);
     let kinds = vec![
-        NoticeKind::DisputeOpened {
-            by: Actor::Buyer,
-            reason: "Not what we agreed".into(),
-        },
-        NoticeKind::DisputeResolved {
-            outcome: khamsa_domain::dispute::DisputeOutcome::Complete,
-            reason: "The delivery matches the brief".into(),
-        },
         NoticeKind::NewOrder {
             total: Money::dollars(20),
             seller_net: Money::dollars(16),
@@ -112,6 +104,20 @@ fn samples() -> Vec<Notice> {
             reason: "PayPal reported the payout RETURNED".into(),
         },
     });
+    // Disputes (issue 12), after the samples other tests index.
+    out.extend(
+        [
+            NoticeKind::DisputeOpened {
+                by: Actor::Buyer,
+                reason: "Not what we agreed".into(),
+            },
+            NoticeKind::DisputeResolved {
+                outcome: khamsa_domain::dispute::DisputeOutcome::Complete,
+                reason: "The delivery matches the brief".into(),
+            },
+        ]
+        .map(|k| order_notice("Logo design", k)),
+    );
     out
 }
 
