@@ -202,6 +202,18 @@ async fn boot(
         }
         _ => app,
     };
+    // Files' presigned URLs, where the stack gives the bucket (the
+    // messages function, which serves the file routes).
+    let app = match std::env::var("KHAMSA_FILES_BUCKET") {
+        Ok(bucket) if !bucket.is_empty() => match khamsa_aws::s3::S3Urls::from_sdk(&sdk, bucket) {
+            Ok(urls) => app.with_files(Arc::new(urls)),
+            Err(e) => {
+                tracing::error!(error = %e, "no presigned URLs for files");
+                app
+            }
+        },
+        _ => app,
+    };
     tracing::debug!(function = function.name(), "started");
     Ok(Parts {
         app,

@@ -45,7 +45,7 @@ pub enum Function {
     /// Order queries and the transitions that have no function of their
     /// own: instructions, receive, changes.
     Orders,
-    /// An order's messages.
+    /// An order's messages and files.
     Messages,
     /// The requests board.
     Requests,
@@ -113,13 +113,14 @@ http_binaries! {
         Me, EditMe, MyLedger, Topup, MyWithdrawals, PaymentMethods, MyTopups,
         CaptureTopup, PaypalWebhook,
     ],
-    Orders: [Order, MyPurchases, MySales, Instructions, Receive, Changes],
-    Messages: [Messages, SendMessage],
+    Orders: [Order, MyPurchases, MySales, Instructions, Receive, Changes, OpenDispute],
+    Messages: [Messages, SendMessage, UploadFile, File],
     Requests: [CreateRequest, ListRequests, Request, Offer, CloseRequest],
     Admin: [
         AdminServices, ApproveService, RejectService, ApproveRevision,
         RejectRevision, AdminWithdrawals, ApproveWithdrawal, RejectWithdrawal,
-        AdminCancelOrder, AdminCompleteOrder, LedgerCheck, ClearHold,
+        AdminCancelOrder, AdminCompleteOrder, LedgerCheck, ClearHold, AdminDisputes,
+        ResolveDispute,
     ],
 }
 
@@ -150,8 +151,11 @@ pub fn function_for(route: Route) -> Function {
         | Route::MySales
         | Route::Instructions
         | Route::Receive
-        | Route::Changes => Function::Orders,
-        Route::Messages | Route::SendMessage => Function::Messages,
+        | Route::Changes
+        | Route::OpenDispute => Function::Orders,
+        Route::Messages | Route::SendMessage | Route::UploadFile | Route::File => {
+            Function::Messages
+        }
         Route::CreateRequest
         | Route::ListRequests
         | Route::Request
@@ -167,7 +171,9 @@ pub fn function_for(route: Route) -> Function {
         | Route::RejectWithdrawal
         | Route::AdminCancelOrder
         | Route::AdminCompleteOrder
-        | Route::LedgerCheck => Function::Admin,
+        | Route::LedgerCheck
+        | Route::AdminDisputes
+        | Route::ResolveDispute => Function::Admin,
         // Money in (issue 8): the function that already creates checkouts
         // also captures them and takes PayPal's webhooks, so one function
         // holds the PayPal credentials for money in.

@@ -222,6 +222,12 @@ print(*(s.getsockname()[1] for s in socks))
   say "both answer after $((SECONDS - started)) s"
 fi
 
+# The files bucket (moto's S3; shared by every run, since file keys carry
+# their order's unique id). Creating it again is harmless.
+files_bucket=${KHAMSA_FILES_BUCKET:-khamsa-local-files}
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X PUT "http://127.0.0.1:$moto_port/$files_bucket" || true)
+[[ $code == 200 || $code == 409 ]] || die "could not create the S3 bucket $files_bucket on moto (HTTP $code)"
+
 # AWS_DEFAULT_REGION too: boto3/botocore read it, not AWS_REGION.
 tmp_env=$(mktemp "$state/.env.XXXXXX")
 cat >"$tmp_env" <<EOF
@@ -229,6 +235,8 @@ cat >"$tmp_env" <<EOF
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$ddb_port
 export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$moto_port
 export AWS_ENDPOINT_URL_SES=http://127.0.0.1:$moto_port
+export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$moto_port
+export KHAMSA_FILES_BUCKET=$files_bucket
 export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$moto_port
 export KHAMSA_MOTO_URL=http://127.0.0.1:$moto_port
 export AWS_ACCESS_KEY_ID=test

@@ -204,6 +204,32 @@ const ROWS: &[Row] = &[
         "UNNNFF",
         "UNNNNN",
     ),
+    // The body `[]` is a 400 after the checks, so no dispute opens here.
+    row(
+        "POST",
+        "/orders/{id}/dispute",
+        Order,
+        "-PP--P",
+        "UNNNFF",
+        "UNNNNN",
+    ),
+    row(
+        "POST",
+        "/orders/{id}/files",
+        Order,
+        "-PP--P",
+        "UNNNFF",
+        "UNNNNN",
+    ),
+    // A file that does not exist: tests/api/files.rs downloads real ones.
+    row(
+        "GET",
+        "/orders/{id}/files/{file_id}",
+        Order,
+        "-NN--N",
+        "UNNNNN",
+        "UNNNNN",
+    ),
     row(
         "POST",
         "/orders/{id}/review",
@@ -317,6 +343,17 @@ const ROWS: &[Row] = &[
         "UOOONN",
     ),
     row("GET", "/admin/ledger/check", NoId, "", "", "UOOOPP"),
+    row("GET", "/admin/disputes", NoId, "", "", "UOOOPP"),
+    // No order here has a dispute: an operator finds none to resolve
+    // (tests/api/disputes.rs resolves real ones, never their own).
+    row(
+        "POST",
+        "/admin/disputes/{id}/resolve",
+        Order,
+        "-OO--N",
+        "UOOONN",
+        "UOOONN",
+    ),
     // Everyone owns their profile; an operator never clears their own hold.
     row(
         "POST",
@@ -516,7 +553,9 @@ async fn every_route_by_every_caller_on_own_others_and_missing() {
                 };
                 cells.push((
                     r.method,
-                    r.path.replace("{id}", &id),
+                    r.path
+                        .replace("{id}", &id)
+                        .replace("{file_id}", "file_missing0"),
                     target,
                     *who,
                     want,

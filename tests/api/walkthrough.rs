@@ -1,6 +1,7 @@
 //! The README's walk-through, step by step, as a person would run it: a
 //! service listed and approved, a $50 top-up paid on the (fake) PayPal
-//! checkout page, an order with an upgrade, messages, delivery, receipt
+//! checkout page, an order with an upgrade, messages, a delivery with a
+//! file uploaded and downloaded through presigned URLs, receipt
 //! and review, fourteen days, and a withdrawal paid out through (fake)
 //! PayPal Payouts. On both backends, like the rest of the suite.
 
@@ -103,14 +104,45 @@ async fn the_readme_walk_through_with_paypal_in_and_out() {
         .await,
         201,
     );
+    // Sara uploads the logo to the URL the API hands out, then delivers
+    // it; Omar downloads it through the redirect.
+    let logo: &[u8] = b"\x89PNG the logo";
+    let f = expect_status(
+        &app.post(
+            &sara,
+            &path("files"),
+            json!({"name": "logo.png", "content_type": "image/png", "size": logo.len()}),
+        )
+        .await,
+        201,
+    );
+    let put = app
+        .client
+        .put(f["upload_url"].as_str().unwrap())
+        .header("content-type", "image/png")
+        .body(logo.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let file = f["file_id"].as_str().unwrap().to_owned();
     let d = app
         .post(
             &sara,
             &path("deliver"),
-            json!({"text": "Here is your logo"}),
+            json!({"text": "Here is your logo", "file_ids": [file]}),
         )
         .await;
     assert_eq!(expect_status(&d, 200)["status"], "delivered");
+    let got = app
+        .client
+        .get(app.url(&path(&format!("files/{file}"))))
+        .bearer_auth(omar.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status().as_u16(), 200, "the redirect followed");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), logo);
     let r = app.post_empty(&omar, &path("receive")).await;
     assert_eq!(expect_status(&r, 200)["status"], "completed");
     let rv = app

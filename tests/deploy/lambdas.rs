@@ -366,6 +366,7 @@ impl Stack {
             "PayPalSecretArn" => Some(self.paypal_secret.clone()),
             "PayPalWebhookId" => Some("WH-TEST".into()),
             "SesSender" => Some(self.sender.clone()),
+            "FilesBucket" => Some("khamsa-local-files".into()),
             _ => None,
         });
         env.extend(secrets_endpoint().filter(|_| f.calls_paypal()));

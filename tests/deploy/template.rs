@@ -40,6 +40,14 @@ pub fn getatt_of(v: &Yaml) -> Option<(String, String)> {
     }
 }
 
+/// `!Sub "text"` → "text".
+pub fn sub_of(v: &Yaml) -> Option<String> {
+    match tagged(v)? {
+        (t, Yaml::String(s)) if t == "Sub" => Some(s.clone()),
+        _ => None,
+    }
+}
+
 /// A list, or a lone value as a list of one.
 pub fn list(v: &Yaml) -> Vec<&Yaml> {
     match v {
@@ -428,6 +436,9 @@ struct Grants {
     /// Reads the PayPal secret (`secretsmanager:GetSecretValue` on exactly
     /// the `PayPalSecretArn` parameter).
     paypal: bool,
+    /// Signs URLs for orders' files: `s3:PutObject` and `s3:GetObject` on
+    /// the files bucket's `orders/*` only.
+    files: bool,
 }
 
 const NOTIFY_AND_TIME: &[&str] = &["NotificationsQueue", "TimersQueue"];
@@ -446,6 +457,7 @@ fn grants(f: Function) -> Grants {
         consumes: None,
         email: false,
         paypal: false,
+        files: false,
     };
     match f {
         // `pay_with: "paypal"` opens a checkout for the shortfall.
@@ -474,7 +486,10 @@ fn grants(f: Function) -> Grants {
             ..g(MONEY, false, NOTIFY_AND_TIME)
         },
         Function::Orders => g(MONEY, true, NOTIFY_AND_TIME),
-        Function::Messages => g(&["GetItem", "Query", "PutItem"], false, &[]),
+        Function::Messages => Grants {
+            files: true,
+            ..g(&["GetItem", "Query", "PutItem"], false, &[])
+        },
         Function::Requests => g(&["GetItem", "Query", "PutItem"], false, &[]),
         Function::Admin => g(MONEY, true, NOTIFY_TIME_AND_PAYOUTS),
         Function::Timers => Grants {
@@ -485,6 +500,7 @@ fn grants(f: Function) -> Grants {
             consumes: Some("TimersQueue"),
             email: false,
             paypal: false,
+            files: false,
         },
         Function::Notifier => Grants {
             dynamodb: &["GetItem", "UpdateItem"],
@@ -494,6 +510,7 @@ fn grants(f: Function) -> Grants {
             consumes: Some("NotificationsQueue"),
             email: true,
             paypal: false,
+            files: false,
         },
         // The payouts poll queues what is due; it calls no one itself.
         Function::Sweeper => g(&["Query"], false, NOTIFY_TIME_AND_PAYOUTS),
@@ -507,6 +524,7 @@ fn grants(f: Function) -> Grants {
             consumes: Some("PayoutsQueue"),
             email: false,
             paypal: true,
+            files: false,
         },
         // The 64 ledger totals items, read together; nothing written.
         Function::Reconcile => g(&["BatchGetItem"], false, &[]),
@@ -716,6 +734,15 @@ fn each_role_grants_only_its_functions_actions() {
                             "{name}: only from the configured sender"
                         );
                     }
+                    ("s3", "PutObject" | "GetObject") => {
+                        assert!(want.files, "{name} signs no file URL");
+                        assert!(
+                            s.resources.iter().all(
+                                |r| sub_of(r).as_deref() == Some("${FilesBucket.Arn}/orders/*")
+                            ),
+                            "{name}: only orders' files in the files bucket"
+                        );
+                    }
                     _ => panic!("{name}/{p}: {a} is outside its list"),
                 }
             }
@@ -747,6 +774,9 @@ fn each_role_grants_only_its_functions_actions() {
         if want.paypal {
             needed.insert("secretsmanager:GetSecretValue".into());
         }
+        if want.files {
+            needed.extend(["s3:PutObject", "s3:GetObject"].map(String::from));
+        }
         assert_eq!(granted, needed, "{name}: granted vs its list");
         if moves_money(f.function) {
             assert!(!granted.contains("dynamodb:Scan"));
@@ -769,6 +799,7 @@ fn placeholder(var: &str, reference: &str) -> Option<String> {
             Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf".into())
         }
         "PayPalWebhookId" => Some("WH-0000000000".into()),
+        "FilesBucket" => Some("khamsa-test-files".into()),
         _ => {
             let _ = var;
             None

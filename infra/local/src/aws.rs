@@ -17,6 +17,9 @@ pub struct AwsSettings {
     pub notifications_queue: String,
     /// The verified SES sender.
     pub ses_source: String,
+    /// Where files go (`KHAMSA_FILES_BUCKET`): shared by every run, as
+    /// file keys carry their order's unique id.
+    pub files_bucket: String,
 }
 
 impl AwsSettings {
@@ -29,6 +32,7 @@ impl AwsSettings {
             timers_queue: var("KHAMSA_TIMERS_QUEUE", "khamsa-local-timers"),
             notifications_queue: var("KHAMSA_NOTIFICATIONS_QUEUE", "khamsa-local-notifications"),
             ses_source: var("KHAMSA_SES_SOURCE", "no-reply@khamsa.local"),
+            files_bucket: var("KHAMSA_FILES_BUCKET", "khamsa-local-files"),
         }
     }
 
@@ -47,6 +51,8 @@ impl AwsSettings {
             timers_queue: format!("{id}-timers"),
             notifications_queue: format!("{id}-notifications"),
             ses_source: "no-reply@khamsa.local".into(),
+            files_bucket: std::env::var("KHAMSA_FILES_BUCKET")
+                .unwrap_or_else(|_| "khamsa-local-files".into()),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! loop.
 
 pub mod aws;
+pub mod files;
 pub mod paypal;
 pub mod token;
 pub mod web;
@@ -83,6 +84,8 @@ pub struct Local {
     email_lock: tokio::sync::Mutex<()>,
     /// The web client's files (`web/`), served at `/`.
     web: WebRoot,
+    /// Files' bytes in memory mode (S3 on the AWS backend).
+    files: Option<Arc<files::LocalFiles>>,
 }
 
 impl Local {
@@ -102,6 +105,8 @@ impl Local {
             public_url,
         )
         .with_payments(paypal.payments);
+        let files = Arc::new(files::LocalFiles::new(public_url, clock.clone()));
+        let app = app.with_files(files.clone());
         Arc::new(Local {
             app,
             mailer,
@@ -115,6 +120,7 @@ impl Local {
             timer_lock: tokio::sync::Mutex::new(()),
             email_lock: tokio::sync::Mutex::new(()),
             web: WebRoot::from_env(),
+            files: Some(files),
         })
     }
 
@@ -172,6 +178,10 @@ impl Local {
             cfg,
             public_url,
         ));
+        // Files go to S3 (moto's on the emulators; the set-up creates the
+        // bucket) through presigned URLs, as in AWS.
+        let files = khamsa_aws::s3::S3Urls::from_sdk(&sdk, settings.files_bucket.clone())?;
+        let app = app.with_files(Arc::new(files));
         Ok(Arc::new(Local {
             app,
             mailer: record,
@@ -188,6 +198,7 @@ impl Local {
             timer_lock: tokio::sync::Mutex::new(()),
             email_lock: tokio::sync::Mutex::new(()),
             web: WebRoot::from_env(),
+            files: None,
         }))
     }
 
@@ -293,6 +304,26 @@ impl Local {
 
     async fn serve_one(&self, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
+        if let (Some(files), Some(key)) =
+            (&self.files, parts.uri.path().strip_prefix(files::PREFIX))
+        {
+            let max = usize::try_from(self.app.cfg.file_max_bytes).unwrap_or(MAX_BODY);
+            let body = match Limited::new(body, max).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return plain(413, json!({"code": "payload_too_large", "status": 413})),
+            };
+            let content_type = parts
+                .headers
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            return files.serve(
+                parts.method.as_str(),
+                key,
+                parts.uri.query().unwrap_or(""),
+                content_type,
+                body,
+            );
+        }
         let body = match Limited::new(body, MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => return plain(413, json!({"code": "payload_too_large", "status": 413})),

@@ -5,8 +5,8 @@ use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::metrics;
 use crate::ports::{
-    Clock, CommitError, Mailer, NoPayoutQueue, Notifier, Payments, PayoutQueue, Scheduler, Store,
-    UnitOfWork, Write,
+    Clock, CommitError, FileUrls, Mailer, NoFileUrls, NoPayoutQueue, Notifier, Payments,
+    PayoutQueue, Scheduler, Store, UnitOfWork, Write,
 };
 use khamsa_domain::withdrawal::WithdrawalStatus;
 use khamsa_domain::{Config, DomainError, Timestamp};
@@ -27,6 +27,8 @@ pub struct App {
     /// Where links in emails point, e.g. `https://khamsa.example`.
     pub public_url: Arc<str>,
     pub known_callers: Arc<KnownCallers>,
+    /// Presigned URLs for files (none: the file routes answer 503).
+    pub files: Arc<dyn FileUrls>,
 }
 
 /// The adapters an `App` runs on, named so a wiring cannot swap two of them
@@ -117,12 +119,19 @@ impl App {
             cfg: Arc::new(cfg),
             public_url: Arc::from(public_url),
             known_callers: Default::default(),
+            files: Arc::new(NoFileUrls),
         }
     }
 
     /// With approved withdrawals sent through `q`.
     pub fn with_payout_queue(mut self, q: Arc<dyn PayoutQueue>) -> App {
         self.payout_queue = q;
+        self
+    }
+
+    /// With files' bytes behind `f`.
+    pub fn with_files(mut self, f: Arc<dyn FileUrls>) -> App {
+        self.files = f;
         self
     }
 

@@ -149,6 +149,7 @@ pub fn of_commit(uow: &UnitOfWork) -> Vec<Event> {
         | Write::Withdrawal(_)
         | Write::Message(_)
         | Write::Offer(_)
+        | Write::File(_)
         | Write::Topup(_) => None,
     });
     let mut out = Vec::new();

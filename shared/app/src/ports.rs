@@ -3,8 +3,9 @@
 //! and keep the same promises.
 
 use async_trait::async_trait;
+use khamsa_domain::file::FileRecord;
 use khamsa_domain::ids::{
-    MessageId, OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
+    FileId, MessageId, OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
 };
 use khamsa_domain::ledger::{Account, Posting, PostingKind, UserAccount};
 use khamsa_domain::notice::{EmailPrefs, Notice};
@@ -83,6 +84,9 @@ pub struct Message {
     pub sender_id: UserId,
     pub text: String,
     pub at: Timestamp,
+    /// Files attached to this message (product.md "Files").
+    #[serde(default)]
+    pub file_ids: Vec<FileId>,
 }
 
 impl Message {
@@ -100,6 +104,7 @@ impl Message {
             sender_id,
             text: text.into_string(),
             at,
+            file_ids: vec![],
         }
     }
 }
@@ -219,6 +224,9 @@ pub enum Write {
     /// Insert-only records: refused if one with the same key exists.
     Message(Message),
     Offer(Offer),
+    /// A file's record: new (version 0) when its upload URL is handed
+    /// out, then once more when it is attached.
+    File(FileRecord),
 }
 
 /// Removes a timer row. `only_if_due` guards a no-op firing from deleting
@@ -356,6 +364,8 @@ pub fn ranked_page<T>(items: Vec<T>, page: &PageReq) -> StoreResult<Page<T>> {
 pub enum OrderQuery {
     Purchases(UserId, Option<OrderStatus>),
     Sales(UserId, Option<OrderStatus>),
+    /// Orders with an open dispute, newest dispute first (operators).
+    OpenDisputes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,6 +405,8 @@ pub trait Store: Send + Sync {
     async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>>;
     /// Oldest first: a conversation reads top to bottom.
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>>;
+    /// A file of an order.
+    async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>>;
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>>;
     async fn reviews(&self, service: &ServiceId, page: &PageReq) -> StoreResult<Page<Review>>;
     async fn request(&self, id: &RequestId) -> StoreResult<Option<Request>>;
@@ -455,6 +467,56 @@ pub trait Store: Send + Sync {
     /// one request whatever the size of the ledger.
     async fn ledger_totals(&self) -> StoreResult<crate::totals::LedgerTotals>;
     async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError>;
+}
+
+/// Presigned URLs for the files' bytes, which never pass through the
+/// API: S3 in AWS and on the emulators, the local server's own store in
+/// memory mode.
+#[async_trait]
+pub trait FileUrls: Send + Sync {
+    /// A PUT of exactly this type and size to `key`, valid until `expires`.
+    async fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> StoreResult<String>;
+    /// A GET of `key` served as an attachment named `name`.
+    async fn download_url(
+        &self,
+        key: &str,
+        name: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> StoreResult<String>;
+}
+
+/// No file storage wired (functions that serve no file route).
+pub struct NoFileUrls;
+
+#[async_trait]
+impl FileUrls for NoFileUrls {
+    async fn upload_url(
+        &self,
+        _: &str,
+        _: &str,
+        _: u64,
+        _: Timestamp,
+        _: Timestamp,
+    ) -> StoreResult<String> {
+        Err(StoreError::Unavailable("no file storage here".into()))
+    }
+    async fn download_url(
+        &self,
+        _: &str,
+        _: &str,
+        _: Timestamp,
+        _: Timestamp,
+    ) -> StoreResult<String> {
+        Err(StoreError::Unavailable("no file storage here".into()))
+    }
 }
 
 /// Where `now` comes from. The local server's clock can be moved forward.

@@ -49,6 +49,7 @@ contract!(
     services_round_trip_with_counters_and_every_list,
     orders_list_newest_first_by_buyer_and_seller_and_status,
     messages_read_oldest_first_across_pages,
+    a_file_is_read_back_and_attached_once,
     reviews_round_trip_and_list_newest_first,
     requests_and_offers,
     withdrawals_by_user_and_by_status,
@@ -626,6 +627,51 @@ async fn orders_list_newest_first_by_buyer_and_seller_and_status(store: &dyn Sto
     );
 }
 
+async fn a_file_is_read_back_and_attached_once(store: &dyn Store) {
+    use khamsa_domain::file::{Attachment, FileRecord};
+    let f = FileRecord {
+        id: FileId::new("f1"),
+        order_id: OrderId::new("o1"),
+        owner_id: uid("seller"),
+        name: "شعار.png".into(),
+        content_type: "image/png".into(),
+        size: 10,
+        created_at: at(1),
+        attached: None,
+        version: 0,
+    };
+    ok(store, writes(vec![Write::File(f.clone())])).await;
+    let got = store.file(&f.order_id, &f.id).await.unwrap().unwrap();
+    assert_eq!(
+        got,
+        FileRecord {
+            version: 1,
+            ..f.clone()
+        }
+    );
+    assert_eq!(store.file(&OrderId::new("o2"), &f.id).await.unwrap(), None);
+    // Attaching is a versioned write: the second of two racing attaches,
+    // read at the same version, is a conflict.
+    let attached = FileRecord {
+        attached: Some(Attachment::Message(MessageId::new("m1"))),
+        ..got.clone()
+    };
+    ok(store, writes(vec![Write::File(attached.clone())])).await;
+    assert!(matches!(
+        store.commit(writes(vec![Write::File(attached)])).await,
+        Err(CommitError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .file(&f.order_id, &f.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .attached,
+        Some(Attachment::Message(MessageId::new("m1")))
+    );
+}
+
 async fn messages_read_oldest_first_across_pages(store: &dyn Store) {
     let o = OrderId::new("o1");
     let msg = |i: i64, id: &str| Message {
@@ -634,6 +680,7 @@ async fn messages_read_oldest_first_across_pages(store: &dyn Store) {
         sender_id: uid(if i % 2 == 0 { "buyer" } else { "seller" }),
         text: format!("message {i}: مرحبا"),
         at: at(i),
+        file_ids: vec![],
     };
     let all = vec![
         msg(5, "m5"),
@@ -1431,6 +1478,7 @@ async fn snapshot(store: &dyn Store, uow: &UnitOfWork) -> Snapshot {
             ),
             Write::Offer(x) => format!("{:?}", store.offers(&x.request_id).await.unwrap()),
             Write::Topup(x) => format!("topup {}", x.id),
+            Write::File(x) => format!("{:?}", store.file(&x.order_id, &x.id).await.unwrap()),
         };
         entities.push(e);
     }
@@ -1690,6 +1738,7 @@ async fn a_duplicate_posting_leaves_nothing_behind(store: &dyn Store) {
         sender_id: uid("u1"),
         text: "hi".into(),
         at: at(1),
+        file_ids: vec![],
     };
     let uow = UnitOfWork {
         writes: vec![Write::Message(msg), Write::Profile(profile("u1"))],

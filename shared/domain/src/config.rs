@@ -52,6 +52,14 @@ pub struct Config {
     /// Whether the `sandbox` top-up method (money with no payment behind
     /// it) is accepted: on for the local server, off in a deployed stack.
     pub sandbox_topups: bool,
+    /// Files on messages and deliveries (product.md "Files").
+    pub file_max_bytes: u64,
+    pub files_per_item: usize,
+    /// Content types an upload may declare; the download is always served
+    /// as an attachment, so none is ever rendered inline.
+    pub file_types: Vec<String>,
+    /// How long a presigned upload or download URL is valid.
+    pub file_url_seconds: u32,
 }
 
 impl Default for Config {
@@ -103,6 +111,34 @@ impl Default for Config {
             .to_vec(),
             platform_shards: 16,
             sandbox_topups: true,
+            file_max_bytes: 25 * 1024 * 1024,
+            files_per_item: 10,
+            file_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "image/svg+xml",
+                "application/pdf",
+                "application/msword",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.ms-excel",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                "text/plain",
+                "audio/mpeg",
+                "audio/wav",
+                "audio/ogg",
+                "audio/mp4",
+                "video/mp4",
+                "video/webm",
+                "video/quicktime",
+                "application/zip",
+            ]
+            .map(String::from)
+            .to_vec(),
+            file_url_seconds: 300,
         }
     }
 }

@@ -52,7 +52,8 @@ id_type!(
     WithdrawalId,
     TopupId,
     PostingId,
-    OutboxId
+    OutboxId,
+    FileId
 );
 
 impl OrderId {

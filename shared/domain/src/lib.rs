@@ -9,7 +9,9 @@
 
 pub mod config;
 pub mod contact;
+pub mod dispute;
 pub mod error;
+pub mod file;
 pub mod ids;
 pub mod ledger;
 pub mod money;

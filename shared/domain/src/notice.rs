@@ -1,6 +1,7 @@
 //! What a state change tells people. The domain decides who hears what; the
 //! app renders it into an email in the recipient's language.
 
+use crate::dispute::DisputeOutcome;
 use crate::ids::{OrderId, RequestId, UserId, WithdrawalId};
 use crate::money::Money;
 use crate::order::Actor;
@@ -78,6 +79,13 @@ pub enum NoticeKind {
         amount: Money,
         reason: Option<String>,
     },
+    /// The other party: a dispute was opened on the order.
+    DisputeOpened { by: Actor, reason: String },
+    /// Both: an operator ended the dispute, with their reason.
+    DisputeResolved {
+        outcome: DisputeOutcome,
+        reason: String,
+    },
     /// Buyer: a PayPal payment for an order arrived, but the order could
     /// not be placed; the money stays in the balance (issue 8).
     PaidOrderNotPlaced {
@@ -135,6 +143,8 @@ impl NoticeKind {
             | WithdrawalFailed { .. }
             | WithdrawalRejected { .. }
             | EarningsCleared { .. }
+            | DisputeOpened { .. }
+            | DisputeResolved { .. }
             | PaidOrderNotPlaced { .. } => None,
         }
     }

@@ -3,8 +3,9 @@
 //! postings that move money, the timers to set or clear, and who to tell.
 
 use crate::config::Config;
+use crate::dispute::Dispute;
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{OrderId, PostingId, ServiceId, UserId};
+use crate::ids::{FileId, OrderId, PostingId, ServiceId, UserId};
 use crate::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 use crate::money::{Money, split_fee};
 use crate::notice::{Notice, NoticeKind};
@@ -136,6 +137,12 @@ pub struct Order {
     pub buyer_told_of_message_at: Option<Timestamp>,
     #[serde(default)]
     pub seller_told_of_message_at: Option<Timestamp>,
+    /// The files of the latest delivery (product.md "Files").
+    #[serde(default)]
+    pub delivery_files: Vec<FileId>,
+    /// The dispute, open or resolved (see `dispute`).
+    #[serde(default)]
+    pub dispute: Option<Box<Dispute>>,
     pub version: u64,
 }
 
@@ -156,7 +163,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn new(order: Order) -> Self {
+    pub(crate) fn new(order: Order) -> Self {
         Decision {
             order,
             postings: vec![],
@@ -175,7 +182,7 @@ impl Decision {
         });
     }
 
-    fn notify(&mut self, to: UserId, kind: NoticeKind) {
+    pub(crate) fn notify(&mut self, to: UserId, kind: NoticeKind) {
         self.notices.push(Notice {
             to,
             order_id: Some(self.order.id.clone()),
@@ -353,6 +360,8 @@ impl Order {
             reminded_for: None,
             buyer_told_of_message_at: None,
             seller_told_of_message_at: None,
+            delivery_files: vec![],
+            dispute: None,
             version: 0,
         };
         let escrow = Account::Escrow { order: id.clone() };
@@ -443,7 +452,7 @@ impl Order {
         }))
     }
 
-    fn invalid(&self, action: &'static str) -> DomainError {
+    pub(crate) fn invalid(&self, action: &'static str) -> DomainError {
         DomainError::InvalidTransition {
             action,
             state: self.status.into(),
@@ -561,7 +570,7 @@ impl Order {
         Ok(self.complete(Actor::Operator, now, cfg))
     }
 
-    fn complete(&self, by: Actor, now: Timestamp, cfg: &Config) -> Decision {
+    pub(crate) fn complete(&self, by: Actor, now: Timestamp, cfg: &Config) -> Decision {
         let mut d = Decision::new(self.clone());
         d.order.status = OrderStatus::Completed;
         d.order.completed_at = Some(now);
@@ -670,7 +679,7 @@ impl Order {
     }
 
     /// Refunds every part of the escrow to where it came from, at once.
-    fn cancelled(&self, by: Actor, reason: Option<Text>, now: Timestamp) -> Decision {
+    pub(crate) fn cancelled(&self, by: Actor, reason: Option<Text>, now: Timestamp) -> Decision {
         let reason = reason.map(Text::into_string);
         let mut d = Decision::new(self.clone());
         d.order.status = OrderStatus::Cancelled;
@@ -731,6 +740,16 @@ impl Order {
         now: Timestamp,
         cfg: &Config,
     ) -> DomainResult<Option<Decision>> {
+        // An open dispute holds the order's timers: the firing is a no-op
+        // (its row is dropped), and the resolution ends the order.
+        if self.dispute_open()
+            && matches!(
+                kind,
+                TimerKind::AutoCancel | TimerKind::AutoComplete | TimerKind::Reminder
+            )
+        {
+            return Ok(None);
+        }
         match kind {
             TimerKind::AutoCancel => match self.auto_cancel_at(cfg) {
                 Some(deadline) if now >= deadline => {

@@ -11,6 +11,8 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod disputes;
+pub mod files;
 pub mod idempotency;
 pub mod orders;
 pub mod payments;
@@ -71,6 +73,8 @@ pub struct Ctx<'a> {
     query: QueryMap,
     /// The path's `{id}`; empty when the template has none.
     id: String,
+    /// The path's `{file_id}`, likewise.
+    file_id: String,
 }
 
 impl Ctx<'_> {
@@ -134,6 +138,15 @@ fn response(status: u16, body: String, content_type: &str) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
+fn redirect(location: &str) -> Response<Body> {
+    Response::builder()
+        .status(302)
+        .header("location", location)
+        .header("cache-control", "no-store")
+        .body(Body::Empty)
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
 /// Finds the request's route, once: by API Gateway's `routeKey` and path
 /// parameters when it matched one of our routes, else (`$default`, the
 /// local server) by matching the raw path: 404 or 405 when none fits.
@@ -143,12 +156,11 @@ pub fn resolve(req: &Request) -> AppResult<Found> {
         _ => None,
     };
     match route_key.and_then(table::by_route_key) {
-        Some(row) => Found::new(
-            row,
-            req.path_parameters_ref()
-                .and_then(|p| p.first("id"))
-                .unwrap_or_default(),
-        ),
+        Some(row) => {
+            let params = req.path_parameters_ref();
+            Found::new(row, params.and_then(|p| p.first("id")).unwrap_or_default())?
+                .with_file_id(params.and_then(|p| p.first("file_id")))
+        }
         None => table::find(req.method().as_str(), req.raw_http_path()),
     }
 }
@@ -214,7 +226,7 @@ pub async fn serve_only<S: Served>(
         Ok(_) | Err(_) => None,
     };
     let (template, result) = match found {
-        Ok(Found { row, id }) => {
+        Ok(Found { row, id, file_id }) => {
             let ctx = Ctx {
                 app,
                 method: &method,
@@ -225,6 +237,7 @@ pub async fn serve_only<S: Served>(
                 idempotency_key: idempotency::KeyHeader::read(req.headers()),
                 query: req.query_string_parameters(),
                 id,
+                file_id,
             };
             (row.path, route::<S>(&ctx, row).await)
         }
@@ -235,6 +248,8 @@ pub async fn serve_only<S: Served>(
         Ok(reply) if reply.status >= 400 => {
             response(reply.status, reply.body, problem::CONTENT_TYPE)
         }
+        // A redirect's body is its `Location` (a file download).
+        Ok(reply) if reply.status == 302 => redirect(&reply.body),
         Ok(reply) => response(reply.status, reply.body, "application/json"),
         Err(e) => {
             if problem::status_and_code(&e).0 >= 500 {
@@ -349,6 +364,9 @@ fn dispatch<'a, S: Served>(
         Cancel => orders::cancel,
         Messages => orders::messages,
         SendMessage => orders::send_message,
+        OpenDispute => disputes::open,
+        UploadFile => files::upload,
+        File => files::download,
         Review => orders::review,
         ReplyToReview => orders::reply,
         Withdraw => withdrawals::request,
@@ -368,6 +386,8 @@ fn dispatch<'a, S: Served>(
         AdminCancelOrder => admin::cancel_order,
         AdminCompleteOrder => admin::complete_order,
         LedgerCheck => admin::ledger_check,
+        AdminDisputes => disputes::list,
+        ResolveDispute => disputes::resolve,
         PaymentMethods => payments::methods,
         MyTopups => payments::mine,
         CaptureTopup => payments::capture,

@@ -1,17 +1,19 @@
 //! `/orders` and the caller's purchases and sales: placing, every
 //! transition, messages and reviews.
 
+use crate::disputes::{DisputeView, dispute as dispute_view};
 use crate::services::review as review_view;
 use crate::views::{Time, page, time};
 use crate::{Ctx, Reply, json_text, ok};
 use khamsa_app::ports::{Message, Page};
-use khamsa_app::usecases::order_transitions::{Transition, transition};
+use khamsa_app::usecases::files::MessageBody;
+use khamsa_app::usecases::order_transitions::{Transition, transition, transition_with_files};
 use khamsa_app::usecases::pay_with::{self, Placed};
 use khamsa_app::usecases::{self, messages, orders, reviews};
 use khamsa_app::{AppResult, Caller};
 use khamsa_domain::Money;
 use khamsa_domain::Timestamp;
-use khamsa_domain::ids::{MessageId, OrderId, ServiceId, UserId};
+use khamsa_domain::ids::{FileId, MessageId, OrderId, ServiceId, UserId};
 use khamsa_domain::order::{Actor, Order, OrderStatus, OrderUpgrade};
 use serde::Serialize;
 
@@ -39,6 +41,8 @@ pub struct OrderView<'a> {
     cancelled_at: Option<Time>,
     cancelled_by: Option<Actor>,
     cancel_reason: Option<&'a str>,
+    delivery_files: &'a [FileId],
+    dispute: Option<DisputeView<'a>>,
     /// Whether the cancel button shows for this caller now.
     can_cancel: bool,
 }
@@ -67,6 +71,8 @@ pub fn order<'a>(o: &'a Order, caller: &Caller, now: Timestamp) -> OrderView<'a>
         cancelled_at: time(o.cancelled_at),
         cancelled_by: o.cancelled_by,
         cancel_reason: o.cancel_reason.as_deref(),
+        delivery_files: &o.delivery_files,
+        dispute: o.dispute.as_deref().map(dispute_view),
         can_cancel: o.can_cancel(o.party(&caller.id, caller.operator), now),
     }
 }
@@ -77,6 +83,7 @@ pub struct MessageView<'a> {
     sender_id: &'a UserId,
     text: &'a str,
     at: Time,
+    file_ids: &'a [FileId],
 }
 
 pub fn message(m: &Message) -> MessageView<'_> {
@@ -85,6 +92,7 @@ pub fn message(m: &Message) -> MessageView<'_> {
         sender_id: &m.sender_id,
         text: &m.text,
         at: Time(m.at),
+        file_ids: &m.file_ids,
     }
 }
 
@@ -146,7 +154,16 @@ pub(crate) async fn instructions(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 pub(crate) async fn deliver(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    step(ctx, Transition::Deliver(ctx.input())).await
+    // A delivery may carry files: `file_ids` beside its text.
+    let (app, c, id, files) = (ctx.app, ctx.caller()?, ctx.id.as_str(), ctx.input());
+    let t = Transition::Deliver(ctx.input());
+    let now = app.now();
+    ctx.mutate(
+        200,
+        || Box::pin(transition_with_files(app, c, id, t.clone(), files.clone())),
+        |o| json_text(&order(o, c, now)),
+    )
+    .await
 }
 
 pub(crate) async fn receive(ctx: &Ctx<'_>) -> AppResult<Reply> {
@@ -167,10 +184,11 @@ pub(crate) async fn messages(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 pub(crate) async fn send_message(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    let (app, c, id, input) = (ctx.app, ctx.caller()?, ctx.id.as_str(), ctx.input());
+    let (app, c, id) = (ctx.app, ctx.caller()?, ctx.id.as_str());
+    let (input, files) = MessageBody::split(ctx.input());
     ctx.mutate(
         201,
-        || Box::pin(messages::send(app, c, id, input.clone())),
+        || Box::pin(messages::send(app, c, id, input.clone(), files.clone())),
         |x| json_text(&message(x)),
     )
     .await

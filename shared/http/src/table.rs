@@ -97,6 +97,9 @@ routes! {
     Cancel: Post "/orders/{id}/cancel" Signed,
     Messages: Get "/orders/{id}/messages" Signed,
     SendMessage: Post "/orders/{id}/messages" Signed,
+    OpenDispute: Post "/orders/{id}/dispute" Signed,
+    UploadFile: Post "/orders/{id}/files" Signed,
+    File: Get "/orders/{id}/files/{file_id}" Signed,
     Review: Post "/orders/{id}/review" Signed,
     ReplyToReview: Post "/orders/{id}/review/reply" Signed,
     // Withdrawals
@@ -119,6 +122,8 @@ routes! {
     AdminCancelOrder: Post "/admin/orders/{id}/cancel" Operator,
     AdminCompleteOrder: Post "/admin/orders/{id}/complete" Operator,
     LedgerCheck: Get "/admin/ledger/check" Operator,
+    AdminDisputes: Get "/admin/disputes" Operator,
+    ResolveDispute: Post "/admin/disputes/{id}/resolve" Operator,
     // Money in (issue 8)
     PaymentMethods: Get "/payment-methods" Public,
     MyTopups: Get "/me/topups" Signed,
@@ -143,6 +148,8 @@ pub const ROUTES: [(&str, &str); TABLE.len()] = {
 pub struct Found {
     pub row: &'static Row,
     pub id: String,
+    /// The path's `{file_id}`; empty when the template has none.
+    pub file_id: String,
 }
 
 impl Found {
@@ -156,7 +163,20 @@ impl Found {
         Ok(Found {
             row,
             id: id.to_owned(),
+            file_id: String::new(),
         })
+    }
+
+    /// With the template's `{file_id}`, checked like `{id}`.
+    pub fn with_file_id(mut self, file_id: Option<&str>) -> Result<Found, AppError> {
+        if self.row.path.contains("{file_id}") {
+            let f = file_id.unwrap_or_default();
+            if !is_plausible_id(f) {
+                return Err(AppError::NotFound("file"));
+            }
+            self.file_id = f.to_owned();
+        }
+        Ok(self)
     }
 }
 
@@ -173,6 +193,7 @@ fn thing(path: &str) -> &'static str {
         "orders" => "order",
         "requests" => "request",
         "withdrawals" => "withdrawal",
+        "disputes" => "dispute",
         "me" => "topup",
         _ => "resource",
     }
@@ -203,7 +224,7 @@ pub fn find(method: &str, path: &str) -> Result<Found, AppError> {
         .iter()
         .find(|r| r.method.as_str() == method)
         .ok_or(AppError::MethodNotAllowed)?;
-    Found::new(row, m.params.get("id").unwrap_or_default())
+    Found::new(row, m.params.get("id").unwrap_or_default())?.with_file_id(m.params.get("file_id"))
 }
 
 /// The row of a raw path whatever its `{id}` looks like: what API

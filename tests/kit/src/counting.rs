@@ -101,6 +101,14 @@ impl Store for CountingStore {
         self.read("messages");
         self.inner.messages(order, page).await
     }
+    async fn file(
+        &self,
+        order: &OrderId,
+        id: &khamsa_domain::ids::FileId,
+    ) -> StoreResult<Option<khamsa_domain::file::FileRecord>> {
+        self.read("file");
+        self.inner.file(order, id).await
+    }
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
         self.read("review");
         self.inner.review(order).await

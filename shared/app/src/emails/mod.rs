@@ -166,6 +166,10 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
         NoticeKind::WithdrawalRejected { amount, reason } => {
             market::withdrawal_rejected(lang, *amount, reason.as_deref())
         }
+        NoticeKind::DisputeOpened { by, reason } => outcomes::dispute_opened(lang, t, *by, reason),
+        NoticeKind::DisputeResolved { outcome, reason } => {
+            outcomes::dispute_resolved(lang, t, *outcome, reason)
+        }
     };
     // Arabic reads right to left: "$10.00" unisolated shows as "10.00$".
     let (subject, blocks) = match lang {

@@ -2,6 +2,7 @@
 //! review that may follow. `t` names the order (its service title).
 
 use super::{Block, Lang, Words, p, tr, usd};
+use khamsa_domain::dispute::DisputeOutcome;
 use khamsa_domain::money::Money;
 use khamsa_domain::order::Actor;
 
@@ -92,6 +93,56 @@ pub(super) fn review(lang: Lang, t: &str, rating: u8, text: &str) -> Words {
     (
         tr!(lang, "تقييم جديد لخدمتك", "New review of your service"),
         b,
+    )
+}
+
+/// The other party: a dispute was opened; the team will decide.
+pub(super) fn dispute_opened(lang: Lang, t: &str, by: Actor, reason: &str) -> Words {
+    let by = by_phrase(by, lang);
+    (
+        tr!(lang, "فُتح نزاع على الطلب", "A dispute was opened"),
+        vec![
+            p!(
+                lang,
+                "فُتح نزاع على الطلب «{t}» {by}:",
+                "A dispute was opened on the order “{t}” {by}:"
+            ),
+            Block::Quote(reason.to_owned()),
+            p!(
+                lang,
+                "سيراجع فريق خمسة الطلب ويقرر. حتى ذلك الحين لا يُلغى الطلب ولا يكتمل تلقائيًا، ويمكنكما مواصلة المراسلة.",
+                "The Khamsa team will review the order and decide. Until then it is neither cancelled nor completed automatically, and you can both keep messaging."
+            ),
+        ],
+    )
+}
+
+/// Both: an operator ended the dispute, with their reason.
+pub(super) fn dispute_resolved(
+    lang: Lang,
+    t: &str,
+    outcome: DisputeOutcome,
+    reason: &str,
+) -> Words {
+    let decided = match outcome {
+        DisputeOutcome::Cancel => p!(
+            lang,
+            "قرر فريق خمسة إلغاء الطلب «{t}» وإعادة المبلغ إلى المشتري.",
+            "The Khamsa team cancelled the order “{t}”; the payment went back to the buyer."
+        ),
+        DisputeOutcome::Complete => p!(
+            lang,
+            "قرر فريق خمسة إكمال الطلب «{t}» وتحويل المبلغ إلى البائع.",
+            "The Khamsa team completed the order “{t}”; the payment was released to the seller."
+        ),
+    };
+    (
+        tr!(lang, "انتهى النزاع", "Dispute resolved"),
+        vec![
+            decided,
+            p!(lang, "السبب:", "Reason:"),
+            Block::Quote(reason.to_owned()),
+        ],
     )
 }
 

@@ -153,12 +153,26 @@ fn samples() -> Vec<Notice> {
             n.order_id = None;
         }
     }
+    // Disputes (issue 12), after the samples other tests index.
+    out.extend(
+        [
+            NoticeKind::DisputeOpened {
+                by: Actor::Buyer,
+                reason: "Not what we agreed".into(),
+            },
+            NoticeKind::DisputeResolved {
+                outcome: khamsa_domain::dispute::DisputeOutcome::Complete,
+                reason: "The delivery matches the brief".into(),
+            },
+        ]
+        .map(|k| order_notice("Logo design", k)),
+    );
     out
 }
 
 #[test]
 fn every_variant_renders_in_both_languages() {
-    let mut seen = [false; 18];
+    let mut seen = [false; 20];
     for n in samples() {
         let i = match n.kind {
             NoticeKind::NewOrder { .. } => 0,
@@ -179,6 +193,8 @@ fn every_variant_renders_in_both_languages() {
             NoticeKind::EarningsCleared { .. } => 15,
             NoticeKind::WithdrawalRejected { .. } => 16,
             NoticeKind::NewMessage => 17,
+            NoticeKind::DisputeOpened { .. } => 18,
+            NoticeKind::DisputeResolved { .. } => 19,
         };
         seen[i] = true;
         let link = match i {

@@ -13,9 +13,10 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use khamsa_domain::Timestamp;
+use khamsa_domain::file::FileRecord;
 use khamsa_domain::ids::{
-    MessageId, OfferId, OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId,
-    WithdrawalId,
+    FileId, MessageId, OfferId, OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId,
+    UserId, WithdrawalId,
 };
 use khamsa_domain::ledger::{Account, Posting, UserAccount};
 use khamsa_domain::money::Money;
@@ -41,6 +42,7 @@ struct State {
     orders: HashMap<OrderId, Order>,
     messages: HashMap<OrderId, Vec<Message>>,
     message_ids: HashSet<MessageId>,
+    files: HashMap<(OrderId, FileId), FileRecord>,
     reviews: HashMap<OrderId, Review>,
     requests: HashMap<RequestId, Request>,
     offers: HashMap<RequestId, Vec<Offer>>,
@@ -356,6 +358,19 @@ impl Store for MemoryStore {
         let (index, user, status) = match q {
             OrderQuery::Purchases(u, st) => (&s.purchases, u, st),
             OrderQuery::Sales(u, st) => (&s.sales, u, st),
+            OrderQuery::OpenDisputes => {
+                let open: Vec<Order> = s
+                    .orders
+                    .values()
+                    .filter(|o| o.dispute_open())
+                    .cloned()
+                    .collect();
+                let opened = |o: &Order| {
+                    let at = o.dispute.as_ref().map_or(0, |d| d.opened_at.millis());
+                    (at, o.id.to_string())
+                };
+                return paginate(open, opened, true, page);
+            }
         };
         let empty = BTreeSet::new();
         index_page(
@@ -374,6 +389,10 @@ impl Store for MemoryStore {
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
         let items = self.lock().messages.get(order).cloned().unwrap_or_default();
         paginate(items, |m| (m.at.millis(), m.id.to_string()), false, page)
+    }
+
+    async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>> {
+        Ok(self.lock().files.get(&(order.clone(), id.clone())).cloned())
     }
 
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
@@ -756,6 +775,13 @@ impl Store for MemoryStore {
                 Write::Topup(t) => {
                     check_version(s.topups.get(&t.id).map(|x| x.version), t.version, "topup")?
                 }
+                Write::File(f) => check_version(
+                    s.files
+                        .get(&(f.order_id.clone(), f.id.clone()))
+                        .map(|x| x.version),
+                    f.version,
+                    "file",
+                )?,
             }
         }
         for p in &uow.postings {
@@ -833,6 +859,10 @@ impl Store for MemoryStore {
                 Write::Topup(mut t) => {
                     t.version += 1;
                     s.topups.insert(t.id.clone(), t);
+                }
+                Write::File(mut f) => {
+                    f.version += 1;
+                    s.files.insert((f.order_id.clone(), f.id.clone()), f);
                 }
             }
         }

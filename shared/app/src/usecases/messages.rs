@@ -1,5 +1,6 @@
 //! In-order messages between the buyer and the seller.
 
+use super::files::{self, FileIds};
 use super::input::{Input, MessageText};
 use super::visible_order;
 use crate::app::{App, Outcome};
@@ -8,6 +9,7 @@ use crate::error::AppResult;
 use crate::ids::new_id;
 use crate::ports::{Message, Page, PageReq, UnitOfWork, Write};
 use khamsa_domain::DomainError;
+use khamsa_domain::file::Attachment;
 use khamsa_domain::ids::MessageId;
 use khamsa_domain::order::Party;
 
@@ -16,6 +18,7 @@ pub async fn send(
     caller: &Caller,
     order_id: &str,
     text: Input<MessageText>,
+    file_ids: Input<FileIds>,
 ) -> AppResult<Outcome<Message>> {
     let (order, party) = visible_order(app, caller, order_id).await?;
     // Operators read conversations but take no part in them.
@@ -23,16 +26,27 @@ pub async fn send(
         return Err(DomainError::NotAllowed("the order's buyer or seller").into());
     }
     let MessageText(text) = text?;
+    let FileIds(file_ids) = file_ids?;
     let now = app.now();
-    let m = Message::new(
+    let mut m = Message::new(
         MessageId::new(new_id("msg", now)),
         order.id.clone(),
         caller.id.clone(),
         text,
         now,
     );
+    let mut writes = files::attach(
+        app,
+        &order,
+        caller,
+        &file_ids,
+        Attachment::Message(m.id.clone()),
+    )
+    .await?;
+    m.file_ids = file_ids;
+    writes.push(Write::Message(m.clone()));
     let mut uow = UnitOfWork {
-        writes: vec![Write::Message(m.clone())],
+        writes,
         ..Default::default()
     };
     // The other party hears of it by email, throttled per order (domain).

@@ -3,6 +3,8 @@
 //! HTTP edge can add its idempotency record to the same unit of work.
 
 pub mod accounts;
+pub mod disputes;
+pub mod files;
 pub mod input;
 pub mod ledger_check;
 pub mod messages;

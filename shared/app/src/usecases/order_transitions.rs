@@ -1,12 +1,14 @@
 //! Every order transition after placement: instructions, deliver, receive,
 //! changes, cancel, and the operators' cancel and complete.
 
+use super::files::{self, FileIds};
 use super::input::{CancelReason, Delivery, Input, MessageText, NoFields};
 use super::{decision_outcome, visible_order};
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use khamsa_domain::DomainError;
+use khamsa_domain::file::Attachment;
 use khamsa_domain::ids::OrderId;
 use khamsa_domain::order::{Order, Party};
 
@@ -28,6 +30,18 @@ pub async fn transition(
     caller: &Caller,
     id: &str,
     t: Transition,
+) -> AppResult<Outcome<Order>> {
+    transition_with_files(app, caller, id, t, Ok(FileIds::default())).await
+}
+
+/// A transition whose body may also carry `file_ids`: a delivery's files
+/// (product.md "Files"). Other transitions do not read them.
+pub async fn transition_with_files(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    t: Transition,
+    file_ids: Input<FileIds>,
 ) -> AppResult<Outcome<Order>> {
     let (order, party) = match t {
         Transition::OperatorCancel(_) | Transition::OperatorComplete(_) => {
@@ -60,9 +74,19 @@ pub async fn transition(
         Transition::Cancel(_) | Transition::OperatorCancel(_) | Transition::OperatorComplete(_) => {
         }
     }
+    // Only the operator's resolution ends a disputed order.
+    match &t {
+        Transition::Receive(_) => order.require_no_dispute("receive")?,
+        Transition::Cancel(_) | Transition::OperatorCancel(_) => {
+            order.require_no_dispute("cancel")?
+        }
+        Transition::OperatorComplete(_) => order.require_no_dispute("complete")?,
+        Transition::Instructions(_) | Transition::Deliver(_) | Transition::Changes(_) => {}
+    }
     let cfg = &app.cfg;
     let now = app.now();
-    let decision = match t {
+    let delivers = matches!(t, Transition::Deliver(_));
+    let mut decision = match t {
         Transition::Instructions(text) => order.send_instructions(party, text?.0, now, cfg)?,
         Transition::Deliver(text) => order.deliver(party, text?.0, now, cfg)?,
         Transition::Receive(body) => {
@@ -78,5 +102,15 @@ pub async fn transition(
             order.operator_complete(party, now, cfg)?
         }
     };
-    Ok(decision_outcome(decision, now))
+    let mut attached = vec![];
+    if delivers {
+        let FileIds(ids) = file_ids?;
+        if !ids.is_empty() {
+            attached = files::attach(app, &order, caller, &ids, Attachment::Delivery(now)).await?;
+            decision.order.delivery_files = ids;
+        }
+    }
+    let mut outcome = decision_outcome(decision, now);
+    outcome.uow.writes.extend(attached);
+    Ok(outcome)
 }

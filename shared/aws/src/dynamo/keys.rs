@@ -5,7 +5,7 @@
 
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::{
-    OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
+    FileId, OrderId, OutboxId, PostingId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
 };
 use khamsa_domain::ledger::{Account, UserAccount};
 use khamsa_domain::order::{Order, OrderStatus, Timer, TimerKind};
@@ -127,6 +127,9 @@ pub fn escrow(o: &OrderId) -> Key {
 pub const MESSAGE_PREFIX: &str = "MSG#";
 pub fn message(o: &OrderId, at: Timestamp, id: &str) -> Key {
     (order_pk(o), format!("{MESSAGE_PREFIX}{}", at_id(at, id)))
+}
+pub fn file(o: &OrderId, id: &FileId) -> Key {
+    (order_pk(o), format!("FILE#{id}"))
 }
 pub fn review(o: &OrderId) -> Key {
     k(order_pk(o), "REVIEW")
@@ -261,13 +264,25 @@ pub fn service_index(s: &Service) -> Vec<IndexEntry> {
 
 pub fn order_index(o: &Order) -> Vec<IndexEntry> {
     let sort = at_id(o.placed_at, o.id.as_str());
-    vec![
+    let mut v = vec![
         (G1, buyer(&o.buyer_id), sort.clone()),
         (G2, buyer_status(&o.buyer_id, o.status), sort.clone()),
         (G3, seller(&o.seller_id), sort.clone()),
         (G4, seller_status(&o.seller_id, o.status), sort),
-    ]
+    ];
+    // In the operators' list while open: the resolution's put drops it.
+    if let Some(d) = o.dispute.as_ref().filter(|_| o.dispute_open()) {
+        v.push((
+            G5,
+            OPEN_DISPUTES.to_owned(),
+            at_id(d.opened_at, o.id.as_str()),
+        ));
+    }
+    v
 }
+
+/// The operators' list of open disputes (one partition: disputes are rare).
+pub const OPEN_DISPUTES: &str = "DISPUTES";
 
 pub fn review_index(r: &Review) -> Vec<IndexEntry> {
     vec![(

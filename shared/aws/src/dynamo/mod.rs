@@ -25,7 +25,10 @@ use khamsa_app::ports::{
     TIMER_HORIZON_MS, TimerEntry, TimerFailure, TopupQuery, UnitOfWork, WithdrawalQuery,
 };
 use khamsa_domain::Timestamp;
-use khamsa_domain::ids::{OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId};
+use khamsa_domain::file::FileRecord;
+use khamsa_domain::ids::{
+    FileId, OrderId, OutboxId, RequestId, ServiceId, TopupId, UserId, WithdrawalId,
+};
 use khamsa_domain::ledger::{Account, UserAccount};
 use khamsa_domain::money::Money;
 use khamsa_domain::order::{Order, Timer};
@@ -481,6 +484,7 @@ impl Store for DynamoStore {
             OrderQuery::Purchases(u, Some(st)) => Q::newest(G2, keys::buyer_status(u, *st)),
             OrderQuery::Sales(u, None) => Q::newest(G3, keys::seller(u)),
             OrderQuery::Sales(u, Some(st)) => Q::newest(G4, keys::seller_status(u, *st)),
+            OrderQuery::OpenDisputes => Q::newest(G5, keys::OPEN_DISPUTES.to_owned()),
         };
         self.page_of(&q, page).await
     }
@@ -488,6 +492,10 @@ impl Store for DynamoStore {
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
         let q = Q::table(keys::order_pk(order), keys::MESSAGE_PREFIX, true);
         self.page_of(&q, page).await
+    }
+
+    async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>> {
+        self.get_entity(&keys::file(order, id)).await
     }
 
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {

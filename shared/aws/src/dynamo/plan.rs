@@ -261,6 +261,13 @@ impl<'a> Plan<'a> {
                     let item = entity_item("offer", o, &key)?;
                     b.insert(key, Role::Insert("offer"), item)?;
                 }
+                Write::File(x) => {
+                    let mut x = x.clone();
+                    x.version += 1;
+                    let key = keys::file(&x.order_id, &x.id);
+                    let item = entity_item("file", &x, &key)?;
+                    b.versioned(key, "file", item, x.version - 1)?;
+                }
                 Write::Topup(x) => {
                     let mut x = x.clone();
                     x.version += 1;

@@ -1,0 +1,192 @@
+//! Files on an order (product.md "Files"): the API hands out presigned
+//! URLs and keeps a record of each file; the bytes go straight to storage.
+
+use super::input::{Body, Input, MessageText, required};
+use super::visible_order;
+use crate::app::{App, Outcome};
+use crate::caller::Caller;
+use crate::error::{AppError, AppResult};
+use crate::ids::new_id;
+use crate::ports::{UnitOfWork, Write};
+use khamsa_domain::file::{Attachment, FileRecord, NewFile, check_attachable, parse_file_ids};
+use khamsa_domain::ids::FileId;
+use khamsa_domain::order::{Order, Party};
+use khamsa_domain::text::Text;
+use khamsa_domain::time::SECOND_MS;
+use khamsa_domain::{Config, DomainError, DomainResult, Timestamp};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct UploadJson {
+    name: Option<String>,
+    content_type: Option<String>,
+    size: Option<i64>,
+}
+
+/// `{name, content_type, size}` of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload(pub NewFile);
+
+impl Body for Upload {
+    type Json = UploadJson;
+    fn check(j: UploadJson, cfg: &Config) -> DomainResult<Self> {
+        let name = required("name", j.name)?;
+        let content_type = required("content_type", j.content_type)?;
+        let size = required("size", j.size)?;
+        Ok(Upload(NewFile::parse(&name, &content_type, size, cfg)?))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FileIdsJson {
+    file_ids: Option<Vec<String>>,
+}
+
+/// `file_ids` beside a message's or a delivery's own fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileIds(pub Vec<FileId>);
+
+impl Body for FileIds {
+    type Json = FileIdsJson;
+    // Read beside the text's own body, which checks the other fields.
+    const UNKNOWN_FIELDS_REFUSED: bool = false;
+    fn check(j: FileIdsJson, cfg: &Config) -> DomainResult<Self> {
+        Ok(FileIds(parse_file_ids(
+            &j.file_ids.unwrap_or_default(),
+            cfg,
+        )?))
+    }
+}
+
+/// A recorded file and where to PUT its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub file: FileRecord,
+    pub upload_url: String,
+    pub expires_at: Timestamp,
+}
+
+fn url_expiry(app: &App, now: Timestamp) -> Timestamp {
+    now.plus_ms(i64::from(app.cfg.file_url_seconds) * SECOND_MS)
+}
+
+/// `POST /orders/{id}/files`: the buyer or the seller records a file and
+/// gets a short-lived URL to upload it to.
+pub async fn start_upload(
+    app: &App,
+    caller: &Caller,
+    order_id: &str,
+    body: Input<Upload>,
+) -> AppResult<Outcome<Started>> {
+    let (order, party) = visible_order(app, caller, order_id).await?;
+    if party == Party::Operator {
+        return Err(DomainError::NotAllowed("the order's buyer or seller").into());
+    }
+    let Upload(new) = body?;
+    let now = app.now();
+    let file = FileRecord {
+        id: FileId::new(new_id("file", now)),
+        order_id: order.id,
+        owner_id: caller.id.clone(),
+        name: new.name,
+        content_type: new.content_type,
+        size: new.size,
+        created_at: now,
+        attached: None,
+        version: 0,
+    };
+    let expires_at = url_expiry(app, now);
+    let upload_url = app
+        .files
+        .upload_url(&file.key(), &file.content_type, file.size, now, expires_at)
+        .await?;
+    let uow = UnitOfWork {
+        writes: vec![Write::File(file.clone())],
+        ..Default::default()
+    };
+    Ok(Outcome::new(
+        Started {
+            file,
+            upload_url,
+            expires_at,
+        },
+        uow,
+    ))
+}
+
+/// `GET /orders/{id}/files/{file_id}`: a short-lived download URL, for
+/// the order's buyer, seller and operators. A file not attached yet is
+/// its uploader's alone.
+pub async fn download_url(
+    app: &App,
+    caller: &Caller,
+    order_id: &str,
+    file_id: &str,
+) -> AppResult<String> {
+    let (order, party) = visible_order(app, caller, order_id).await?;
+    let id = FileId::plausible(file_id).ok_or(AppError::NotFound("file"))?;
+    let file = app
+        .store
+        .file(&order.id, &id)
+        .await?
+        .filter(|f| f.attached.is_some() || f.owner_id == caller.id || party == Party::Operator)
+        .ok_or(AppError::NotFound("file"))?;
+    let now = app.now();
+    Ok(app
+        .files
+        .download_url(&file.key(), &file.name, now, url_expiry(app, now))
+        .await?)
+}
+
+/// The writes that attach `ids` to a message or delivery by `by`: each
+/// must be theirs, on this order, and not attached yet (a `422`
+/// otherwise). The version check makes a race to attach one file twice
+/// a conflict.
+pub async fn attach(
+    app: &App,
+    order: &Order,
+    by: &Caller,
+    ids: &[FileId],
+    to: Attachment,
+) -> AppResult<Vec<Write>> {
+    let mut writes = Vec::with_capacity(ids.len());
+    for id in ids {
+        let file = app.store.file(&order.id, id).await?;
+        check_attachable(file.as_ref(), &order.id, &by.id)?;
+        if let Some(mut f) = file {
+            f.attached = Some(to.clone());
+            writes.push(Write::File(f));
+        }
+    }
+    Ok(writes)
+}
+
+#[derive(Deserialize)]
+pub struct MessageJson {
+    text: Option<String>,
+    file_ids: Option<Vec<String>>,
+}
+
+/// `{text, file_ids?}` of a message: both fields, and no others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBody(pub MessageText, pub FileIds);
+
+impl Body for MessageBody {
+    type Json = MessageJson;
+    fn check(j: MessageJson, cfg: &Config) -> DomainResult<Self> {
+        let text = required("text", j.text)?;
+        let text = MessageText(Text::parse_no_contact("text", &text, cfg.message_max)?);
+        let ids = parse_file_ids(&j.file_ids.unwrap_or_default(), cfg)?;
+        Ok(MessageBody(text, FileIds(ids)))
+    }
+}
+
+impl MessageBody {
+    /// The text and the files as the use case reads them, each in turn.
+    pub fn split(body: Input<MessageBody>) -> (Input<MessageText>, Input<FileIds>) {
+        match body {
+            Ok(MessageBody(t, f)) => (Ok(t), Ok(f)),
+            Err(e) => (Err(e), Ok(FileIds::default())),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Presigned S3 URLs for files (product.md "Files"), signed with
+//! `aws-sigv4` alone: the whole S3 SDK is not linked for two URL shapes.
+//! The bucket is private; a URL lets its holder PUT one object of the
+//! declared type and size, or GET one as an attachment, for a few minutes.
+
+use async_trait::async_trait;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{
+    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+};
+use aws_sigv4::sign::v4;
+use khamsa_app::ports::{FileUrls, StoreError, StoreResult};
+use khamsa_domain::Timestamp;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub struct S3Urls {
+    bucket: String,
+    region: String,
+    /// Path-style base (`http://127.0.0.1:5000`) for an emulator, from
+    /// `AWS_ENDPOINT_URL_S3`; virtual-hosted AWS otherwise.
+    endpoint: Option<String>,
+    credentials: SharedCredentialsProvider,
+}
+
+impl S3Urls {
+    pub fn new(
+        bucket: String,
+        region: String,
+        endpoint: Option<String>,
+        credentials: SharedCredentialsProvider,
+    ) -> S3Urls {
+        S3Urls {
+            bucket,
+            region,
+            endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+            credentials,
+        }
+    }
+
+    /// From the SDK's settings: region, credentials, and
+    /// `AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`) when set.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, bucket: String) -> Result<S3Urls, String> {
+        let credentials = sdk
+            .credentials_provider()
+            .ok_or("no AWS credentials provider")?;
+        let region = sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into());
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+            .ok()
+            .filter(|e| !e.is_empty());
+        Ok(S3Urls::new(bucket, region, endpoint, credentials))
+    }
+
+    /// The object's URL, before signing.
+    pub fn object_url(&self, key: &str) -> String {
+        match &self.endpoint {
+            Some(e) => format!("{e}/{}/{key}", self.bucket),
+            None => format!(
+                "https://{}.s3.{}.amazonaws.com/{key}",
+                self.bucket, self.region
+            ),
+        }
+    }
+
+    async fn presign(
+        &self,
+        method: &str,
+        url: String,
+        headers: &[(&str, &str)],
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> StoreResult<String> {
+        let creds = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("credentials: {e}")))?;
+        let identity = creds.into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        // S3 signs the path as sent: no double encoding, no normalizing.
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode =
+            aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
+        let secs = (expires.millis() - now.millis()).div_euclid(1000).max(1) as u64;
+        settings.expires_in = Some(Duration::from_secs(secs));
+        let at = UNIX_EPOCH + Duration::from_millis(now.millis().max(0) as u64);
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(at)
+            .settings(settings)
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("presign: {e}")))?
+            .into();
+        let req = SignableRequest::new(
+            method,
+            url.as_str(),
+            headers.iter().copied(),
+            SignableBody::UnsignedPayload,
+        )
+        .map_err(|e| StoreError::Unavailable(format!("presign: {e}")))?;
+        let (instructions, _) = sign(req, &params)
+            .map_err(|e| StoreError::Unavailable(format!("presign: {e}")))?
+            .into_parts();
+        let mut out = url;
+        let mut sep = if out.contains('?') { '&' } else { '?' };
+        for (k, v) in instructions.params() {
+            out.push(sep);
+            out.push_str(k);
+            out.push('=');
+            out.push_str(&pct(v));
+            sep = '&';
+        }
+        Ok(out)
+    }
+}
+
+/// RFC 3986 percent-encoding of everything but the unreserved characters.
+pub fn pct(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `attachment; filename*=UTF-8''…` (RFC 6266): never rendered inline,
+/// saved under its original (Arabic too) name.
+pub fn attachment_disposition(name: &str) -> String {
+    format!("attachment; filename*=UTF-8''{}", pct(name))
+}
+
+#[async_trait]
+impl FileUrls for S3Urls {
+    async fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> StoreResult<String> {
+        // Type and length are signed: the PUT must send exactly these.
+        let size = size.to_string();
+        let headers = [("content-type", content_type), ("content-length", &size)];
+        self.presign("PUT", self.object_url(key), &headers, now, expires)
+            .await
+    }
+
+    async fn download_url(
+        &self,
+        key: &str,
+        name: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> StoreResult<String> {
+        let url = format!(
+            "{}?response-content-disposition={}",
+            self.object_url(key),
+            pct(&attachment_disposition(name))
+        );
+        self.presign("GET", url, &[], now, expires).await
+    }
+}
+
+/// Wall time, for the bucket set-up outside any request.
+pub fn wall_now() -> Timestamp {
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::Credentials;
+
+    #[tokio::test]
+    async fn urls_carry_the_signature_the_expiry_and_the_attachment_name() {
+        let s3 = S3Urls::new(
+            "files".into(),
+            "eu-west-1".into(),
+            None,
+            SharedCredentialsProvider::new(Credentials::new("AKID", "secret", None, None, "t")),
+        );
+        let now = Timestamp(1_700_000_000_000);
+        let put = s3
+            .upload_url("orders/o1/f1", "image/png", 10, now, now.plus_ms(300_000))
+            .await
+            .unwrap();
+        assert!(put.starts_with("https://files.s3.eu-west-1.amazonaws.com/orders/o1/f1?"));
+        assert!(put.contains("X-Amz-Expires=300"), "{put}");
+        assert!(
+            put.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"),
+            "{put}"
+        );
+        let get = s3
+            .download_url("orders/o1/f1", "شعار.png", now, now.plus_ms(300_000))
+            .await
+            .unwrap();
+        assert!(
+            get.contains(
+                "response-content-disposition=attachment%3B%20filename%2A%3DUTF-8%27%27%25D8%25B4"
+            ),
+            "{get}"
+        );
+        assert!(get.contains("X-Amz-Signature="), "{get}");
+    }
+}

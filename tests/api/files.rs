@@ -1,0 +1,220 @@
+//! Files (product.md "Files"): upload through a presigned URL, attach to a
+//! message and a delivery, download through a redirect, on both backends.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a reqwest client")
+}
+
+async fn start(app: &TestApp, u: &User, order: &str, body: Value) -> Resp {
+    app.post(u, &format!("/orders/{order}/files"), body).await
+}
+
+/// Records a file and PUTs its bytes; returns the file id.
+async fn upload(app: &TestApp, u: &User, order: &str, name: &str, bytes: &[u8]) -> String {
+    let r = start(
+        app,
+        u,
+        order,
+        json!({"name": name, "content_type": "image/png", "size": bytes.len()}),
+    )
+    .await;
+    let f = expect_status(&r, 201);
+    assert!(f["expires_at"].is_string(), "{f}");
+    let put = app
+        .client
+        .put(f["upload_url"].as_str().unwrap())
+        .header("content-type", "image/png")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "PUT {}", put.status());
+    id_of(&f)
+}
+
+fn id_of(f: &Value) -> String {
+    f["file_id"].as_str().unwrap().to_owned()
+}
+
+/// The download's `302` and then the bytes behind its `Location`.
+async fn download(app: &TestApp, u: &User, order: &str, file: &str) -> (u16, Option<Vec<u8>>) {
+    let r = no_redirects()
+        .get(app.url(&format!("/orders/{order}/files/{file}")))
+        .bearer_auth(u.token())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    if status != 302 {
+        return (status, None);
+    }
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let got = app.client.get(&to).send().await.unwrap();
+    assert!(got.status().is_success(), "GET {to}: {}", got.status());
+    let disposition = got
+        .headers()
+        .get("content-disposition")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    (302, Some(got.bytes().await.unwrap().to_vec()))
+}
+
+#[tokio::test]
+async fn upload_attach_to_a_message_and_a_delivery_then_download() {
+    let app = spawn_app().await;
+    let (seller, buyer, svc) = app.market(json!({}), "50.00").await;
+    let order = id(&app.order(&buyer, &svc, json!({})).await);
+    let stranger = app.user("stranger").await;
+    let op = app.operator().await;
+
+    // The buyer sends a brief with a file.
+    let brief = upload(&app, &buyer, &order, "brief.png", b"brief bytes").await;
+    let m = app
+        .post(
+            &buyer,
+            &format!("/orders/{order}/messages"),
+            json!({"text": "The brief", "file_ids": [brief]}),
+        )
+        .await;
+    assert_eq!(expect_status(&m, 201)["file_ids"], json!([brief]));
+    // Attached once only.
+    let again = app
+        .post(
+            &buyer,
+            &format!("/orders/{order}/messages"),
+            json!({"text": "Again", "file_ids": [brief]}),
+        )
+        .await;
+    expect_problem(&again, 422, "validation_failed");
+
+    // The seller delivers a logo; someone else's file cannot be attached.
+    let logo = upload(&app, &seller, &order, "شعار.png", b"logo bytes").await;
+    let theirs = upload(&app, &buyer, &order, "x.png", b"x").await;
+    let r = app
+        .post(
+            &seller,
+            &format!("/orders/{order}/deliver"),
+            json!({"text": "Your logo", "file_ids": [theirs]}),
+        )
+        .await;
+    expect_problem(&r, 422, "validation_failed");
+    let o = app
+        .act(
+            &seller,
+            &order,
+            "deliver",
+            json!({"text": "Your logo", "file_ids": [logo]}),
+        )
+        .await;
+    assert_eq!(o["delivery_files"], json!([logo]));
+
+    for who in [&buyer, &seller, &op] {
+        assert_eq!(
+            download(&app, who, &order, &logo).await,
+            (302, Some(b"logo bytes".to_vec()))
+        );
+    }
+    assert_eq!(
+        download(&app, &seller, &order, &brief).await.1,
+        Some(b"brief bytes".to_vec())
+    );
+    // A stranger learns nothing, nor does the other party of a file not
+    // sent yet.
+    assert_eq!(download(&app, &stranger, &order, &logo).await, (404, None));
+    assert_eq!(download(&app, &seller, &order, &theirs).await, (404, None));
+    assert_eq!(
+        download(&app, &buyer, &order, "file_missing0").await,
+        (404, None)
+    );
+    let r = start(
+        &app,
+        &stranger,
+        &order,
+        json!({"name": "a.png", "content_type": "image/png", "size": 1}),
+    )
+    .await;
+    expect_problem(&r, 404, "not_found");
+}
+
+#[tokio::test]
+async fn too_large_wrong_type_and_too_many_are_refused() {
+    let app = spawn_app().await;
+    let (_seller, buyer, svc) = app.market(json!({}), "50.00").await;
+    let order = id(&app.order(&buyer, &svc, json!({})).await);
+    for body in [
+        json!({"name": "big.zip", "content_type": "application/zip", "size": 25 * 1024 * 1024 + 1}),
+        json!({"name": "run.exe", "content_type": "application/x-msdownload", "size": 10}),
+        json!({"name": "", "content_type": "image/png", "size": 10}),
+        json!({"content_type": "image/png", "size": 10}),
+    ] {
+        let r = start(&app, &buyer, &order, body.clone()).await;
+        assert_eq!(r.0, 422, "{body}: {}", r.1);
+    }
+    let eleven: Vec<String> = (0..11).map(|i| format!("file_{i}")).collect();
+    let r = app
+        .post(
+            &buyer,
+            &format!("/orders/{order}/messages"),
+            json!({"text": "many", "file_ids": eleven}),
+        )
+        .await;
+    expect_problem(&r, 422, "validation_failed");
+}
+
+#[tokio::test]
+async fn an_expired_upload_url_is_refused() {
+    let app = spawn_app().await;
+    let (_seller, buyer, svc) = app.market(json!({}), "50.00").await;
+    let order = id(&app.order(&buyer, &svc, json!({})).await);
+    let f = expect_status(
+        &start(
+            &app,
+            &buyer,
+            &order,
+            json!({"name": "late.png", "content_type": "image/png", "size": 4}),
+        )
+        .await,
+        201,
+    );
+    let url = f["upload_url"].as_str().unwrap().to_owned();
+    let in_memory = std::env::var("KHAMSA_BACKEND").as_deref() != Ok("aws");
+    if in_memory {
+        // The local server checks expiry against the business clock.
+        app.advance_seconds(301).await;
+        let put = app
+            .client
+            .put(&url)
+            .header("content-type", "image/png")
+            .body(b"late".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status().as_u16(), 403);
+    } else {
+        // moto does not enforce a presigned URL's expiry; S3 does, from
+        // these two parameters, which are signed.
+        assert!(url.contains("X-Amz-Expires=300"), "{url}");
+        assert!(url.contains("X-Amz-Signature="), "{url}");
+    }
+    // A URL altered to allow something else is refused too (memory), and
+    // the file was never attached, so nobody else can fetch it.
+    if in_memory {
+        let put = app
+            .client
+            .put(url.replace("size=4", "size=5"))
+            .header("content-type", "image/png")
+            .body(b"later".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status().as_u16(), 403);
+    }
+}
