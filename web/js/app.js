@@ -27,6 +27,7 @@ const routes = [
   [/^\/users\/([^/]+)$/, pages.user],
   [/^\/admin(\/services)?$/, pages.adminServices],
   [/^\/admin\/withdrawals$/, pages.adminWithdrawals],
+  [/^\/admin\/disputes$/, pages.adminDisputes],
   [/^\/admin\/ledger$/, pages.adminLedger],
 ];
 
@@ -50,6 +51,7 @@ function header() {
       nav.push(
         link('/admin/services', 'nav_admin_services'),
         link('/admin/withdrawals', 'nav_admin_withdrawals'),
+        link('/admin/disputes', 'nav_admin_disputes'),
         link('/admin/ledger', 'nav_admin_ledger'),
       );
     }

@@ -372,7 +372,20 @@ export async function order([id]) {
   if ('dispute' in o && !o.dispute && (isBuyer || isSeller) && ['in_progress', 'delivered'].includes(o.status)) {
     actions.push(textAction('dispute', t('dispute_reason'), t('dispute'), 'dispute', 'reason'));
   }
-  if (user.operator && !isBuyer && !isSeller && open) {
+  // An open dispute holds the order: operators end it here with a reason.
+  const disputeOpen = o.dispute && o.dispute.status === 'open';
+  if (user.operator && !isBuyer && !isSeller && disputeOpen) {
+    actions.push(form({ name: 'resolve', class: 'card' }, [
+      field('outcome', t('dispute_outcome'), {
+        kind: 'select', options: [['complete', t('dispute_complete')], ['cancel', t('dispute_cancel')]],
+      }),
+      field('reason', t('reason'), { required: true }),
+    ], t('dispute_resolve'), async (fd) => {
+      await post(`/admin/disputes/${id}/resolve`, { outcome: fd.get('outcome'), reason: fd.get('reason') });
+      await render();
+    }));
+  }
+  if (user.operator && !isBuyer && !isSeller && open && !disputeOpen) {
     const adminAct = (name, label, path) => form({ name, class: 'card' },
       [field('reason', t('reason'), { required: true })], label, async (fd) => {
         await post(`/admin/orders/${id}/${path}`, { reason: fd.get('reason') });
@@ -380,6 +393,14 @@ export async function order([id]) {
       });
     actions.push(adminAct('admin-cancel', t('admin_cancel'), 'cancel'), adminAct('admin-complete', t('admin_complete'), 'complete'));
   }
+
+  const disputePart = o.dispute ? section(t('dispute_title'),
+    h('p', { id: 'dispute-status', 'data-status': o.dispute.status },
+      `${t(o.dispute.status === 'open' ? 'dispute_open' : 'dispute_resolved')} · ${fmtTime(o.dispute.opened_at)}`),
+    h('blockquote', {}, o.dispute.reason),
+    o.dispute.resolution_reason
+      ? h('p', {}, `${t(o.dispute.outcome === 'cancel' ? 'dispute_cancel' : 'dispute_complete')}: ${o.dispute.resolution_reason}`)
+      : null) : null;
 
   let reviewPart = null;
   if (o.status === 'completed') {
@@ -430,6 +451,7 @@ export async function order([id]) {
       o.delivery_text ? [h('dt', {}, t('delivery')), h('dd', {}, o.delivery_text)] : null,
       o.cancel_reason ? [h('dt', {}, t('reason')), h('dd', {}, o.cancel_reason)] : null),
     timeline(o),
+    disputePart,
     actions.length ? h('div', { class: 'actions-block' }, actions) : null,
     reviewPart,
     messages);
@@ -613,6 +635,16 @@ export async function adminServices() {
   return page(t('moderation'),
     pending.items.length ? pending.items.map((s) => card(s, false)) : h('p', {}, t('none')),
     section(t('revisions'), revisions.items.length ? revisions.items.map((s) => card(s, true)) : h('p', {}, t('none'))));
+}
+
+export async function adminDisputes() {
+  const stop = needOperator();
+  if (stop) return stop;
+  const list = await get('/admin/disputes?limit=100');
+  return page(t('nav_admin_disputes'),
+    list.items.length ? h('ul', { class: 'list' }, list.items.map((o) => h('li', { class: 'card', 'data-id': o.id },
+      h('a', { href: `/orders/${o.id}` }, o.service_title), ' ', status(o.status),
+      h('span', { class: 'meta' }, ` · ${fmtTime(o.dispute.opened_at)} · `), o.dispute.reason))) : h('p', {}, t('no_disputes')));
 }
 
 export async function adminWithdrawals() {
