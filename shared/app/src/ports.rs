@@ -176,6 +176,9 @@ pub struct UnitOfWork {
     /// Added without a version check: counters never conflict.
     pub service_stats: Vec<(ServiceId, ServiceStats)>,
     pub idempotency: Option<IdempotencyRecord>,
+    /// Users who must not be on a payment hold (issue 8): a condition of
+    /// the commit, not a read before it. Conditions alone write nothing.
+    pub not_on_hold: Vec<UserId>,
 }
 
 impl UnitOfWork {
@@ -201,6 +204,9 @@ pub enum CommitError {
     /// The idempotency record already exists: a duplicate request won.
     #[error("idempotency key already used")]
     IdempotencyExists,
+    /// A user in `not_on_hold` is on a payment hold.
+    #[error("{0} is on a payment hold")]
+    PaymentHold(UserId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

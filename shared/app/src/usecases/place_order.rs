@@ -82,10 +82,9 @@ pub async fn place_order(
         return Err(DomainError::OwnService.into());
     }
     let request = request?;
-    super::reversals::check_no_hold(app, &caller.id).await?;
     let balances = app.store.balances(&caller.id).await?;
     let now = app.now();
-    let decision = Order::place(
+    let decision = match Order::place(
         OrderId::new(new_id("ord", now)),
         &service,
         &caller.id,
@@ -96,6 +95,17 @@ pub async fn place_order(
         },
         now,
         &app.cfg,
-    )?;
-    Ok(decision_outcome(decision, now).overdraft_means(DomainError::InsufficientFunds))
+    ) {
+        Ok(d) => d,
+        // A refusal on hold is the hold (api.md's order of checks); only
+        // this path reads the profile.
+        Err(e) => {
+            super::reversals::check_no_hold(app, &caller.id).await?;
+            return Err(e.into());
+        }
+    };
+    let mut out = decision_outcome(decision, now).overdraft_means(DomainError::InsufficientFunds);
+    // Issue 8: no orders on a payment hold, checked by the commit itself.
+    out.uow.not_on_hold.push(caller.id.clone());
+    Ok(out)
 }

@@ -133,6 +133,11 @@ fn judge(ops: &[Op], reasons: &[CancellationReason], message: Option<&str>) -> V
     {
         return Verdict::Fail(CommitError::IdempotencyExists);
     }
+    for (o, _) in &failed {
+        if let Role::Hold(u) = &o.role {
+            return Verdict::Fail(CommitError::PaymentHold(u.clone()));
+        }
+    }
     for (o, r) in &failed {
         if let Role::Versioned(what) | Role::Insert(what) = &o.role {
             tracing::info!(
@@ -359,13 +364,15 @@ fn lone_timer_clear(uow: &UnitOfWork) -> Option<&TimerClear> {
         outbox,
         service_stats,
         idempotency,
+        not_on_hold,
     } = uow;
     let nothing_else = writes.is_empty()
         && postings.is_empty()
         && timers_set.is_empty()
         && outbox.is_empty()
         && service_stats.is_empty()
-        && idempotency.is_none();
+        && idempotency.is_none()
+        && not_on_hold.is_empty();
     match timers_cleared.as_slice() {
         [c] if nothing_else => Some(c),
         _ => None,

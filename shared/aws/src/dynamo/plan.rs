@@ -9,11 +9,12 @@ use super::codec::{
 use super::error::DynamoError;
 use super::keys::{self, G1, GSIS, Key, PK};
 use aws_sdk_dynamodb::types::{
-    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use khamsa_app::ports::{CommitError, LedgerLine, UnitOfWork, Write};
 use khamsa_domain::Timestamp;
-use khamsa_domain::ids::{PostingId, ServiceId};
+use khamsa_domain::ids::{PostingId, ServiceId, UserId};
 use khamsa_domain::ledger::Account;
 use khamsa_domain::order::Timer;
 use khamsa_domain::service::{Service, ServiceStats};
@@ -29,6 +30,8 @@ const MAX_ITEMS: usize = 100;
 #[derive(Debug, Clone)]
 pub(super) enum Role {
     Idempotency,
+    /// `not_on_hold`: the profile carries no payment hold.
+    Hold(UserId),
     /// A version condition: `attribute_not_exists` for 0, `version = :v`.
     Versioned(&'static str),
     /// An insert-only record: `attribute_not_exists(pk)`.
@@ -191,6 +194,29 @@ impl<'a> Plan<'a> {
                 e.value(n_i64(r.created_at.millis()))
             );
             b.put(key, Role::Idempotency, item, Some((cond, e)))?;
+        }
+        // A profile written here is checked by its version instead (one
+        // action per item).
+        let written_profiles: HashSet<&UserId> = uow
+            .writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Profile(p) => Some(&p.id),
+                _ => None,
+            })
+            .collect();
+        let mut held: HashSet<&UserId> = HashSet::new();
+        for u in &uow.not_on_hold {
+            if written_profiles.contains(u) || !held.insert(u) {
+                continue;
+            }
+            let mut e = Expr::default();
+            let hold = e.name("payment_hold");
+            let cond = format!(
+                "attribute_not_exists({hold}) OR {hold} = {}",
+                e.value(AttributeValue::Bool(false))
+            );
+            b.check(keys::profile(u), Role::Hold(u.clone()), cond, e)?;
         }
         for w in &uow.writes {
             match w {
@@ -391,6 +417,25 @@ impl Builder<'_> {
             key,
             role,
             item: TransactWriteItem::builder().put(put).build(),
+        });
+        Ok(())
+    }
+
+    /// A condition on an item this transaction does not write.
+    fn check(&mut self, key: Key, role: Role, cond: String, e: Expr) -> Result<(), DynamoError> {
+        let (names, values) = e.into_parts();
+        let check = ConditionCheck::builder()
+            .table_name(self.table)
+            .set_key(Some(key_item(&key)))
+            .condition_expression(cond)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(build_err("condition check"))?;
+        self.ops.push(Op {
+            key,
+            role,
+            item: TransactWriteItem::builder().condition_check(check).build(),
         });
         Ok(())
     }
