@@ -1507,6 +1507,7 @@ async fn seeded(store: &dyn Store) -> (Service, UnitOfWork) {
         )],
         idempotency: Some(idem("buyer POST /orders k", 10, 86_400_000)),
         not_on_hold: vec![],
+        balances_read: vec![],
     };
     (svc, uow)
 }

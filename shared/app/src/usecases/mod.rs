@@ -73,6 +73,7 @@ pub fn decision_uow(d: Decision, now: Timestamp) -> (Order, UnitOfWork) {
         writes: vec![Write::Order(order.clone())],
         idempotency: None,
         not_on_hold: vec![],
+        balances_read: vec![],
     };
     (order, uow)
 }

@@ -58,7 +58,8 @@ pub async fn request(
             p => p.and_then(|p| p.paypal_email),
         },
     };
-    let available = app.store.balances(&caller.id).await?.earnings_available;
+    let balances = app.store.balances(&caller.id).await?;
+    let available = balances.earnings_available;
     let now = app.now();
     let (w, posting) = match Withdrawal::request(
         WithdrawalId::new(new_id("wd", now)),
@@ -86,6 +87,7 @@ pub async fn request(
         writes: vec![Write::Withdrawal(w.clone())],
         postings: vec![posting],
         not_on_hold: vec![caller.id.clone()],
+        balances_read: vec![(caller.id.clone(), balances)],
         ..Default::default()
     };
     Ok(Outcome::new(w, uow).overdraft_means(DomainError::InsufficientEarnings))

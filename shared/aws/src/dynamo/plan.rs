@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
-use khamsa_app::ports::{CommitError, LedgerLine, UnitOfWork, Write};
+use khamsa_app::ports::{Balances, CommitError, LedgerLine, UnitOfWork, Write};
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::{PostingId, ServiceId, UserId};
 use khamsa_domain::ledger::Account;
@@ -151,6 +151,21 @@ impl<'a> Plan<'a> {
             .filter(|d| matches!(d.account, Account::User { .. }))
             .map(|d| d.key.clone())
             .collect()
+    }
+
+    /// The balances `uow.balances_read` gives for every user account the
+    /// postings touch, or `None` if it leaves one out (then they are read).
+    /// A zero there may be an account with no item yet: its condition
+    /// allows both (`build`).
+    pub fn known(&self, read: &[(UserId, Balances)]) -> Option<HashMap<Key, Option<Decimal>>> {
+        let mut out = HashMap::new();
+        for d in &self.deltas {
+            if let Account::User { user, account } = &d.account {
+                let (_, b) = read.iter().find(|(u, _)| u == user)?;
+                out.insert(d.key.clone(), Some(b.get(*account).amount()));
+            }
+        }
+        Some(out).filter(|m| !m.is_empty())
     }
 
     /// The first user account the postings would take below zero.
@@ -597,6 +612,13 @@ impl Builder<'_> {
             Account::User { .. } => {
                 let read = reads.get(&d.key).copied().flatten();
                 let mut cond = match read {
+                    // Zero as the use case read it: no item yet, or zero.
+                    Some(r) if r.is_zero() => {
+                        format!(
+                            "(attribute_not_exists({bal}) OR {bal} = {})",
+                            e.value(n_dec(r))
+                        )
+                    }
                     Some(r) => format!("{bal} = {}", e.value(n_dec(r))),
                     None => format!("attribute_not_exists({bal})"),
                 };
