@@ -130,9 +130,10 @@ fn answer(rec: IdempotencyRecord, hash: &str) -> AppResult<Reply> {
 }
 
 impl Ctx<'_> {
-    /// Runs a state change: replays a finished `Idempotency-Key`, otherwise
-    /// runs the use case (which reads and decides), commits the change and
-    /// the key's record in one unit of work, and runs it again when a
+    /// Runs a state change whose one effect is its commit: runs the use
+    /// case (which reads and decides), commits the change and the key's
+    /// record in one unit of work (a taken key answers with its first
+    /// answer, [`KeyCheck::InCommit`]), and runs it again when a
     /// concurrent change got there first.
     /// `render` gives the answer's JSON (see [`crate::json`]).
     pub(crate) async fn mutate<'f, T>(
@@ -141,7 +142,7 @@ impl Ctx<'_> {
         run: impl Fn() -> UseCase<'f, T>,
         render: impl Fn(&T) -> String,
     ) -> AppResult<Reply> {
-        self.mutate_as(KeyCheck::ReadFirst, |_| status, run, render)
+        self.mutate_as(KeyCheck::InCommit, |_| status, run, render)
             .await
     }
 

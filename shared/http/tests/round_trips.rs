@@ -150,9 +150,10 @@ async fn order_transitions_read_once_and_commit_once() {
     )
     .await;
     assert_eq!(status, 200);
+    // The key is the commit's conditional write: no read of it first.
     assert_eq!(
         w.store.take(),
-        calls(&[("idempotency", 1), ("order", 1)], 1),
+        calls(&[("order", 1)], 1),
         "POST /orders/{{id}}/deliver with a key"
     );
 
