@@ -195,6 +195,7 @@ class Run:
                 # The previous event is answered and its requests made.
                 with ddb_lock:
                     counts = dict(ddb_counts)
+                    counts.update({"sqs:" + k.split(".")[-1]: v for k, v in sqs_counts.items()})
                 run.marks.append((time.perf_counter() - run.spawned, cpu_ns(run.proc.pid)))
                 run.counts.append(counts)
                 if not run.events:
@@ -334,8 +335,11 @@ def main():
     ]
     for label, key, fmt in rows:
         print(f"| {label} | " + " | ".join(cell(n, key, fmt) for n in names) + " |")
-    ddb = lambda n: ", ".join(f"{k} {v:g}" for k, v in sorted(results[n]["ddb"].items())) or "0"
-    print("| DynamoDB requests per event | " + " | ".join(ddb(n) for n in names) + " |")
+    def reqs(n, sqs):
+        got = sorted((k, v) for k, v in results[n]["ddb"].items() if k.startswith("sqs:") == sqs)
+        return ", ".join(f"{k.removeprefix('sqs:')} {v:g}" for k, v in got) or "0"
+    print("| DynamoDB requests per event | " + " | ".join(reqs(n, False) for n in names) + " |")
+    print("| SQS requests per event | " + " | ".join(reqs(n, True) for n in names) + " |")
     print("| answers (status: count) | " + " | ".join(
         ", ".join(f"{k}: {v}" for k, v in results[n]["statuses"].items()) for n in names) + " |")
 
