@@ -192,6 +192,9 @@ class Run:
                 pass
 
             def do_GET(self):
+                # A fast binary may ask before `Popen` has returned.
+                while run.proc is None:
+                    time.sleep(0.0005)
                 # The previous event is answered and its requests made.
                 with ddb_lock:
                     counts = dict(ddb_counts)
