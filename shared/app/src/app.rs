@@ -5,8 +5,8 @@ use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::metrics;
 use crate::ports::{
-    Clock, CommitError, FileUrls, Mailer, NoFileUrls, NoPayoutQueue, Notifier, Payments,
-    PayoutQueue, Scheduler, Store, UnitOfWork, Write,
+    Clock, CommitError, FileUrls, IdempotencyRecord, Mailer, NoFileUrls, NoPayoutQueue, Notifier,
+    Payments, PayoutQueue, Scheduler, Store, UnitOfWork, Write,
 };
 use khamsa_domain::withdrawal::WithdrawalStatus;
 use khamsa_domain::{Config, DomainError, Timestamp};
@@ -148,6 +148,20 @@ impl App {
         uow: UnitOfWork,
         on_overdraft: Option<DomainError>,
     ) -> AppResult<()> {
+        match self.commit_or_replay(uow, on_overdraft).await? {
+            None => Ok(()),
+            Some(_) => Err(AppError::IdempotencyInProgress),
+        }
+    }
+
+    /// [`App::commit`], but when the unit of work's idempotency key is
+    /// already taken, the record that holds it: nothing was committed and
+    /// nothing is announced (see [`Store::commit_or_replay`]).
+    pub async fn commit_or_replay(
+        &self,
+        uow: UnitOfWork,
+        on_overdraft: Option<DomainError>,
+    ) -> AppResult<Option<IdempotencyRecord>> {
         let outbox: Vec<_> = uow.outbox.iter().map(|r| r.id.clone()).collect();
         let timers = uow.timers_set.clone();
         let events = metrics::of_commit(&uow);
@@ -164,8 +178,9 @@ impl App {
                 }
             })
             .collect();
-        match self.store.commit(uow).await {
-            Ok(()) => {}
+        match self.store.commit_or_replay(uow).await {
+            Ok(None) => {}
+            Ok(Some(record)) => return Ok(Some(record)),
             Err(CommitError::Overdraft(account)) => {
                 tracing::info!(?account, "commit refused: would overdraw");
                 return Err(on_overdraft.map(AppError::Domain).unwrap_or(AppError::Busy));
@@ -185,6 +200,6 @@ impl App {
         if !approved.is_empty() {
             self.payout_queue.payouts_due(&approved).await;
         }
-        Ok(())
+        Ok(None)
     }
 }

@@ -74,6 +74,7 @@ impl From<CommitError> for AppError {
             // case says what that means to the user (see `Outcome`).
             CommitError::Overdraft(_) => AppError::Busy,
             CommitError::IdempotencyExists => AppError::IdempotencyInProgress,
+            CommitError::PaymentHold(_) => AppError::Domain(DomainError::PaymentHold),
             CommitError::Store(s) => AppError::Store(s),
         }
     }

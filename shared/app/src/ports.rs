@@ -254,6 +254,13 @@ pub struct UnitOfWork {
     /// public profile reads one item instead of re-adding every service.
     pub seller_stats: Vec<(UserId, ServiceStats)>,
     pub idempotency: Option<IdempotencyRecord>,
+    /// Users who must not be on a payment hold (issue 8): a condition of
+    /// the commit, not a read before it. Conditions alone write nothing.
+    pub not_on_hold: Vec<UserId>,
+    /// Balances the use case read and decided on. A store that conditions
+    /// its balance writes on the values read (DynamoDB) uses these instead
+    /// of reading them again; a stale one is a retry, as before.
+    pub balances_read: Vec<(UserId, Balances)>,
 }
 
 impl UnitOfWork {
@@ -280,6 +287,9 @@ pub enum CommitError {
     /// The idempotency record already exists: a duplicate request won.
     #[error("idempotency key already used")]
     IdempotencyExists,
+    /// A user in `not_on_hold` is on a payment hold.
+    #[error("{0} is on a payment hold")]
+    PaymentHold(UserId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -394,6 +404,15 @@ pub trait Store: Send + Sync {
     async fn profile(&self, id: &UserId) -> StoreResult<Option<Profile>>;
     async fn balances(&self, id: &UserId) -> StoreResult<Balances>;
     async fn service(&self, id: &ServiceId) -> StoreResult<Option<(Service, ServiceStats)>>;
+    /// A service and a user's balances in one round trip (`POST /orders`;
+    /// DynamoDB: one `BatchGetItem`).
+    async fn service_and_balances(
+        &self,
+        service: &ServiceId,
+        user: &UserId,
+    ) -> StoreResult<(Option<(Service, ServiceStats)>, Balances)> {
+        Ok((self.service(service).await?, self.balances(user).await?))
+    }
     async fn services(
         &self,
         q: &ServiceQuery,
@@ -467,6 +486,27 @@ pub trait Store: Send + Sync {
     /// one request whatever the size of the ledger.
     async fn ledger_totals(&self) -> StoreResult<crate::totals::LedgerTotals>;
     async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError>;
+    /// [`Store::commit`], but a taken idempotency key is answered with the
+    /// record that holds it (`Some`) instead of `IdempotencyExists`: a
+    /// replay needs no read before the commit. DynamoDB has the record
+    /// from the refusal itself (`ALL_OLD`); this default reads it.
+    async fn commit_or_replay(
+        &self,
+        uow: UnitOfWork,
+    ) -> Result<Option<IdempotencyRecord>, CommitError> {
+        let key = uow
+            .idempotency
+            .as_ref()
+            .map(|r| (r.scope.clone(), r.created_at));
+        match (self.commit(uow).await, key) {
+            (Err(CommitError::IdempotencyExists), Some((scope, at))) => self
+                .idempotency(&scope, at)
+                .await?
+                .map(Some)
+                .ok_or(CommitError::IdempotencyExists),
+            (r, _) => r.map(|()| None),
+        }
+    }
 }
 
 /// Presigned URLs for the files' bytes, which never pass through the

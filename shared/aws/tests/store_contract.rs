@@ -64,6 +64,7 @@ contract!(
     a_duplicate_offer_leaves_nothing_behind,
     a_duplicate_posting_leaves_nothing_behind,
     a_duplicate_idempotency_key_wins_over_an_overdraft,
+    a_payment_hold_refuses_the_commit,
     tampered_cursors_are_bad_cursors,
     empty_and_zero_limits,
     outbox_rows_are_queued_once_and_failed_rows_never,
@@ -1588,6 +1589,8 @@ async fn seeded(store: &dyn Store) -> (Service, UnitOfWork) {
             },
         )],
         idempotency: Some(idem("buyer POST /orders k", 10, 86_400_000)),
+        not_on_hold: vec![],
+        balances_read: vec![],
     };
     (svc, uow)
 }
@@ -1756,6 +1759,30 @@ async fn a_duplicate_posting_leaves_nothing_behind(store: &dyn Store) {
         store.balances(&uid("u1")).await.unwrap().balance,
         Money::dollars(50)
     );
+}
+
+/// `not_on_hold` (issue 8, issue 11): a condition of the commit, met by
+/// a user with no profile or no hold, refused for a held one.
+async fn a_payment_hold_refuses_the_commit(store: &dyn Store) {
+    let (_, uow) = seeded(store).await;
+    let mut held = profile("buyer");
+    held.payment_hold = true;
+    ok(store, writes(vec![Write::Profile(held)])).await;
+    let on_hold = UnitOfWork {
+        not_on_hold: vec![uid("buyer"), uid("nobody")],
+        ..uow.clone()
+    };
+    refused_leaves_nothing(store, on_hold, CommitError::PaymentHold(uid("buyer"))).await;
+    // The others pass: one without a profile, one with no hold.
+    ok(store, writes(vec![Write::Profile(profile("clear"))])).await;
+    ok(
+        store,
+        UnitOfWork {
+            not_on_hold: vec![uid("nobody"), uid("clear")],
+            ..with_postings(vec![topup_posting("top-clear", "clear", 5, 3)])
+        },
+    )
+    .await;
 }
 
 async fn a_duplicate_idempotency_key_wins_over_an_overdraft(store: &dyn Store) {

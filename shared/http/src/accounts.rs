@@ -116,8 +116,11 @@ pub(crate) async fn ledger(ctx: &Ctx<'_>) -> AppResult<Reply> {
 
 pub(crate) async fn start_topup(ctx: &Ctx<'_>) -> AppResult<Reply> {
     let (app, c, input) = (ctx.app, ctx.caller()?, ctx.input());
-    ctx.mutate(
-        201,
+    // A PayPal top-up opens a checkout before its commit: a replay must
+    // not open another, so the key is read first.
+    ctx.mutate_as(
+        crate::idempotency::KeyCheck::ReadFirst,
+        |_| 201,
         || Box::pin(accounts::topup(app, c, input.clone())),
         |x| json_text(&topup(x)),
     )

@@ -60,14 +60,11 @@ fn hex(bytes: &[u8]) -> String {
 /// The answer a key already has: the first request's, or `422` when the key
 /// came with another body.
 async fn replay(app: &App, scope: &str, hash: &str, now: Timestamp) -> AppResult<Option<Reply>> {
-    match app.store.idempotency(scope, now).await? {
-        Some(rec) if rec.request_hash != hash => Err(AppError::IdempotencyKeyReused),
-        Some(rec) => Ok(Some(Reply {
-            status: rec.status,
-            body: rec.body,
-        })),
-        None => Ok(None),
-    }
+    app.store
+        .idempotency(scope, now)
+        .await?
+        .map(|rec| answer(rec, hash))
+        .transpose()
 }
 
 /// A keyed request that failed. A duplicate that read the key before the
@@ -107,10 +104,36 @@ async fn settle_failure(
     Err(e)
 }
 
+/// When a keyed request learns that its key already has an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyCheck {
+    /// Read the key's record before running the use case: needed when the
+    /// use case acts outside the store before its commit (a PayPal
+    /// checkout), which a replay must not do again.
+    ReadFirst,
+    /// Run the use case and let the commit's condition on the key find a
+    /// replay; the refusal carries the first answer (issue 11: no read
+    /// before the commit). Only for use cases whose one effect is the
+    /// commit.
+    InCommit,
+}
+
+/// A record's answer to a request with this body hash.
+fn answer(rec: IdempotencyRecord, hash: &str) -> AppResult<Reply> {
+    if rec.request_hash != hash {
+        return Err(AppError::IdempotencyKeyReused);
+    }
+    Ok(Reply {
+        status: rec.status,
+        body: rec.body,
+    })
+}
+
 impl Ctx<'_> {
-    /// Runs a state change: replays a finished `Idempotency-Key`, otherwise
-    /// runs the use case (which reads and decides), commits the change and
-    /// the key's record in one unit of work, and runs it again when a
+    /// Runs a state change whose one effect is its commit: runs the use
+    /// case (which reads and decides), commits the change and the key's
+    /// record in one unit of work (a taken key answers with its first
+    /// answer, [`KeyCheck::InCommit`]), and runs it again when a
     /// concurrent change got there first.
     /// `render` gives the answer's JSON (see [`crate::json`]).
     pub(crate) async fn mutate<'f, T>(
@@ -119,13 +142,16 @@ impl Ctx<'_> {
         run: impl Fn() -> UseCase<'f, T>,
         render: impl Fn(&T) -> String,
     ) -> AppResult<Reply> {
-        self.mutate_as(|_| status, run, render).await
+        self.mutate_as(KeyCheck::InCommit, |_| status, run, render)
+            .await
     }
 
     /// [`Ctx::mutate`] whose success status depends on what the use case
-    /// decided (`POST /orders`: `201` placed, `202` a checkout).
+    /// decided (`POST /orders`: `201` placed, `202` a checkout), and with
+    /// the key checked as `check` says.
     pub(crate) async fn mutate_as<'f, T>(
         &self,
+        check: KeyCheck,
         status_of: impl Fn(&T) -> u16,
         run: impl Fn() -> UseCase<'f, T>,
         render: impl Fn(&T) -> String,
@@ -139,7 +165,9 @@ impl Ctx<'_> {
                     c.id, self.method, self.path, key
                 );
                 let hash = hex(&Sha256::digest(self.body));
-                if let Some(reply) = replay(app, &scope, &hash, now).await? {
+                if check == KeyCheck::ReadFirst
+                    && let Some(reply) = replay(app, &scope, &hash, now).await?
+                {
                     return Ok(reply);
                 }
                 Some((scope, hash))
@@ -165,7 +193,15 @@ impl Ctx<'_> {
                     };
                     let mut uow = out.uow;
                     uow.idempotency = record(&reply);
-                    app.commit(uow, out.on_overdraft).await.map(|()| reply)
+                    match app.commit_or_replay(uow, out.on_overdraft).await {
+                        Ok(None) => Ok(reply),
+                        // The key was taken first: that answer is this one.
+                        Ok(Some(first)) => {
+                            let hash = scoped.as_ref().map_or("", |(_, h)| h.as_str());
+                            return answer(first, hash);
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 Err(e) => Err(e),
             };

@@ -2,6 +2,7 @@
 //! transition, messages and reviews.
 
 use crate::disputes::{DisputeView, dispute as dispute_view};
+use crate::idempotency::KeyCheck;
 use crate::services::review as review_view;
 use crate::views::{Time, page, time};
 use crate::{Ctx, Reply, json_text, ok};
@@ -9,6 +10,7 @@ use khamsa_app::ports::{Message, Page};
 use khamsa_app::usecases::files::MessageBody;
 use khamsa_app::usecases::order_transitions::{Transition, transition, transition_with_files};
 use khamsa_app::usecases::pay_with::{self, Placed};
+use khamsa_app::usecases::place_order::NewOrder;
 use khamsa_app::usecases::{self, messages, orders, reviews};
 use khamsa_app::{AppResult, Caller};
 use khamsa_domain::Money;
@@ -115,9 +117,18 @@ pub(crate) async fn sales(ctx: &Ctx<'_>) -> AppResult<Reply> {
 }
 
 pub(crate) async fn place(ctx: &Ctx<'_>) -> AppResult<Reply> {
-    let (app, c, input) = (ctx.app, ctx.caller()?, ctx.input());
+    let (app, c) = (ctx.app, ctx.caller()?);
+    let input: khamsa_app::usecases::input::Input<NewOrder> = ctx.input();
     let now = app.now();
+    // `pay_with` may open a PayPal checkout before the commit: a replay
+    // must not, so its key is read first. Otherwise the commit's condition
+    // on the key answers a replay (issue 11: one read, one transaction).
+    let check = match input.as_ref().map(|n| n.pay_with) {
+        Ok(Some(_)) => KeyCheck::ReadFirst,
+        Ok(None) | Err(_) => KeyCheck::InCommit,
+    };
     ctx.mutate_as(
+        check,
         |p| match p {
             Placed::Order(_) => 201,
             Placed::Checkout(_) => 202,

@@ -3,11 +3,10 @@
 //! does in AWS; it reads nothing back).
 //!
 //! Each test pins today's numbers exactly: a change that adds a round trip
-//! fails here and must say why. The goal (issue 11) is at most two reads
-//! and one commit per state change, one read for `GET /orders/{id}`;
-//! `POST /orders` already meets it at the port, and its DynamoDB request
-//! count (which a port read can hide, e.g. the balances read twice inside
-//! the commit) is pinned in `shared/aws/tests/dynamo_requests.rs`.
+//! fails here and must say why. The goal (issue 11) is one read round trip
+//! and one commit per state change, one read for `GET /orders/{id}`; the
+//! DynamoDB request counts (which a port read can hide) are pinned in
+//! `shared/aws/tests/dynamo_requests.rs`.
 
 use khamsa_app::App;
 use khamsa_app::memory::MemoryStore;
@@ -61,45 +60,45 @@ async fn place(w: &World, svc: &str, key: Option<&str>) -> String {
     order["id"].as_str().expect("an order id").to_owned()
 }
 
-/// The profile read is the payment-hold check (issue 8), added on purpose
-/// and counted here; folding it into the commit as a condition on the
-/// profile item is the way back to two reads (issue 11).
+/// One read and one commit (issue 11): the service and the balances come
+/// in one read, the payment-hold check (issue 8) is a condition of the
+/// commit, and the key's record is a conditional write in it.
 #[tokio::test]
-async fn place_order_reads_twice_and_commits_once() {
+async fn place_order_reads_once_and_commits_once() {
     let w = world();
     let svc = seeded(&w).await;
 
     place(&w, &svc, None).await;
     assert_eq!(
         w.store.take(),
-        calls(&[("balances", 1), ("profile", 1), ("service", 1)], 1),
+        calls(&[("service_and_balances", 1)], 1),
         "POST /orders without a key"
     );
 
-    // With a key, the key's record is one more read (issue 11: a
-    // conditional write of the key would answer a replay without it).
+    // With a key: no read of it first.
     place(&w, &svc, Some("k-1")).await;
     assert_eq!(
         w.store.take(),
-        calls(
-            &[
-                ("balances", 1),
-                ("idempotency", 1),
-                ("profile", 1),
-                ("service", 1),
-            ],
-            1,
-        ),
+        calls(&[("service_and_balances", 1)], 1),
         "POST /orders with a key"
     );
 
-    // A replay is answered from the record alone.
-    place(&w, &svc, Some("k-1")).await;
+    // A replay: the commit's condition on the key finds the first answer
+    // (DynamoDB returns it with the refusal), so nothing is placed twice.
+    let body = format!(r#"{{"service_id":"{svc}"}}"#);
+    let (status, again) = send(&w, request("POST", "/orders", "omar", &body, Some("k-1"))).await;
+    assert_eq!(status, 201, "{again}");
     assert_eq!(
         w.store.take(),
-        calls(&[("idempotency", 1)], 0),
+        calls(&[("service_and_balances", 1)], 1),
         "POST /orders replayed"
     );
+    // The same key with another body is a reuse, found the same way.
+    let other = format!(r#"{{"service_id":"{svc}","quantity":2}}"#);
+    let (status, _) = send(&w, request("POST", "/orders", "omar", &other, Some("k-1"))).await;
+    assert_eq!(status, 422);
+    let (_, mine) = send(&w, request("GET", "/me/purchases", "omar", "", None)).await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(2), "{mine}");
 }
 
 #[tokio::test]
@@ -151,9 +150,10 @@ async fn order_transitions_read_once_and_commit_once() {
     )
     .await;
     assert_eq!(status, 200);
+    // The key is the commit's conditional write: no read of it first.
     assert_eq!(
         w.store.take(),
-        calls(&[("idempotency", 1), ("order", 1)], 1),
+        calls(&[("order", 1)], 1),
         "POST /orders/{{id}}/deliver with a key"
     );
 

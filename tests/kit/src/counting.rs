@@ -81,6 +81,14 @@ impl Store for CountingStore {
         self.read("service");
         self.inner.service(id).await
     }
+    async fn service_and_balances(
+        &self,
+        service: &ServiceId,
+        user: &UserId,
+    ) -> StoreResult<(Option<(Service, ServiceStats)>, Balances)> {
+        self.read("service_and_balances");
+        self.inner.service_and_balances(service, user).await
+    }
     async fn services(
         &self,
         q: &ServiceQuery,
@@ -224,5 +232,13 @@ impl Store for CountingStore {
     async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).commits += 1;
         self.inner.commit(uow).await
+    }
+    /// One commit, however the store learns whose the key is.
+    async fn commit_or_replay(
+        &self,
+        uow: UnitOfWork,
+    ) -> Result<Option<IdempotencyRecord>, CommitError> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).commits += 1;
+        self.inner.commit_or_replay(uow).await
     }
 }

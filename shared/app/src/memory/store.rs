@@ -728,6 +728,11 @@ impl Store for MemoryStore {
         {
             return Err(CommitError::IdempotencyExists);
         }
+        for u in &uow.not_on_hold {
+            if s.profiles.get(u).is_some_and(|p| p.payment_hold) {
+                return Err(CommitError::PaymentHold(u.clone()));
+            }
+        }
         for w in &uow.writes {
             match w {
                 Write::Profile(p) => check_version(

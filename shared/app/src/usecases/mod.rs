@@ -77,6 +77,8 @@ pub fn decision_uow(d: Decision, now: Timestamp) -> (Order, UnitOfWork) {
         },
         writes: vec![Write::Order(order.clone())],
         idempotency: None,
+        not_on_hold: vec![],
+        balances_read: vec![],
     };
     (order, uow)
 }

@@ -72,20 +72,21 @@ pub async fn place_order(
         request,
         pay_with: _,
     } = input?;
-    let (service, _) = app
+    // One read round trip (issue 11): the commit conditions on these
+    // balances instead of reading them again.
+    let (service, balances) = app
         .store
-        .service(&service_id)
-        .await?
+        .service_and_balances(&service_id, &caller.id)
+        .await?;
+    let (service, _) = service
         .filter(|(s, _)| s.status == ServiceStatus::Active)
         .ok_or(AppError::NotFound("service"))?;
     if service.is_seller(&caller.id) {
         return Err(DomainError::OwnService.into());
     }
     let request = request?;
-    super::reversals::check_no_hold(app, &caller.id).await?;
-    let balances = app.store.balances(&caller.id).await?;
     let now = app.now();
-    let decision = Order::place(
+    let decision = match Order::place(
         OrderId::new(new_id("ord", now)),
         &service,
         &caller.id,
@@ -96,6 +97,18 @@ pub async fn place_order(
         },
         now,
         &app.cfg,
-    )?;
-    Ok(decision_outcome(decision, now).overdraft_means(DomainError::InsufficientFunds))
+    ) {
+        Ok(d) => d,
+        // A refusal on hold is the hold (api.md's order of checks); only
+        // this path reads the profile.
+        Err(e) => {
+            super::reversals::check_no_hold(app, &caller.id).await?;
+            return Err(e.into());
+        }
+    };
+    let mut out = decision_outcome(decision, now).overdraft_means(DomainError::InsufficientFunds);
+    // Issue 8: no orders on a payment hold, checked by the commit itself.
+    out.uow.not_on_hold.push(caller.id.clone());
+    out.uow.balances_read.push((caller.id.clone(), balances));
+    Ok(out)
 }

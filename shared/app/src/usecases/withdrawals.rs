@@ -49,19 +49,20 @@ pub async fn request(
         amount,
         paypal_email: given,
     } = input?;
-    // Issue 8: no withdrawals while a reversed payment is on hold.
-    super::reversals::check_no_hold(app, &caller.id).await?;
+    // Issue 8: no withdrawals while a reversed payment is on hold. A
+    // profile read anyway answers it at once; otherwise the commit checks
+    // it (`not_on_hold`), and a refusal reads it (the hold comes first).
     let paypal = match given {
         Some(e) => Some(e),
-        None => app
-            .store
-            .profile(&caller.id)
-            .await?
-            .and_then(|p| p.paypal_email),
+        None => match app.store.profile(&caller.id).await? {
+            Some(p) if p.payment_hold => return Err(DomainError::PaymentHold.into()),
+            p => p.and_then(|p| p.paypal_email),
+        },
     };
-    let available = app.store.balances(&caller.id).await?.earnings_available;
+    let balances = app.store.balances(&caller.id).await?;
+    let available = balances.earnings_available;
     let now = app.now();
-    let (w, posting) = Withdrawal::request(
+    let (w, posting) = match Withdrawal::request(
         WithdrawalId::new(new_id("wd", now)),
         &caller.id,
         amount,
@@ -69,7 +70,13 @@ pub async fn request(
         available,
         now,
         &app.cfg,
-    )?;
+    ) {
+        Ok(x) => x,
+        Err(e) => {
+            super::reversals::check_no_hold(app, &caller.id).await?;
+            return Err(e.into());
+        }
+    };
     // Under the configured limit it is approved at once, in the same unit
     // of work: committing it `approved` queues the payout (`App::commit`).
     let w = if w.auto_approved(&app.cfg) {
@@ -80,6 +87,8 @@ pub async fn request(
     let uow = UnitOfWork {
         writes: vec![Write::Withdrawal(w.clone())],
         postings: vec![posting],
+        not_on_hold: vec![caller.id.clone()],
+        balances_read: vec![(caller.id.clone(), balances)],
         ..Default::default()
     };
     Ok(Outcome::new(w, uow).overdraft_means(DomainError::InsufficientEarnings))

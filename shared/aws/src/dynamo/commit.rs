@@ -7,14 +7,14 @@
 //! its `CancellationReasons`, whose indexes match the items sent.
 
 use super::DynamoStore;
-use super::codec::{Expr, Item, get_decimal, get_s, key_item, n_i64};
+use super::codec::{Expr, Item, decode, get_decimal, get_s, key_item, n_i64};
 use super::error::DynamoError;
 use super::keys::{self, Key};
 use super::plan::{Op, Plan, Role, seq_base};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{CancellationReason, KeysAndAttributes};
-use khamsa_app::ports::{CommitError, StoreError, TimerClear, UnitOfWork};
+use khamsa_app::ports::{CommitError, IdempotencyRecord, StoreError, TimerClear, UnitOfWork};
 use rand::Rng;
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
@@ -54,6 +54,8 @@ impl Backoff {
 enum Verdict {
     Done,
     Fail(CommitError),
+    /// The idempotency key is taken, by this record (`ALL_OLD`).
+    Replay(Box<IdempotencyRecord>),
     Retry {
         why: String,
         /// Only the exact balance checks failed: every other condition held.
@@ -127,11 +129,21 @@ fn judge(ops: &[Op], reasons: &[CancellationReason], message: Option<&str>) -> V
     }
     // The memory store's order of checks: idempotency, versions and
     // uniqueness, postings, then balances.
-    if failed
+    if let Some((_, r)) = failed
         .iter()
-        .any(|(o, _)| matches!(o.role, Role::Idempotency))
+        .find(|(o, _)| matches!(o.role, Role::Idempotency))
     {
-        return Verdict::Fail(CommitError::IdempotencyExists);
+        // The record holding the key came back with the refusal: a
+        // replay is answered without a read.
+        return match r.item().cloned().map(decode::<IdempotencyRecord>) {
+            Some(Ok(rec)) => Verdict::Replay(Box::new(rec)),
+            _ => Verdict::Fail(CommitError::IdempotencyExists),
+        };
+    }
+    for (o, _) in &failed {
+        if let Role::Hold(u) = &o.role {
+            return Verdict::Fail(CommitError::PaymentHold(u.clone()));
+        }
     }
     for (o, r) in &failed {
         if let Role::Versioned(what) | Role::Insert(what) = &o.role {
@@ -262,6 +274,22 @@ impl DynamoStore {
     ) -> Result<HashMap<Key, Option<Decimal>>, DynamoError> {
         let mut out: HashMap<Key, Option<Decimal>> =
             keys.iter().map(|k| (k.clone(), None)).collect();
+        for item in self.batch_get(keys).await? {
+            let key = (
+                get_s(&item, keys::PK)?.to_owned(),
+                get_s(&item, keys::SK)?.to_owned(),
+            );
+            let bal = get_decimal(&item, keys::BALANCE)?;
+            out.insert(key, bal);
+        }
+        Ok(out)
+    }
+
+    /// These items (at most 100), read consistently in one `BatchGetItem`
+    /// (more only if DynamoDB leaves keys unprocessed); missing ones are
+    /// simply not there.
+    pub(super) async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, DynamoError> {
+        let mut out = Vec::with_capacity(keys.len());
         if keys.is_empty() {
             return Ok(out);
         }
@@ -281,16 +309,9 @@ impl DynamoStore {
                 .await
                 .map_err(|e| DynamoError::sdk("BatchGetItem", &e))?;
             if let Some(mut by_table) = res.responses
-                && let Some(items) = by_table.remove(&self.table)
+                && let Some(mut items) = by_table.remove(&self.table)
             {
-                for item in items {
-                    let key = (
-                        get_s(&item, keys::PK)?.to_owned(),
-                        get_s(&item, keys::SK)?.to_owned(),
-                    );
-                    let bal = get_decimal(&item, keys::BALANCE)?;
-                    out.insert(key, bal);
-                }
+                out.append(&mut items);
             }
             pending = res
                 .unprocessed_keys
@@ -360,6 +381,8 @@ fn lone_timer_clear(uow: &UnitOfWork) -> Option<&TimerClear> {
         service_stats,
         seller_stats,
         idempotency,
+        not_on_hold,
+        balances_read: _,
     } = uow;
     let nothing_else = writes.is_empty()
         && postings.is_empty()
@@ -367,19 +390,25 @@ fn lone_timer_clear(uow: &UnitOfWork) -> Option<&TimerClear> {
         && outbox.is_empty()
         && service_stats.is_empty()
         && seller_stats.is_empty()
-        && idempotency.is_none();
+        && idempotency.is_none()
+        && not_on_hold.is_empty();
     match timers_cleared.as_slice() {
         [c] if nothing_else => Some(c),
         _ => None,
     }
 }
 
-pub(super) async fn commit(store: &DynamoStore, uow: UnitOfWork) -> Result<(), CommitError> {
+/// Commits `uow`; `Some` is the record holding its idempotency key when
+/// that key is taken (nothing else of `uow` was written).
+pub(super) async fn commit(
+    store: &DynamoStore,
+    uow: UnitOfWork,
+) -> Result<Option<IdempotencyRecord>, CommitError> {
     if uow.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     if let Some(c) = lone_timer_clear(&uow) {
-        return store.clear_timer(c).await;
+        return store.clear_timer(c).await.map(|()| None);
     }
     let plan = Plan::new(&uow)?;
     let user_keys = plan.user_keys();
@@ -387,7 +416,8 @@ pub(super) async fn commit(store: &DynamoStore, uow: UnitOfWork) -> Result<(), C
     let mut balance_refused = false;
     let mut backoff = Backoff::default();
     let mut resend: Option<(Vec<Op>, String)> = None;
-    let mut known: Option<HashMap<Key, Option<Decimal>>> = None;
+    // The balances the use case read and decided on: no read here.
+    let mut known: Option<HashMap<Key, Option<Decimal>>> = plan.known(&uow.balances_read);
     let mut last = String::from("no attempt");
     for attempt in 1..=MAX_ATTEMPTS {
         let (ops, token) = match resend.take() {
@@ -410,8 +440,9 @@ pub(super) async fn commit(store: &DynamoStore, uow: UnitOfWork) -> Result<(), C
                 if attempt > 1 {
                     tracing::debug!(attempt, "commit succeeded after retries");
                 }
-                return Ok(());
+                return Ok(None);
             }
+            Verdict::Replay(rec) => return Ok(Some(*rec)),
             Verdict::Fail(e) => return Err(e),
             Verdict::Resend(why) => {
                 last = why;

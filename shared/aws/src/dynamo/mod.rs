@@ -362,6 +362,31 @@ fn outbox_entry(item: Item) -> Result<OutboxEntry, DynamoError> {
     })
 }
 
+/// A user's accounts, each its own item.
+const ACCOUNTS: [UserAccount; 4] = [
+    UserAccount::Balance,
+    UserAccount::EarningsPending,
+    UserAccount::EarningsAvailable,
+    UserAccount::WithdrawalsInFlight,
+];
+
+/// One account item (sort key `sk`) into `b`.
+fn balance_into(b: &mut Balances, sk: &str, item: &Item) -> Result<(), DynamoError> {
+    let name = sk.strip_prefix(keys::ACCOUNT_PREFIX).unwrap_or(sk);
+    let Ok(account) = name.parse::<UserAccount>() else {
+        return Err(DynamoError::malformed(sk, "unknown account"));
+    };
+    let amount = get_decimal(item, keys::BALANCE)?.unwrap_or_default();
+    let m = Money::from_decimal(amount).unwrap_or(Money::ZERO);
+    match account {
+        UserAccount::Balance => b.balance = m,
+        UserAccount::EarningsPending => b.earnings_pending = m,
+        UserAccount::EarningsAvailable => b.earnings_available = m,
+        UserAccount::WithdrawalsInFlight => b.withdrawals_in_flight = m,
+    }
+    Ok(())
+}
+
 /// A service item also holds its counters (added without a version check);
 /// an item with counters but no service yet is not a service.
 fn service_of(item: Item) -> Result<Option<(Service, ServiceStats)>, DynamoError> {
@@ -386,21 +411,31 @@ impl Store for DynamoStore {
         let q = Q::table(keys::user_pk(id), keys::ACCOUNT_PREFIX, true);
         let mut b = Balances::default();
         for item in self.query_up_to(&q, 16).await? {
-            let sk = get_s(&item, SK)?;
-            let name = sk.strip_prefix(keys::ACCOUNT_PREFIX).unwrap_or(sk);
-            let Ok(account) = name.parse::<UserAccount>() else {
-                return Err(DynamoError::malformed(sk, "unknown account").into());
-            };
-            let amount = get_decimal(&item, keys::BALANCE)?.unwrap_or_default();
-            let m = Money::from_decimal(amount).unwrap_or(Money::ZERO);
-            match account {
-                UserAccount::Balance => b.balance = m,
-                UserAccount::EarningsPending => b.earnings_pending = m,
-                UserAccount::EarningsAvailable => b.earnings_available = m,
-                UserAccount::WithdrawalsInFlight => b.withdrawals_in_flight = m,
-            }
+            let sk = get_s(&item, SK)?.to_owned();
+            balance_into(&mut b, &sk, &item)?;
         }
         Ok(b)
+    }
+
+    async fn service_and_balances(
+        &self,
+        service: &ServiceId,
+        user: &UserId,
+    ) -> StoreResult<(Option<(Service, ServiceStats)>, Balances)> {
+        let service_key = keys::service(service);
+        let mut wanted = vec![service_key.clone()];
+        wanted.extend(ACCOUNTS.iter().map(|a| keys::user_account(user, *a)));
+        let mut found = None;
+        let mut b = Balances::default();
+        for item in self.batch_get(&wanted).await? {
+            if get_s(&item, PK)? == service_key.0 && get_s(&item, SK)? == service_key.1 {
+                found = service_of(item)?;
+                continue;
+            }
+            let sk = get_s(&item, SK)?.to_owned();
+            balance_into(&mut b, &sk, &item)?;
+        }
+        Ok((found, b))
     }
 
     async fn service(&self, id: &ServiceId) -> StoreResult<Option<(Service, ServiceStats)>> {
@@ -864,6 +899,16 @@ impl Store for DynamoStore {
     }
 
     async fn commit(&self, uow: UnitOfWork) -> Result<(), CommitError> {
+        match commit::commit(self, uow).await? {
+            None => Ok(()),
+            Some(_) => Err(CommitError::IdempotencyExists),
+        }
+    }
+
+    async fn commit_or_replay(
+        &self,
+        uow: UnitOfWork,
+    ) -> Result<Option<IdempotencyRecord>, CommitError> {
         commit::commit(self, uow).await
     }
 }

@@ -9,9 +9,10 @@ use super::codec::{
 use super::error::DynamoError;
 use super::keys::{self, G1, GSIS, Key, PK};
 use aws_sdk_dynamodb::types::{
-    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
-use khamsa_app::ports::{CommitError, LedgerLine, OUTBOX_GRACE_MS, UnitOfWork, Write};
+use khamsa_app::ports::{Balances, CommitError, LedgerLine, OUTBOX_GRACE_MS, UnitOfWork, Write};
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::{PostingId, ServiceId, UserId};
 use khamsa_domain::ledger::Account;
@@ -30,6 +31,8 @@ const MAX_ITEMS: usize = 100;
 #[derive(Debug, Clone)]
 pub(super) enum Role {
     Idempotency,
+    /// `not_on_hold`: the profile carries no payment hold.
+    Hold(UserId),
     /// A version condition: `attribute_not_exists` for 0, `version = :v`.
     Versioned(&'static str),
     /// An insert-only record: `attribute_not_exists(pk)`.
@@ -161,6 +164,21 @@ impl<'a> Plan<'a> {
             .collect()
     }
 
+    /// The balances `uow.balances_read` gives for every user account the
+    /// postings touch, or `None` if it leaves one out (then they are read).
+    /// A zero there may be an account with no item yet: its condition
+    /// allows both (`build`).
+    pub fn known(&self, read: &[(UserId, Balances)]) -> Option<HashMap<Key, Option<Decimal>>> {
+        let mut out = HashMap::new();
+        for d in &self.deltas {
+            if let Account::User { user, account } = &d.account {
+                let (_, b) = read.iter().find(|(u, _)| u == user)?;
+                out.insert(d.key.clone(), Some(b.get(*account).amount()));
+            }
+        }
+        Some(out).filter(|m| !m.is_empty())
+    }
+
     /// The first user account the postings would take below zero.
     pub fn overdraft(&self, reads: &HashMap<Key, Option<Decimal>>) -> Option<Account> {
         self.deltas
@@ -202,6 +220,29 @@ impl<'a> Plan<'a> {
                 e.value(n_i64(r.created_at.millis()))
             );
             b.put(key, Role::Idempotency, item, Some((cond, e)))?;
+        }
+        // A profile written here is checked by its version instead (one
+        // action per item).
+        let written_profiles: HashSet<&UserId> = uow
+            .writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Profile(p) => Some(&p.id),
+                _ => None,
+            })
+            .collect();
+        let mut held: HashSet<&UserId> = HashSet::new();
+        for u in &uow.not_on_hold {
+            if written_profiles.contains(u) || !held.insert(u) {
+                continue;
+            }
+            let mut e = Expr::default();
+            let hold = e.name("payment_hold");
+            let cond = format!(
+                "attribute_not_exists({hold}) OR {hold} = {}",
+                e.value(AttributeValue::Bool(false))
+            );
+            b.check(keys::profile(u), Role::Hold(u.clone()), cond, e)?;
         }
         for w in &uow.writes {
             match w {
@@ -427,6 +468,25 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// A condition on an item this transaction does not write.
+    fn check(&mut self, key: Key, role: Role, cond: String, e: Expr) -> Result<(), DynamoError> {
+        let (names, values) = e.into_parts();
+        let check = ConditionCheck::builder()
+            .table_name(self.table)
+            .set_key(Some(key_item(&key)))
+            .condition_expression(cond)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(build_err("condition check"))?;
+        self.ops.push(Op {
+            key,
+            role,
+            item: TransactWriteItem::builder().condition_check(check).build(),
+        });
+        Ok(())
+    }
+
     fn delete(
         &mut self,
         key: Key,
@@ -600,6 +660,13 @@ impl Builder<'_> {
             Account::User { .. } => {
                 let read = reads.get(&d.key).copied().flatten();
                 let mut cond = match read {
+                    // Zero as the use case read it: no item yet, or zero.
+                    Some(r) if r.is_zero() => {
+                        format!(
+                            "(attribute_not_exists({bal}) OR {bal} = {})",
+                            e.value(n_dec(r))
+                        )
+                    }
                     Some(r) => format!("{bal} = {}", e.value(n_dec(r))),
                     None => format!("attribute_not_exists({bal})"),
                 };
