@@ -25,8 +25,8 @@ use khamsa_domain::{Config, DomainError, Timestamp};
 /// checkout that will pay for it.
 #[derive(Debug, Clone)]
 pub enum Placed {
-    Order(Order),
-    Checkout(Topup),
+    Order(Box<Order>),
+    Checkout(Box<Topup>),
 }
 
 pub async fn order_or_checkout(
@@ -46,7 +46,7 @@ pub async fn order_or_checkout(
             None => Err(DomainError::InsufficientFunds.into()),
         },
         other => other.map(|o| Outcome {
-            value: Placed::Order(o.value),
+            value: Placed::Order(Box::new(o.value)),
             uow: o.uow,
             on_overdraft: o.on_overdraft,
         }),
@@ -96,7 +96,7 @@ async fn checkout(
         Some(pay_for),
     )
     .await?;
-    Ok(Outcome::new(Placed::Checkout(out.value), out.uow))
+    Ok(Outcome::new(Placed::Checkout(Box::new(out.value)), out.uow))
 }
 
 /// Called in the unit of work that settles `t`: places the order it was
