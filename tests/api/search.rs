@@ -209,3 +209,54 @@ async fn a_query_is_bounded_and_a_blank_one_browses() {
     assert_eq!(all["items"], blank["items"]);
     assert_eq!(all["items"].as_array().unwrap().len(), 1);
 }
+
+/// `?seller_id=&category=` (issue 12's combined filter): full pages over
+/// more than one page, every match once, no other seller's or category's.
+#[tokio::test]
+async fn a_seller_in_a_category_pages_fully() {
+    let app = spawn_app().await;
+    let seller = app.user("pager").await;
+    let other = app.user("otherpager").await;
+    let mut want = std::collections::BTreeSet::new();
+    for i in 0..7 {
+        let category = if i % 2 == 0 { "design" } else { "video" };
+        let s = app
+            .active_service(
+                &seller,
+                json!({ "title": format!("Offer {i}"), "category": category }),
+            )
+            .await;
+        if category == "design" {
+            want.insert(s["id"].as_str().unwrap().to_owned());
+        }
+        app.active_service(&other, json!({ "title": format!("Other {i}") }))
+            .await;
+    }
+    let base = format!("/services?seller_id={}&category=design&limit=2", seller.id);
+    let (mut got, mut path, mut pages) = (Vec::new(), base.clone(), 0);
+    loop {
+        let page = expect_status(&app.get_anon(&path).await, 200);
+        let items = page["items"].as_array().unwrap();
+        pages += 1;
+        for s in items {
+            assert_eq!(
+                (s["seller_id"].as_str(), s["category"].as_str()),
+                (Some(seller.id.as_str()), Some("design"))
+            );
+            got.push(s["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => {
+                assert_eq!(items.len(), 2, "a page short of its limit before the end");
+                path = format!("{base}&cursor={c}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(got.len(), 4);
+    assert_eq!(
+        got.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        want
+    );
+}
