@@ -262,6 +262,11 @@ async fn an_operator_cancels_or_completes_any_open_order() {
     let o = expect_status(&r, 200);
     assert_eq!(o["status"], "completed");
     assert_eq!(o["completed_by"], "operator");
+    // The operator's reason is kept on the order (issue 12).
+    assert_eq!(
+        app.get_order(&buyer, &id(&second)).await["completion_reason"],
+        "Delivered outside the site, confirmed."
+    );
     assert_eq!(app.me(&seller).await["earnings_pending"], "8.00");
     assert_eq!(app.me(&buyer).await["balance"], "10.00");
 

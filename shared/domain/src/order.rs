@@ -133,6 +133,9 @@ pub struct Order {
     pub reminded_for: Option<Timestamp>,
     /// When each party was last emailed about a new message: at most one
     /// such email per order per [`MESSAGE_EMAIL_GAP_MS`] for each.
+    /// An operator's reason for completing the order themselves.
+    #[serde(default)]
+    pub completion_reason: Option<String>,
     #[serde(default)]
     pub buyer_told_of_message_at: Option<Timestamp>,
     #[serde(default)]
@@ -358,6 +361,7 @@ impl Order {
             cancel_reason: None,
             cleared_at: None,
             reminded_for: None,
+            completion_reason: None,
             buyer_told_of_message_at: None,
             seller_told_of_message_at: None,
             delivery_files: vec![],
@@ -560,6 +564,7 @@ impl Order {
     pub fn operator_complete(
         &self,
         party: Party,
+        reason: Option<Text>,
         now: Timestamp,
         cfg: &Config,
     ) -> DomainResult<Decision> {
@@ -567,7 +572,10 @@ impl Order {
         if self.status.is_finished() {
             return Err(self.invalid("complete"));
         }
-        Ok(self.complete(Actor::Operator, now, cfg))
+        let mut d = self.complete(Actor::Operator, now, cfg);
+        // Kept on the order, as a cancellation's reason is (issue 12).
+        d.order.completion_reason = reason.map(Text::into_string);
+        Ok(d)
     }
 
     pub(crate) fn complete(&self, by: Actor, now: Timestamp, cfg: &Config) -> Decision {

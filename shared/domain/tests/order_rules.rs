@@ -828,7 +828,7 @@ fn operator_can_complete_any_open_order() {
         OrderStatus::Delivered,
     ] {
         let d = order_in(s)
-            .operator_complete(Party::Operator, day(2), &cfg())
+            .operator_complete(Party::Operator, None, day(2), &cfg())
             .unwrap();
         assert_eq!(d.order.status, OrderStatus::Completed, "{s:?}");
         assert_eq!(d.order.completed_by, Some(Actor::Operator));
@@ -857,7 +857,7 @@ fn operator_can_complete_any_open_order() {
 #[test]
 fn only_an_operator_forces_completion() {
     for p in [Party::Buyer, Party::Seller] {
-        let r = delivered().operator_complete(p, day(2), &cfg());
+        let r = delivered().operator_complete(p, None, day(2), &cfg());
         assert_eq!(code(r), "forbidden", "{p:?}");
     }
 }
@@ -865,7 +865,7 @@ fn only_an_operator_forces_completion() {
 #[test]
 fn operator_cannot_complete_a_finished_order() {
     for s in [OrderStatus::Completed, OrderStatus::Cancelled] {
-        let r = order_in(s).operator_complete(Party::Operator, day(3), &cfg());
+        let r = order_in(s).operator_complete(Party::Operator, None, day(3), &cfg());
         assert_eq!(code(r), "invalid_transition", "{s:?}");
     }
 }
@@ -1545,7 +1545,7 @@ fn every_posting_of_every_transition_is_balanced() {
         split,
         o.cancel(Party::Buyer, None, day(1)).unwrap(),
         o.clone()
-            .operator_complete(Party::Operator, day(1), &c)
+            .operator_complete(Party::Operator, None, day(1), &c)
             .unwrap(),
         o.fire_timer(TimerKind::AutoCancel, day(7), &c)
             .unwrap()

@@ -43,6 +43,7 @@ pub struct OrderView<'a> {
     cancelled_at: Option<Time>,
     cancelled_by: Option<Actor>,
     cancel_reason: Option<&'a str>,
+    completion_reason: Option<&'a str>,
     delivery_files: &'a [FileId],
     dispute: Option<DisputeView<'a>>,
     /// Whether the cancel button shows for this caller now.
@@ -73,6 +74,7 @@ pub fn order<'a>(o: &'a Order, caller: &Caller, now: Timestamp) -> OrderView<'a>
         cancelled_at: time(o.cancelled_at),
         cancelled_by: o.cancelled_by,
         cancel_reason: o.cancel_reason.as_deref(),
+        completion_reason: o.completion_reason.as_deref(),
         delivery_files: &o.delivery_files,
         dispute: o.dispute.as_deref().map(dispute_view),
         can_cancel: o.can_cancel(o.party(&caller.id, caller.operator), now),

@@ -2,7 +2,7 @@
 //! changes, cancel, and the operators' cancel and complete.
 
 use super::files::{self, FileIds};
-use super::input::{CancelReason, Delivery, Input, MessageText, NoFields};
+use super::input::{CancelReason, Delivery, Input, MessageText, NoFields, OperatorReason};
 use super::{decision_outcome, visible_order};
 use crate::app::{App, Outcome};
 use crate::caller::Caller;
@@ -22,7 +22,7 @@ pub enum Transition {
     Changes(Input<MessageText>),
     Cancel(Input<CancelReason>),
     OperatorCancel(Input<CancelReason>),
-    OperatorComplete(Input<NoFields>),
+    OperatorComplete(Input<OperatorReason>),
 }
 
 pub async fn transition(
@@ -97,9 +97,8 @@ pub async fn transition_with_files(
         Transition::Cancel(reason) | Transition::OperatorCancel(reason) => {
             order.cancel(party, reason?.0, now)?
         }
-        Transition::OperatorComplete(body) => {
-            body?;
-            order.operator_complete(party, now, cfg)?
+        Transition::OperatorComplete(reason) => {
+            order.operator_complete(party, reason?.0, now, cfg)?
         }
     };
     let mut attached = vec![];
