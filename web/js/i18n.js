@@ -18,6 +18,9 @@ const ar = {
   nav_admin_withdrawals: 'السحوبات',
   nav_admin_ledger: 'فحص الدفتر',
   nav_admin_disputes: 'النزاعات',
+  attachment: 'مرفق',
+  attach_files: 'إرفاق ملفات',
+  delivery_files: 'ملفات التسليم',
   no_disputes: 'لا نزاعات مفتوحة.',
   dispute_title: 'النزاع',
   dispute_open: 'نزاع مفتوح: المؤقتات موقوفة حتى يفصل فيه فريق خمسة',
@@ -206,6 +209,9 @@ const en = {
   nav_admin_withdrawals: 'Withdrawals',
   nav_admin_ledger: 'Ledger check',
   nav_admin_disputes: 'Disputes',
+  attachment: 'Attachment',
+  attach_files: 'Attach files',
+  delivery_files: 'Delivered files',
   no_disputes: 'No open disputes.',
   dispute_title: 'Dispute',
   dispute_open: 'Dispute open: the timers wait until the Khamsa team decides',
@@ -423,6 +429,7 @@ export const problems = {
   invalid_host: ['عنوان الموقع غير صالح.', 'The site address is not valid.'],
   payload_too_large: ['البيانات المرسلة كبيرة جدًا.', 'What was sent is too large.'],
   network: ['تعذّر الاتصال بالخادم. تحقق من الاتصال وحاول مجددًا.', 'Could not reach the server. Check the connection and try again.'],
+  upload_failed: ['تعذّر رفع الملف. حاول مجددًا.', 'The file could not be uploaded. Try again.'],
 };
 
 const dict = { ar, en };

@@ -2,7 +2,7 @@
 // returns an element; actions call the API and re-render on success, and a
 // refusal stays on screen next to the untouched form (ui.js `form`).
 
-import { api, cfg, get, me, patch, post, Problem } from './api.js';
+import { api, cfg, get, me, patch, post, Problem, token } from './api.js';
 import { cognitoCallback, cognitoSignIn, localSignIn } from './auth.js';
 import { fmtMoney, fmtTime, lang, problemText, t } from './i18n.js';
 import { actionButton, alertBox, field, form, h, notice, section, showProblem, status } from './ui.js';
@@ -313,6 +313,57 @@ export async function orders(_m, which) {
 
 // ---------------------------------------------------------------- orders
 
+// ---------------------------------------------------------------- files
+
+/**
+ * Uploads the chosen files of an order (product.md "Files"): the API hands
+ * out a presigned URL per file, the bytes go straight to it; the ids come
+ * back for the message or delivery that attaches them.
+ */
+async function uploadFiles(orderId, input) {
+  const ids = [];
+  for (const f of input?.files || []) {
+    const up = await post(`/orders/${orderId}/files`, {
+      name: f.name, content_type: f.type || 'application/octet-stream', size: f.size,
+    });
+    let r;
+    try {
+      r = await fetch(up.upload_url, { method: 'PUT', headers: { 'Content-Type': f.type || 'application/octet-stream' }, body: f });
+    } catch {
+      throw new Problem({ code: 'network', status: 0 });
+    }
+    if (!r.ok) throw new Problem({ code: 'upload_failed', status: r.status });
+    ids.push(up.file_id);
+  }
+  return ids;
+}
+
+/**
+ * A download button: the API checks who asks (bearer token), then
+ * redirects to a short-lived URL that serves the file as an attachment;
+ * the browser drops the token on a cross-origin redirect.
+ */
+function fileLink(orderId, fileId, n) {
+  return h('button', {
+    type: 'button', class: 'link file', 'data-file': fileId,
+    onclick: async () => {
+      const r = await fetch(`${cfg().api}/orders/${orderId}/files/${fileId}`, {
+        headers: { Authorization: `Bearer ${token()}` },
+      });
+      if (!r.ok) return;
+      const cd = r.headers.get('Content-Disposition') || '';
+      const m = cd.match(/filename\*=UTF-8''([^;]+)/);
+      const a = h('a', { href: URL.createObjectURL(await r.blob()), download: m ? decodeURIComponent(m[1]) : `file-${n}` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    },
+  }, `📎 ${t('attachment')} ${n}`);
+}
+
+const fileInput = () => h('div', { class: 'field' },
+  h('label', {}, t('attach_files'), h('input', { type: 'file', name: 'files', multiple: true })));
+
 /** Placed → (instructions) → due → delivered → completed, or → cancelled. */
 function timeline(o) {
   const reached = {
@@ -354,7 +405,14 @@ export async function order([id]) {
     actions.push(textAction('instructions', t('instructions_needed'), t('give_instructions'), 'instructions'));
   }
   if (isSeller && o.status === 'in_progress') {
-    actions.push(textAction('deliver', t('delivery_text'), t('deliver'), 'deliver', 'text', false));
+    const f = form({ name: 'deliver', class: 'card' },
+      [field('text', t('delivery_text'), { kind: 'textarea' }), fileInput()], t('deliver'), async (fd) => {
+        const fileIds = await uploadFiles(id, f.elements.files);
+        const text = String(fd.get('text') || '').trim();
+        await post(`/orders/${id}/deliver`, { ...(text ? { text } : {}), ...(fileIds.length ? { file_ids: fileIds } : {}) });
+        await render();
+      });
+    actions.push(f);
   }
   if (isBuyer && o.status === 'delivered') {
     actions.push(actionButton(t('receive'), act('receive'), { name: 'receive', class: 'primary' }));
@@ -425,18 +483,24 @@ export async function order([id]) {
     }
   }
 
+  const messageForm = () => {
+    const f = form({ name: 'message', class: 'message-form' },
+      [field('text', t('message'), { kind: 'textarea', required: true }), fileInput()], t('send'), async (fd) => {
+        const fileIds = await uploadFiles(id, f.elements.files);
+        await post(`/orders/${id}/messages`, { text: fd.get('text'), ...(fileIds.length ? { file_ids: fileIds } : {}) });
+        await render();
+      });
+    return f;
+  };
   const who = (sender) => (sender === user.id ? t('you') : sender === o.buyer_id ? t('buyer') : t('seller'));
   const messages = section(t('messages'),
     msgs.items.length
       ? h('ol', { class: 'messages' }, [...msgs.items].reverse().map((m) => h('li', {
         class: m.sender_id === user.id ? 'mine' : 'theirs',
-      }, h('p', { class: 'meta' }, `${who(m.sender_id)} · ${fmtTime(m.at)}`), h('p', {}, m.text))))
+      }, h('p', { class: 'meta' }, `${who(m.sender_id)} · ${fmtTime(m.at)}`), h('p', {}, m.text),
+      (m.file_ids || []).length ? h('p', { class: 'files' }, m.file_ids.map((f, i) => fileLink(id, f, i + 1))) : null)))
       : h('p', {}, t('no_messages')),
-    isBuyer || isSeller ? form({ name: 'message', class: 'message-form' },
-      [field('text', t('message'), { kind: 'textarea', required: true })], t('send'), async (fd) => {
-        await post(`/orders/${id}/messages`, { text: fd.get('text') });
-        await render();
-      }) : null);
+    isBuyer || isSeller ? messageForm() : null);
 
   return h('div', { class: 'page order', 'data-status': o.status },
     h('h1', {}, `${t('order')}: `, h('a', { href: `/services/${o.service_id}` }, o.service_title)),
@@ -449,6 +513,8 @@ export async function order([id]) {
         h('dt', {}, t('seller_net')), h('dd', {}, money(o.seller_net))] : null,
       o.instructions ? [h('dt', {}, t('instructions_needed')), h('dd', {}, o.instructions)] : null,
       o.delivery_text ? [h('dt', {}, t('delivery')), h('dd', {}, o.delivery_text)] : null,
+      (o.delivery_files || []).length ? [h('dt', {}, t('delivery_files')),
+        h('dd', { id: 'delivery-files' }, o.delivery_files.map((f, i) => fileLink(id, f, i + 1)))] : null,
       o.cancel_reason ? [h('dt', {}, t('reason')), h('dd', {}, o.cancel_reason)] : null),
     timeline(o),
     disputePart,

@@ -6,6 +6,7 @@
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const BASE = process.env.KHAMSA_URL || 'http://127.0.0.1:8080';
@@ -253,11 +254,21 @@ async function walk(lang) {
   await step(`${lang}: the seller delivers, the buyer receives and reviews`, async () => {
     const s = seller.page;
     await s.fill('form[name=deliver] [name=text]', lang === 'ar' ? 'هذا شعارك' : 'Here is your logo');
+    // The deliverable itself: a file, uploaded straight to its presigned URL.
+    const logo = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    await s.setInputFiles('form[name=deliver] input[type=file]', { name: 'logo.png', mimeType: 'image/png', buffer: logo });
     await s.click('form[name=deliver] button[type=submit]');
     await s.locator('.page.order[data-status=delivered]').waitFor();
     const p = buyer.page;
     await p.reload();
     await settled(p);
+    // The buyer downloads it, under its own name, with the same bytes.
+    const download = p.waitForEvent('download');
+    await p.click('#delivery-files button.file');
+    const got = await download;
+    assert.equal(got.suggestedFilename(), 'logo.png');
+    const path = await got.path();
+    assert.ok((await readFile(path)).equals(logo));
     await p.click('button[name=receive]');
     await p.locator('.page.order[data-status=completed]').waitFor();
     await p.selectOption('form[name=review] [name=rating]', '5');
