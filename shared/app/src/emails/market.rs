@@ -75,7 +75,8 @@ pub(super) fn new_offer(lang: Lang, title: &str, text: &str) -> Words {
     )
 }
 
-/// Seller: the order's earnings are now available to withdraw.
+/// Seller: the order's earnings are now available to withdraw. The button
+/// leads to the order, so two orders that clear alike are two emails.
 pub(super) fn earnings_cleared(lang: Lang, t: &str, amount: Money) -> Words {
     let m = usd(amount);
     (

@@ -198,8 +198,7 @@ fn content(n: &Notice, lang: Lang, base: &str) -> Content {
         (
             NoticeKind::WithdrawalPaid { .. }
             | NoticeKind::WithdrawalFailed { .. }
-            | NoticeKind::WithdrawalRejected { .. }
-            | NoticeKind::EarningsCleared { .. },
+            | NoticeKind::WithdrawalRejected { .. },
             _,
         ) => Cta::Withdrawals,
         (NoticeKind::ServiceApproved { .. } | NoticeKind::ServiceRejected { .. }, _) => {

@@ -198,7 +198,7 @@ fn every_variant_renders_in_both_languages() {
         };
         seen[i] = true;
         let link = match i {
-            9 | 11 | 15 | 16 => format!("{BASE}/me/withdrawals"),
+            9 | 11 | 16 => format!("{BASE}/me/withdrawals"),
             12 | 13 => format!("{BASE}/me/services"),
             14 => format!("{BASE}/requests/req_1"),
             10 => format!("{BASE}/"),
