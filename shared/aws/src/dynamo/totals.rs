@@ -8,16 +8,14 @@
 
 use super::DynamoStore;
 use super::codec::{Expr, Item, get_decimal, key_item, n_dec, s};
-use super::commit::Backoff;
 use super::error::DynamoError;
 use super::keys::{self, Key};
 use super::plan::{Op, Role};
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use khamsa_app::ports::UnitOfWork;
 use khamsa_app::totals::{LedgerTotals, Total};
 
 pub const TOTALS_SHARDS: u32 = 64;
-const BATCH_GET_ATTEMPTS: usize = 10;
 
 pub fn key(shard: u32) -> Key {
     (format!("TOTALS#{shard:02}"), "TOTALS".to_owned())
@@ -69,45 +67,15 @@ fn decode(item: &Item) -> Result<LedgerTotals, DynamoError> {
 }
 
 impl DynamoStore {
-    /// Every shard, read consistently in one `BatchGetItem`, summed.
+    /// Every shard, read consistently in one `BatchGetItem` (the store's
+    /// `batch_get`, which follows unprocessed keys), summed.
     pub(super) async fn read_totals(&self) -> Result<LedgerTotals, DynamoError> {
+        let keys: Vec<Key> = (0..TOTALS_SHARDS).map(key).collect();
         let mut sum = LedgerTotals::default();
-        let mut pending: Vec<Item> = (0..TOTALS_SHARDS).map(|i| key_item(&key(i))).collect();
-        let mut backoff = Backoff::default();
-        for _ in 0..BATCH_GET_ATTEMPTS {
-            let req = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| DynamoError::Build("batch get", e.to_string()))?;
-            let res = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, req)
-                .send()
-                .await
-                .map_err(|e| DynamoError::sdk("BatchGetItem", &e))?;
-            if let Some(mut by_table) = res.responses
-                && let Some(items) = by_table.remove(&self.table)
-            {
-                for item in items {
-                    sum.merge(&decode(&item)?);
-                }
-            }
-            pending = res
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(sum);
-            }
-            tokio::time::sleep(backoff.next()).await;
+        for item in self.batch_get(&keys).await? {
+            sum.merge(&decode(&item)?);
         }
-        Err(DynamoError::Exhausted(
-            BATCH_GET_ATTEMPTS,
-            "BatchGetItem left totals unprocessed".into(),
-        ))
+        Ok(sum)
     }
 }
 
