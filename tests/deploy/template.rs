@@ -69,6 +69,19 @@ pub struct Func<'a> {
     pub metadata: &'a Yaml,
 }
 
+impl Func<'_> {
+    /// The expressions of the function's `Schedule` events.
+    pub fn schedules(&self) -> Vec<&str> {
+        self.props["Events"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(|events| events.values())
+            .filter(|e| e["Type"].as_str() == Some("Schedule"))
+            .filter_map(|e| e["Properties"]["Schedule"].as_str())
+            .collect()
+    }
+}
+
 impl Template {
     pub fn load() -> Template {
         Template {
@@ -933,25 +946,12 @@ fn queues_have_dead_letter_queues_and_report_partial_batches() {
         });
         assert!(alarmed, "{dlq} has no depth alarm");
     }
-    let sweeper = t.function(Function::Sweeper);
-    let schedule: Vec<&str> = sweeper.props["Events"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|e| e["Type"].as_str() == Some("Schedule"))
-        .filter_map(|e| e["Properties"]["Schedule"].as_str())
-        .collect();
-    assert_eq!(schedule, ["rate(5 minutes)"]);
+    assert_eq!(
+        t.function(Function::Sweeper).schedules(),
+        ["rate(5 minutes)"]
+    );
     // The reconciliation runs daily, and its violations metric alarms.
-    let reconcile = t.function(Function::Reconcile);
-    let daily: Vec<&str> = reconcile.props["Events"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|e| e["Type"].as_str() == Some("Schedule"))
-        .filter_map(|e| e["Properties"]["Schedule"].as_str())
-        .collect();
-    assert_eq!(daily, ["rate(1 day)"]);
+    assert_eq!(t.function(Function::Reconcile).schedules(), ["rate(1 day)"]);
     assert!(
         t.resources().any(|(_, r)| {
             r["Properties"]["Namespace"].as_str() == Some("Khamsa")
