@@ -75,11 +75,11 @@ pub async fn moto_emails(to: &[&str]) -> Vec<serde_json::Value> {
         .json()
         .await
         .expect("moto's data is JSON");
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
+    // `SendEmail`'s record is under `Message`, `SendRawEmail`'s under
+    // `RawMessage`: read both, oldest kind first.
+    ["Message", "RawMessage"]
+        .iter()
+        .flat_map(|kind| data["ses"][kind].as_array().cloned().unwrap_or_default())
         .map(|m| match m["raw_data"].as_str().map(str::to_owned) {
             Some(raw) => {
                 let mut parsed = parse_mime(&raw);
