@@ -27,4 +27,5 @@ mod search;
 mod services;
 mod text_rules;
 mod timers;
+mod unsubscribe;
 mod walkthrough;

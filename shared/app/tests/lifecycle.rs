@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use khamsa_app::memory::MemoryMailer;
 use khamsa_app::ports::{Email, MailError, Mailer, OUTBOX_GRACE_MS, TimerFailure, UnitOfWork};
+use khamsa_app::unsubscribe::Unsubscribe;
 use khamsa_app::usecases::notify::{
     EMAIL_MAX_ATTEMPTS, NotifyError, claim_due_outbox, outbox_lease, send_outbox,
 };
@@ -89,7 +90,17 @@ async fn a_poison_email_fails_for_good_and_the_others_go_out() {
     };
     let send = |id: OutboxId| {
         let mailer = &mailer;
-        async move { send_outbox(store, mailer, "http://t", &id, T0).await }
+        async move {
+            send_outbox(
+                store,
+                mailer,
+                "http://t",
+                &Unsubscribe::generated("http://t"),
+                &id,
+                T0,
+            )
+            .await
+        }
     };
 
     // Permanent: failed at once, reason kept, not an error (not retried).

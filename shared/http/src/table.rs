@@ -130,6 +130,9 @@ routes! {
     CaptureTopup: Post "/me/topups/{id}/capture" Signed,
     PaypalWebhook: Post "/webhooks/paypal" Public,
     ClearHold: Post "/admin/users/{id}/clear-hold" Operator,
+    // The one-click link in optional emails (RFC 8058): its token is the
+    // authority, so no sign-in.
+    Unsubscribe: Post "/unsubscribe" Public,
 }
 
 /// (method, path template) of every row: what the OpenAPI document must list.
