@@ -27,14 +27,11 @@ async fn upload(app: &TestApp, u: &User, order: &str, name: &str, bytes: &[u8]) 
     .await;
     let f = expect_status(&r, 201);
     assert!(f["expires_at"].is_string(), "{f}");
-    let put = app
-        .client
-        .put(f["upload_url"].as_str().unwrap())
-        .header("content-type", "image/png")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
+    let mut put = app.client.put(f["upload_url"].as_str().unwrap());
+    for (k, v) in f["upload_headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    let put = put.body(bytes.to_vec()).send().await.unwrap();
     assert!(put.status().is_success(), "PUT {}", put.status());
     id_of(&f)
 }
@@ -193,6 +190,7 @@ async fn an_expired_upload_url_is_refused() {
             .client
             .put(&url)
             .header("content-type", "image/png")
+            .header("x-amz-tagging", "khamsa-file=unattached")
             .body(b"late".to_vec())
             .send()
             .await
@@ -211,6 +209,7 @@ async fn an_expired_upload_url_is_refused() {
             .client
             .put(url.replace("size=4", "size=5"))
             .header("content-type", "image/png")
+            .header("x-amz-tagging", "khamsa-file=unattached")
             .body(b"later".to_vec())
             .send()
             .await
