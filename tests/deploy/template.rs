@@ -763,6 +763,17 @@ fn each_role_grants_only_its_functions_actions() {
                             "{name}: only orders' files in the files bucket"
                         );
                     }
+                    // Attaching a file tags it (issue 12): the message
+                    // and the delivery functions.
+                    ("s3", "PutObjectTagging") => {
+                        assert!(want.files || name == "deliver", "{name} attaches no file");
+                        assert!(
+                            s.resources.iter().all(
+                                |r| sub_of(r).as_deref() == Some("${FilesBucket.Arn}/orders/*")
+                            ),
+                            "{name}: only orders' files in the files bucket"
+                        );
+                    }
                     _ => panic!("{name}/{p}: {a} is outside its list"),
                 }
             }
@@ -796,6 +807,9 @@ fn each_role_grants_only_its_functions_actions() {
         }
         if want.files {
             needed.extend(["s3:PutObject", "s3:GetObject"].map(String::from));
+        }
+        if want.files || name == "deliver" {
+            needed.insert("s3:PutObjectTagging".into());
         }
         assert_eq!(granted, needed, "{name}: granted vs its list");
         if moves_money(f.function) {
