@@ -217,3 +217,50 @@ async fn an_expired_upload_url_is_refused() {
         assert_eq!(put.status().as_u16(), 403);
     }
 }
+
+#[tokio::test]
+async fn a_file_never_uploaded_cannot_be_attached_until_it_is() {
+    let app = spawn_app().await;
+    let (_seller, buyer, svc) = app.market(json!({}), "50.00").await;
+    let order = id(&app.order(&buyer, &svc, json!({})).await);
+    let f = expect_status(
+        &start(
+            &app,
+            &buyer,
+            &order,
+            json!({"name": "a.png", "content_type": "image/png", "size": 3}),
+        )
+        .await,
+        201,
+    );
+    assert_eq!(
+        f["upload_headers"],
+        json!({"content-type": "image/png", "x-amz-tagging": "khamsa-file=unattached"})
+    );
+    let file = id_of(&f);
+    let path = format!("/orders/{order}/messages");
+    let r = app
+        .post(&buyer, &path, json!({"text": "early", "file_ids": [file]}))
+        .await;
+    expect_problem(&r, 409, "file_not_uploaded");
+    // Nothing was sent.
+    let list = app.get(&buyer, &path).await;
+    assert!(!list.1.to_string().contains("early"), "{}", list.1);
+    // Once the bytes are there, the same file attaches.
+    let mut put = app.client.put(f["upload_url"].as_str().unwrap());
+    for (k, v) in f["upload_headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    assert!(
+        put.body(b"abc".to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let m = app
+        .post(&buyer, &path, json!({"text": "now", "file_ids": [file]}))
+        .await;
+    assert_eq!(expect_status(&m, 201)["file_ids"], json!([file]));
+}
