@@ -150,17 +150,13 @@ impl S3Urls {
             .await
             .map_err(|e| StoreError::Unavailable(format!("S3 tagging: {e}")))?;
         let status = resp.status().as_u16();
-        let text = resp
-            .body()
-            .bytes()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
+        // The body streams; the status says enough: 404 is NoSuchKey (a
+        // missing bucket would fail every upload first).
         match status {
             200..=299 => Ok(true),
-            404 if text.contains("NoSuchKey") => Ok(false),
+            404 => Ok(false),
             _ => Err(StoreError::Unavailable(format!(
-                "S3 tagging {key}: {status} {}",
-                text.chars().take(200).collect::<String>()
+                "S3 tagging {key}: status {status}"
             ))),
         }
     }
