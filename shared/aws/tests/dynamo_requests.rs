@@ -148,6 +148,8 @@ async fn place_order_and_its_transitions_on_the_wire() {
     let (status, inbox) = send(&app, request("GET", "/me/inbox", "sara", "", None)).await;
     assert_eq!(status, 200);
     assert_eq!(inbox["items"], serde_json::json!([]), "{inbox}");
+    // An empty inbox reads no order.
+    assert_eq!(counter.take(), ops(&[("Query", 1)]), "GET /me/inbox, empty");
 
     let (status, _) = send(
         &app,

@@ -1539,6 +1539,7 @@ struct Snapshot {
     stats: Vec<Option<(Service, ServiceStats)>>,
     seller_stats: Vec<ServiceStats>,
     idempotency: Option<IdempotencyRecord>,
+    inbox: Vec<Page<Order>>,
 }
 
 async fn snapshot(store: &dyn Store, uow: &UnitOfWork) -> Snapshot {
@@ -1597,7 +1598,12 @@ async fn snapshot(store: &dyn Store, uow: &UnitOfWork) -> Snapshot {
         Some(r) => store.idempotency(&r.scope, r.created_at).await.unwrap(),
         None => None,
     };
+    let mut inbox = Vec::new();
+    for x in &uow.inbox {
+        inbox.push(store.inbox(&x.user, &PageReq::first(100)).await.unwrap());
+    }
     Snapshot {
+        inbox,
         entities,
         balances,
         ledgers,
@@ -1645,8 +1651,18 @@ async fn seeded(store: &dyn Store) -> (Service, UnitOfWork) {
         &Config::default(),
     )
     .unwrap();
+    // A message's share too: unread for the seller, in her inbox.
+    let order = Order {
+        seller_unread: 1,
+        ..d.order.clone()
+    };
     let uow = UnitOfWork {
-        writes: vec![Write::Order(d.order.clone())],
+        inbox: vec![InboxEntry {
+            user: svc.seller_id.clone(),
+            order_id: order.id.clone(),
+            at: Some(at(10)),
+        }],
+        writes: vec![Write::Order(order)],
         postings: d.postings.clone(),
         timers_set: vec![Timer {
             order_id: d.order.id.clone(),
@@ -1702,7 +1718,25 @@ async fn a_stale_version_leaves_nothing_behind(store: &dyn Store) {
         o.version = 1;
     }
     let seller = right.seller_stats[0].0.clone();
+    assert!(
+        store
+            .inbox(&seller, &PageReq::first(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     ok(store, right).await;
+    // Its inbox entry with it.
+    let inbox = store.inbox(&seller, &PageReq::first(10)).await.unwrap();
+    assert_eq!(
+        inbox
+            .items
+            .iter()
+            .map(|o| o.id.to_string())
+            .collect::<Vec<_>>(),
+        ids(&["o1"])
+    );
     // The seller's counters moved with the work, once.
     assert_eq!(
         store.seller_stats(&seller).await.unwrap(),
