@@ -526,6 +526,8 @@ async function moreActions() {
     await b.locator('.page.order[data-status=in_progress]').waitFor();
     await s.reload();
     await settled(s);
+    // The seller sees the change request's text on the order.
+    assert.match(await s.textContent('#change-requests'), /أرجو تصحيح العنوان/);
     await s.fill('form[name=cancel] [name=reason]', 'لا أستطيع إكماله');
     await s.click('form[name=cancel] button[type=submit]');
     await s.locator('.page.order[data-status=cancelled]').waitFor();
