@@ -113,7 +113,9 @@ http_binaries! {
         Me, EditMe, MyLedger, Topup, MyWithdrawals, PaymentMethods, MyTopups,
         CaptureTopup, PaypalWebhook, Unsubscribe,
     ],
-    Orders: [Order, MyPurchases, MySales, Instructions, Receive, Changes, OpenDispute],
+    Orders: [
+        Order, MyPurchases, MySales, MyInbox, Instructions, Receive, Changes, OpenDispute,
+    ],
     Messages: [Messages, SendMessage, UploadFile, File],
     Requests: [CreateRequest, ListRequests, Request, Offer, CloseRequest],
     Admin: [
@@ -149,6 +151,7 @@ pub fn function_for(route: Route) -> Function {
         Route::Order
         | Route::MyPurchases
         | Route::MySales
+        | Route::MyInbox
         | Route::Instructions
         | Route::Receive
         | Route::Changes

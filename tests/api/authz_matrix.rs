@@ -85,6 +85,7 @@ const ROWS: &[Row] = &[
     row("POST", "/me/topups", NoId, "", "", "UPPPPP"),
     row("GET", "/me/purchases", NoId, "", "", "UPPPPP"),
     row("GET", "/me/sales", NoId, "", "", "UPPPPP"),
+    row("GET", "/me/inbox", NoId, "", "", "UPPPPP"),
     row("GET", "/me/withdrawals", NoId, "", "", "UPPPPP"),
     row("GET", "/me/topups", NoId, "", "", "UPPPPP"),
     row("GET", "/me/services", NoId, "", "", "UPPPPP"),

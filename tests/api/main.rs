@@ -12,6 +12,7 @@ mod emulators;
 mod files;
 mod helpers;
 mod idempotent_duplicates;
+mod inbox;
 mod lifecycle;
 mod money;
 mod more_emails;

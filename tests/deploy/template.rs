@@ -502,9 +502,11 @@ fn grants(f: Function) -> Grants {
             ..g(MONEY, false, NOTIFY_AND_TIME)
         },
         Function::Orders => g(MONEY, true, NOTIFY_AND_TIME),
+        // Reading the messages deletes the reader's inbox entry in the
+        // transaction that clears their unread count.
         Function::Messages => Grants {
             files: true,
-            ..g(&["GetItem", "Query", "PutItem"], false, &[])
+            ..g(&["GetItem", "Query", "PutItem"], true, &[])
         },
         Function::Requests => g(&["GetItem", "Query", "PutItem"], false, &[]),
         Function::Admin => g(MONEY, true, NOTIFY_TIME_AND_PAYOUTS),

@@ -238,6 +238,16 @@ pub struct TimerClear {
     pub only_if_due: Option<Timestamp>,
 }
 
+/// A party's place in their inbox (`GET /me/inbox`): the order is listed
+/// for `user`, newest activity first, while `at` is set; `None` takes it
+/// out. The unread count itself lives on the order, written beside this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    pub user: UserId,
+    pub order_id: OrderId,
+    pub at: Option<Timestamp>,
+}
+
 /// Everything one state change writes, committed atomically: all of it or
 /// none of it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -261,6 +271,8 @@ pub struct UnitOfWork {
     /// its balance writes on the values read (DynamoDB) uses these instead
     /// of reading them again; a stale one is a retry, as before.
     pub balances_read: Vec<(UserId, Balances)>,
+    /// Inbox entries put or taken out with the order's unread counts.
+    pub inbox: Vec<InboxEntry>,
 }
 
 impl UnitOfWork {
@@ -273,6 +285,7 @@ impl UnitOfWork {
             && self.service_stats.is_empty()
             && self.seller_stats.is_empty()
             && self.idempotency.is_none()
+            && self.inbox.is_empty()
     }
 }
 
@@ -422,8 +435,11 @@ pub trait Store: Send + Sync {
     async fn seller_stats(&self, id: &UserId) -> StoreResult<ServiceStats>;
     async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>>;
     async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>>;
-    /// Oldest first: a conversation reads top to bottom.
+    /// Newest first, like every list: the latest message is on page one.
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>>;
+    /// `user`'s orders with messages they have not read, newest activity
+    /// first (the entries of `UnitOfWork::inbox`).
+    async fn inbox(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<Order>>;
     /// A file of an order.
     async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>>;
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>>;

@@ -347,6 +347,7 @@ fn dispatch<'a, S: Served>(
         Topup => accounts::start_topup,
         MyPurchases => orders::purchases,
         MySales => orders::sales,
+        MyInbox => orders::inbox,
         MyWithdrawals => withdrawals::mine,
         MyServices => services::mine,
         CreateService => services::create,

@@ -76,6 +76,7 @@ routes! {
     Topup: Post "/me/topups" Signed,
     MyPurchases: Get "/me/purchases" Signed,
     MySales: Get "/me/sales" Signed,
+    MyInbox: Get "/me/inbox" Signed,
     MyWithdrawals: Get "/me/withdrawals" Signed,
     MyServices: Get "/me/services" Signed,
     // Services

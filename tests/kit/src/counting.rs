@@ -109,6 +109,10 @@ impl Store for CountingStore {
         self.read("messages");
         self.inner.messages(order, page).await
     }
+    async fn inbox(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<Order>> {
+        self.read("inbox");
+        self.inner.inbox(user, page).await
+    }
     async fn file(
         &self,
         order: &OrderId,

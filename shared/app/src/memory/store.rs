@@ -69,6 +69,10 @@ struct State {
     /// Each buyer's and each seller's orders, for their lists.
     purchases: HashMap<UserId, BTreeSet<Key<OrderId>>>,
     sales: HashMap<UserId, BTreeSet<Key<OrderId>>>,
+    /// Each user's inbox, newest activity first, and each entry's time
+    /// (to move it).
+    inbox: HashMap<UserId, BTreeSet<Key<OrderId>>>,
+    inbox_at: HashMap<(UserId, OrderId), i64>,
     idempotency: HashMap<String, IdempotencyRecord>,
     seq: u64,
 }
@@ -388,7 +392,18 @@ impl Store for MemoryStore {
 
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
         let items = self.lock().messages.get(order).cloned().unwrap_or_default();
-        paginate(items, |m| (m.at.millis(), m.id.to_string()), false, page)
+        paginate(items, |m| (m.at.millis(), m.id.to_string()), true, page)
+    }
+
+    async fn inbox(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<Order>> {
+        let s = self.lock();
+        let empty = BTreeSet::new();
+        index_page(
+            s.inbox.get(user).unwrap_or(&empty),
+            page,
+            OrderId::new,
+            |id| s.orders.get(id).filter(|o| o.unread_for(user) > 0).cloned(),
+        )
     }
 
     async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>> {
@@ -920,6 +935,18 @@ impl Store for MemoryStore {
                 s.timers_due.remove(&(old, t.kind, t.order_id.clone()));
             }
             s.timers_due.insert((t.due, t.kind, t.order_id));
+        }
+        for x in uow.inbox {
+            let st = &mut *s;
+            let at_key = (x.user.clone(), x.order_id.clone());
+            let list = st.inbox.entry(x.user.clone()).or_default();
+            if let Some(old) = st.inbox_at.remove(&at_key) {
+                list.remove(&(old, x.order_id.clone()));
+            }
+            if let Some(at) = x.at {
+                list.insert((at.millis(), x.order_id.clone()));
+                st.inbox_at.insert(at_key, at.millis());
+            }
         }
         for r in uow.outbox {
             if let Some(old) = s.outbox.get(&r.id).cloned() {

@@ -38,7 +38,7 @@ use khamsa_domain::service::{Service, ServiceStats};
 use khamsa_domain::topup::Topup;
 use khamsa_domain::withdrawal::Withdrawal;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A page of a Query never asks for more than this at once.
 const QUERY_LIMIT_MAX: usize = 1000;
@@ -525,8 +525,34 @@ impl Store for DynamoStore {
     }
 
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
-        let q = Q::table(keys::order_pk(order), keys::MESSAGE_PREFIX, true);
+        let q = Q::table(keys::order_pk(order), keys::MESSAGE_PREFIX, false);
         self.page_of(&q, page).await
+    }
+
+    /// One Query of the user's inbox partition (G1), then one BatchGetItem
+    /// of those orders: two reads, whatever the page size (at most 100).
+    async fn inbox(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<Order>> {
+        let q = Q::newest(G1, keys::inbox_of(user));
+        let (entries, next_cursor) = self.query_page(&q, page).await?;
+        let mut wanted = Vec::with_capacity(entries.len());
+        for e in &entries {
+            wanted.push((get_s(e, PK)?.to_owned(), keys::ORDER_SK.to_owned()));
+        }
+        let mut found: HashMap<String, Order> = HashMap::new();
+        for chunk in wanted.chunks(100) {
+            for item in self.batch_get(chunk).await? {
+                let pk = get_s(&item, PK)?.to_owned();
+                found.insert(pk, decode(item)?);
+            }
+        }
+        // The entry and the count are written together; the GSI lags the
+        // table, so an order read since is left out rather than shown at 0.
+        let items = wanted
+            .iter()
+            .filter_map(|(pk, _)| found.remove(pk))
+            .filter(|o| o.unread_for(user) > 0)
+            .collect();
+        Ok(Page { items, next_cursor })
     }
 
     async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>> {
