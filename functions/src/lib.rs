@@ -268,6 +268,8 @@ impl Function {
                 | Function::Cancel
                 | Function::Review
                 | Function::Orders
+                | Function::Messages
+                | Function::Requests
                 | Function::Admin
                 | Function::Timers
                 | Function::Sweeper

@@ -506,9 +506,10 @@ fn grants(f: Function) -> Grants {
         // transaction that clears their unread count.
         Function::Messages => Grants {
             files: true,
-            ..g(&["GetItem", "Query", "PutItem"], true, &[])
+            ..g(&["GetItem", "Query", "PutItem"], true, NOTIFY)
         },
-        Function::Requests => g(&["GetItem", "Query", "PutItem"], false, &[]),
+        // A new offer emails the request's owner.
+        Function::Requests => g(&["GetItem", "Query", "PutItem"], false, NOTIFY),
         Function::Admin => g(MONEY, true, NOTIFY_TIME_AND_PAYOUTS),
         Function::Timers => Grants {
             dynamodb: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
