@@ -130,6 +130,9 @@ routes! {
     CaptureTopup: Post "/me/topups/{id}/capture" Signed,
     PaypalWebhook: Post "/webhooks/paypal" Public,
     ClearHold: Post "/admin/users/{id}/clear-hold" Operator,
+    // Stuck work (issue 9)
+    AdminOutbox: Get "/admin/outbox" Operator,
+    RetryEmail: Post "/admin/outbox/{id}/retry" Operator,
 }
 
 /// (method, path template) of every row: what the OpenAPI document must list.
