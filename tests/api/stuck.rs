@@ -35,7 +35,8 @@ async fn an_operator_lists_failed_emails_and_retries_one_once() {
     assert_eq!(one["items"][0]["id"], refused.as_str());
     let cursor = one["next_cursor"].as_str().expect("a next page");
     let two = expect_status(
-        &app.get(&op, &format!("/admin/outbox?limit=1&cursor={cursor}")).await,
+        &app.get(&op, &format!("/admin/outbox?limit=1&cursor={cursor}"))
+            .await,
         200,
     );
     assert_eq!(two["items"][0]["id"], unknown.as_str());
@@ -73,7 +74,8 @@ async fn an_operator_lists_failed_emails_and_retries_one_once() {
         "operators_only",
     );
     expect_problem(
-        &app.post(&op, "/admin/outbox/mail_missing0/retry", json!({})).await,
+        &app.post(&op, "/admin/outbox/mail_missing0/retry", json!({}))
+            .await,
         404,
         "not_found",
     );

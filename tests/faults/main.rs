@@ -362,14 +362,21 @@ async fn round(rate: f64, dynamo: &FaultProxy, moto: &FaultProxy) -> Round {
         rows.sending,
         rows.pending
     );
-    assert!(rows.failed_other.is_empty(), "failed for good: {:?}", rows.failed_other);
+    assert!(
+        rows.failed_other.is_empty(),
+        "failed for good: {:?}",
+        rows.failed_other
+    );
     assert!(
         at_ses <= rows.sent + rows.unknown,
         "SES received {at_ses} emails for {} rows sent and {} of unknown outcome",
         rows.sent,
         rows.unknown
     );
-    assert!(sent <= at_ses, "SES holds every email it accepted: {sent} > {at_ses}");
+    assert!(
+        sent <= at_ses,
+        "SES holds every email it accepted: {sent} > {at_ses}"
+    );
     // The 12 order emails (placed, delivered, completed per buyer...) went
     // out, bar those whose answer a fault lost (failed, not resent).
     assert!(

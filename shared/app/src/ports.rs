@@ -506,8 +506,7 @@ pub trait Store: Send + Sync {
     /// `sending_by` to `token` if the row is unsent, not failed and not
     /// being sent under another token. `false`: someone else holds it (or
     /// it is done), so send nothing.
-    async fn claim_send(&self, id: &OutboxId, token: &str, now: Timestamp)
-    -> StoreResult<bool>;
+    async fn claim_send(&self, id: &OutboxId, token: &str, now: Timestamp) -> StoreResult<bool>;
     /// Marks an email sent (and its send claim released); a second mark is
     /// harmless.
     async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()>;

@@ -313,17 +313,26 @@ async fn an_unknown_outcome_fails_the_row_and_a_claimed_row_is_never_sent_twice(
             Ok(false)
         );
     }
-    assert_eq!(calls(), 1, "one call for the unknown row, whatever comes after");
-    assert!(claim_due_outbox(store, T0.plus_ms(10 * OUTBOX_GRACE_MS), 10)
-        .await
-        .unwrap()
-        .iter()
-        .all(|id| *id != unsure));
+    assert_eq!(
+        calls(),
+        1,
+        "one call for the unknown row, whatever comes after"
+    );
+    assert!(
+        claim_due_outbox(store, T0.plus_ms(10 * OUTBOX_GRACE_MS), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|id| *id != unsure)
+    );
 
     // Held by another sender (its claim fresh): this one sends nothing and
     // leaves the row as it was.
     assert!(store.claim_send(&held, "someone-else", T0).await.unwrap());
-    assert!(!store.claim_send(&held, "me", T0).await.unwrap(), "lost the claim");
+    assert!(
+        !store.claim_send(&held, "me", T0).await.unwrap(),
+        "lost the claim"
+    );
     assert_eq!(
         send_outbox(store, &mailer, "http://t", &held, T0.plus_ms(1000)).await,
         Ok(false)

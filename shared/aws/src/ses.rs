@@ -315,7 +315,10 @@ mod tests {
             "unknown"
         );
         assert_eq!(
-            outcome(dispatch(ConnectorError::other("h2 protocol error".into(), None))),
+            outcome(dispatch(ConnectorError::other(
+                "h2 protocol error".into(),
+                None
+            ))),
             "unknown"
         );
         assert_eq!(
@@ -333,6 +336,9 @@ mod tests {
             SendRawEmailError::generic(ErrorMetadata::builder().code("Throttling").build()),
             (),
         );
-        assert!(unanswered(&s).is_none(), "a service error is sorted by code");
+        assert!(
+            unanswered(&s).is_none(),
+            "a service error is sorted by code"
+        );
     }
 }

@@ -1124,9 +1124,8 @@ async fn a_send_is_claimed_once_and_released_by_its_outcome(store: &dyn Store) {
         OutboxId::new("mail_b"),
         OutboxId::new("mail_c"),
     );
-    let delivery = |id: OutboxId| async move {
-        store.outbox_entry(&id).await.unwrap().unwrap().delivery
-    };
+    let delivery =
+        |id: OutboxId| async move { store.outbox_entry(&id).await.unwrap().unwrap().delivery };
     // One claim wins; another token loses; the winner's retried write
     // (its first answer lost) still holds it.
     assert!(store.claim_send(&a, "t1", at(10)).await.unwrap());
@@ -1167,7 +1166,12 @@ async fn a_send_is_claimed_once_and_released_by_its_outcome(store: &dyn Store) {
         .collect();
     assert_eq!(unsent, vec![c.clone()]);
     // A claim on a missing row is lost.
-    assert!(!store.claim_send(&OutboxId::new("nope"), "t1", at(1)).await.unwrap());
+    assert!(
+        !store
+            .claim_send(&OutboxId::new("nope"), "t1", at(1))
+            .await
+            .unwrap()
+    );
     // A row still claimed is still due to the sweep (a crashed sender's
     // row must be found again), with its claim as written.
     assert!(store.claim_send(&c, "t9", at(5)).await.unwrap());

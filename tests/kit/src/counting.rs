@@ -214,12 +214,7 @@ impl Store for CountingStore {
         self.read("retry_outbox");
         self.inner.retry_outbox(id, now).await
     }
-    async fn claim_send(
-        &self,
-        id: &OutboxId,
-        token: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool> {
+    async fn claim_send(&self, id: &OutboxId, token: &str, now: Timestamp) -> StoreResult<bool> {
         self.read("claim_send");
         self.inner.claim_send(id, token, now).await
     }

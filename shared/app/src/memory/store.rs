@@ -716,12 +716,7 @@ impl Store for MemoryStore {
         Ok(Rearm::Rearmed)
     }
 
-    async fn claim_send(
-        &self,
-        id: &OutboxId,
-        token: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool> {
+    async fn claim_send(&self, id: &OutboxId, token: &str, now: Timestamp) -> StoreResult<bool> {
         let mut s = self.lock();
         let unsent = s.outbox.get(id).is_some_and(|r| r.sent_at.is_none());
         match s.delivery.get_mut(id) {

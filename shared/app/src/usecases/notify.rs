@@ -248,10 +248,7 @@ pub async fn failed(
 /// answered as it stands (`false`): retrying is idempotent. An email to
 /// the operator themself may be retried too: it moves no money and
 /// decides nothing, so "never on their own things" does not apply.
-pub async fn retry(
-    app: &crate::App,
-    id: &str,
-) -> crate::AppResult<(OutboxEntry, bool)> {
+pub async fn retry(app: &crate::App, id: &str) -> crate::AppResult<(OutboxEntry, bool)> {
     use crate::ports::Rearm;
     let missing = || crate::AppError::NotFound("email");
     let id = OutboxId::plausible(id).ok_or_else(missing)?;

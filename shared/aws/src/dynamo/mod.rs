@@ -21,8 +21,9 @@ use codec::{
 use keys::{G1, G2, G3, G4, G5, Gsi, Key, PK, SK};
 use khamsa_app::ports::{
     Balances, CommitError, Delivery, IdempotencyRecord, LedgerLine, Message, OrderQuery,
-    OutboxEntry, OutboxRow, Page, PageReq, Profile, Rearm, ServiceQuery, Store, StoreError, StoreResult,
-    TIMER_HORIZON_MS, TimerEntry, TimerFailure, TopupQuery, UnitOfWork, WithdrawalQuery,
+    OutboxEntry, OutboxRow, Page, PageReq, Profile, Rearm, ServiceQuery, Store, StoreError,
+    StoreResult, TIMER_HORIZON_MS, TimerEntry, TimerFailure, TopupQuery, UnitOfWork,
+    WithdrawalQuery,
 };
 use khamsa_domain::Timestamp;
 use khamsa_domain::file::FileRecord;
@@ -860,12 +861,7 @@ impl Store for DynamoStore {
         })
     }
 
-    async fn claim_send(
-        &self,
-        id: &OutboxId,
-        token: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool> {
+    async fn claim_send(&self, id: &OutboxId, token: &str, now: Timestamp) -> StoreResult<bool> {
         let mut e = Expr::default();
         let update = format!(
             "SET {} = {}, {} = {}",
