@@ -5,10 +5,11 @@
 //! are template.yaml's.
 
 use crate::HttpBinary;
-use crate::settings::{PayPalSettings, Settings, SettingsError};
+use crate::settings::{PayPalSettings, Settings, SettingsError, UnsubscribeSettings};
 use crate::{Api, Function, Worker};
 use async_trait::async_trait;
 use khamsa_app::ports::{Clock, Email, MailError, Mailer, Notifier, Payments, Scheduler, Store};
+use khamsa_app::unsubscribe::Unsubscribe;
 use khamsa_app::{App, Ports};
 use khamsa_aws::dynamo::DynamoStore;
 use khamsa_aws::ses::SesMailer;
@@ -34,6 +35,13 @@ pub enum BootError {
     /// Never carries the secret's value.
     #[error("khamsa {function}: PayPal credentials: {problem}")]
     PayPal {
+        function: &'static str,
+        problem: String,
+    },
+    /// The unsubscribe links' key could not be read or is too short.
+    /// Never carries the key.
+    #[error("khamsa {function}: unsubscribe key: {problem}")]
+    UnsubscribeKey {
         function: &'static str,
         problem: String,
     },
@@ -92,6 +100,13 @@ pub async fn boot_api<B: HttpBinary>() -> Result<Api<B>, BootError> {
     if let Some(providers) = providers {
         parts.app.payments = providers;
     }
+    let key = match unsubscribe_of::<B>(&parts) {
+        Some(read) => Some(read.await?),
+        None => None,
+    };
+    if let Some(key) = key {
+        parts.app = parts.app.with_unsubscribe(key);
+    }
     Ok(Api {
         function,
         app: parts.app,
@@ -116,6 +131,10 @@ pub async fn boot_worker(function: Function) -> Result<Worker, BootError> {
     if function.calls_paypal() {
         parts.app.payments = payments(function, &parts).await?;
     }
+    if let Some(u) = &parts.unsubscribe {
+        let key = unsubscribe_key(function, &parts.sdk, u).await?;
+        parts.app = parts.app.with_unsubscribe(key);
+    }
     Ok(Worker {
         function,
         app: parts.app,
@@ -128,6 +147,7 @@ struct Parts {
     app: App,
     sdk: aws_config::SdkConfig,
     paypal: Option<PayPalSettings>,
+    unsubscribe: Option<UnsubscribeSettings>,
     scheduler: Option<Arc<SqsScheduler>>,
     notifier: Option<Arc<SqsNotifier>>,
 }
@@ -219,6 +239,7 @@ async fn boot(
         app,
         sdk,
         paypal: settings.paypal,
+        unsubscribe: settings.unsubscribe,
         scheduler,
         notifier,
     })
@@ -236,6 +257,64 @@ fn paypal_of<B: HttpBinary>(parts: &Parts) -> Option<PaymentsFuture<'_>> {
     } else {
         None
     }
+}
+
+type KeyFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Arc<Unsubscribe>, BootError>> + Send + 'a>,
+>;
+
+/// As `paypal_of`: the key is read only by the HTTP function that checks
+/// unsubscribe links (accounts, which links Secrets Manager already).
+fn unsubscribe_of<B: HttpBinary>(parts: &Parts) -> Option<KeyFuture<'_>> {
+    if const { B::FUNCTION.unsubscribe_links() } {
+        let u = parts.unsubscribe.as_ref()?;
+        Some(Box::pin(unsubscribe_key(B::FUNCTION, &parts.sdk, u)))
+    } else {
+        None
+    }
+}
+
+/// The shortest key taken: 256 bits of HMAC-SHA256 key.
+const UNSUBSCRIBE_KEY_MIN: usize = 32;
+
+/// The unsubscribe links' key: the secret's whole `SecretString` (the
+/// stack generates it). Only the secret's id is ever logged.
+async fn unsubscribe_key(
+    function: Function,
+    sdk: &aws_config::SdkConfig,
+    u: &UnsubscribeSettings,
+) -> Result<Arc<Unsubscribe>, BootError> {
+    let fail = |problem: String| {
+        let e = BootError::UnsubscribeKey {
+            function: function.name(),
+            problem,
+        };
+        tracing::error!(error = %e, secret = %u.secret_id, "cannot start");
+        e
+    };
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let out = client
+        .get_secret_value()
+        .secret_id(&u.secret_id)
+        .send()
+        .await
+        .map_err(|e| {
+            fail(format!(
+                "GetSecretValue {}: {}",
+                u.secret_id,
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    let key = out
+        .secret_string()
+        .ok_or_else(|| fail(format!("{} has no SecretString", u.secret_id)))?;
+    if key.len() < UNSUBSCRIBE_KEY_MIN {
+        return Err(fail(format!(
+            "{} is shorter than {UNSUBSCRIBE_KEY_MIN} bytes",
+            u.secret_id
+        )));
+    }
+    Ok(Arc::new(Unsubscribe::new(key.as_bytes(), &u.api_url)))
 }
 
 /// The providers of a function that calls PayPal (its settings say where).

@@ -111,7 +111,7 @@ http_binaries! {
     ],
     Accounts: [
         Me, EditMe, MyLedger, Topup, MyWithdrawals, PaymentMethods, MyTopups,
-        CaptureTopup, PaypalWebhook,
+        CaptureTopup, PaypalWebhook, Unsubscribe,
     ],
     Orders: [Order, MyPurchases, MySales, Instructions, Receive, Changes, OpenDispute],
     Messages: [Messages, SendMessage, UploadFile, File],
@@ -181,6 +181,8 @@ pub fn function_for(route: Route) -> Function {
             Function::Accounts
         }
         Route::ClearHold | Route::AdminOutbox | Route::RetryEmail => Function::Admin,
+        // The profile's email preferences are the accounts function's.
+        Route::Unsubscribe => Function::Accounts,
     }
 }
 
@@ -304,6 +306,13 @@ impl Function {
                 | Function::Timers
                 | Function::Sweeper
         )
+    }
+
+    /// Whether it signs (the notifier) or checks (accounts, which serves
+    /// `POST /unsubscribe`) one-click unsubscribe links, so that it reads
+    /// their key from Secrets Manager at start-up.
+    pub const fn unsubscribe_links(self) -> bool {
+        matches!(self, Function::Notifier | Function::Accounts)
     }
 
     /// Only the notifier sends email.

@@ -38,6 +38,9 @@ pub struct Settings {
     /// `KHAMSA_PUBLIC_URL`: where links in emails point (notifier only;
     /// empty elsewhere).
     pub public_url: String,
+    /// The unsubscribe links' key and route, for the functions that sign
+    /// (notifier) or check (accounts) them.
+    pub unsubscribe: Option<UnsubscribeSettings>,
     /// The business rules, product.md's defaults with `KHAMSA_CFG_*` applied,
     /// and `sandbox_topups` from `KHAMSA_ALLOW_SANDBOX_TOPUPS` (off unless
     /// `true`).
@@ -55,6 +58,18 @@ pub struct PayPalSettings {
     pub api_base: String,
     /// `PAYPAL_WEBHOOK_ID`: the id PayPal gave the webhook listener.
     pub webhook_id: String,
+}
+
+/// Where the one-click unsubscribe links point and which secret signs them.
+/// The key itself is never in the environment (nor in the template: the
+/// stack generates it), only the secret's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsubscribeSettings {
+    /// `KHAMSA_UNSUBSCRIBE_SECRET_ID`: the secret's ARN (or name).
+    pub secret_id: String,
+    /// `KHAMSA_API_URL`: the API's base URL (`POST {it}/unsubscribe`);
+    /// the notifier's only, empty where links are checked, not written.
+    pub api_url: String,
 }
 
 /// What is wrong with the environment, by variable.
@@ -156,6 +171,28 @@ impl Settings {
         } else {
             get("KHAMSA_PUBLIC_URL").unwrap_or_default()
         };
+        let unsubscribe = if function.unsubscribe_links() {
+            // Only the signer writes the URL. (An HTTP function could not
+            // be given it anyway: the API already depends on the function.)
+            let api_url = if function.sends_email() {
+                let u = required("KHAMSA_API_URL", "the API's base URL")?;
+                if !u.starts_with("https://") && !u.starts_with("http://") {
+                    return Err(err("KHAMSA_API_URL", format!("{u:?} is not a URL")));
+                }
+                u
+            } else {
+                String::new()
+            };
+            Some(UnsubscribeSettings {
+                secret_id: required(
+                    "KHAMSA_UNSUBSCRIBE_SECRET_ID",
+                    "the Secrets Manager secret that signs unsubscribe links",
+                )?,
+                api_url: api_url.trim_end_matches('/').to_owned(),
+            })
+        } else {
+            None
+        };
         let allow_sandbox_topups = match get(ALLOW_SANDBOX_TOPUPS).as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -179,6 +216,7 @@ impl Settings {
             paypal,
             ses_source,
             public_url,
+            unsubscribe,
             config,
         })
     }
@@ -410,6 +448,44 @@ mod tests {
         );
     }
 
+    const UNSUB: [(&str, &str); 2] = [
+        (
+            "KHAMSA_UNSUBSCRIBE_SECRET_ID",
+            "arn:aws:secretsmanager:r:1:secret:u",
+        ),
+        ("KHAMSA_API_URL", "https://api.example/"),
+    ];
+
+    #[test]
+    fn the_functions_that_sign_or_check_unsubscribe_links_need_the_secret_id() {
+        let mut v = vars(&[
+            ("KHAMSA_TABLE", "t"),
+            ("KHAMSA_SES_SOURCE", "no-reply@khamsa.example"),
+            ("KHAMSA_PUBLIC_URL", "https://khamsa.example"),
+        ]);
+        let e = Settings::from_vars(Function::Notifier, v.clone()).unwrap_err();
+        assert_eq!(e.var, "KHAMSA_API_URL");
+        v.extend(vars(&UNSUB));
+        let s = Settings::from_vars(Function::Notifier, v.clone()).unwrap();
+        assert_eq!(
+            s.unsubscribe,
+            Some(UnsubscribeSettings {
+                secret_id: UNSUB[0].1.into(),
+                api_url: "https://api.example".into(),
+            })
+        );
+        let s = Settings::from_vars(Function::Services, v.clone()).unwrap();
+        assert_eq!(s.unsubscribe, None);
+        let mut v = vars(&[("KHAMSA_TABLE", "t")]);
+        v.extend(vars(&QUEUES));
+        v.extend(vars(&PAYPAL));
+        let e = Settings::from_vars(Function::Accounts, v.clone()).unwrap_err();
+        assert_eq!(e.var, "KHAMSA_UNSUBSCRIBE_SECRET_ID");
+        v.extend(vars(&UNSUB[..1]));
+        let s = Settings::from_vars(Function::Accounts, v).unwrap();
+        assert_eq!(s.unsubscribe.map(|u| u.api_url), Some(String::new()));
+    }
+
     #[test]
     fn sandbox_topups_are_off_unless_said() {
         let on = Settings::from_vars(
@@ -422,6 +498,8 @@ mod tests {
                 ("PAYPAL_SECRET_ID", "arn:aws:secretsmanager:r:1:secret:p"),
                 ("PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com"),
                 ("PAYPAL_WEBHOOK_ID", "WH-1"),
+                UNSUB[0],
+                UNSUB[1],
             ]),
         )
         .unwrap();
@@ -436,6 +514,8 @@ mod tests {
                 ("PAYPAL_SECRET_ID", "arn:aws:secretsmanager:r:1:secret:p"),
                 ("PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com"),
                 ("PAYPAL_WEBHOOK_ID", "WH-1"),
+                UNSUB[0],
+                UNSUB[1],
             ]),
         )
         .unwrap_err();

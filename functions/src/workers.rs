@@ -61,6 +61,7 @@ impl Worker {
             app.store.as_ref(),
             app.mailer.as_ref(),
             &app.public_url,
+            &app.unsubscribe,
             app.clock.as_ref(),
             &msgs,
             deadline,

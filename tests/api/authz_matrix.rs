@@ -47,7 +47,8 @@ enum Kind {
 /// One route's expectations. Each string has one letter per caller in
 /// `WHO` order: `P` allowed, `U` 401, `N` 404, `F` 403 `forbidden`,
 /// `O` 403 `operators_only`, `R` 403 `own_request`, `V` 400 `invalid_webhook`
-/// (a delivery PayPal did not vouch for), `-` no such cell (the caller owns no such
+/// (a delivery PayPal did not vouch for), `T` 400 `invalid_unsubscribe_token`
+/// (no signed link: a sign-in opens nothing there), `-` no such cell (the caller owns no such
 /// thing). `own`/`other` are ignored for `Kind::NoId`.
 struct Row {
     method: &'static str,
@@ -101,6 +102,8 @@ const ROWS: &[Row] = &[
     // Public: what can pay, and PayPal's webhook, which no token opens.
     row("GET", "/payment-methods", NoId, "", "", "PPPPPP"),
     row("POST", "/webhooks/paypal", NoId, "", "", "VVVVVV"),
+    // Public too: only an email's signed link opens it, whoever sends it.
+    row("POST", "/unsubscribe", NoId, "", "", "TTTTTT"),
     // Services.
     row("POST", "/services", NoId, "", "", "UPPPPP"),
     row("GET", "/services", NoId, "", "", "PPPPPP"),
@@ -514,6 +517,7 @@ fn verdict(method: &str, r: &Resp) -> char {
         (403, "operators_only") => 'O',
         (403, "own_request") => 'R',
         (400, "invalid_webhook") => 'V',
+        (400, "invalid_unsubscribe_token") => 'T',
         (404, _) => 'N',
         _ => '?',
     }

@@ -108,3 +108,52 @@ async fn auto_cancel_goes_through_the_timers_queue_and_mails_the_refund() {
         "the refund email reached SES: {mails:?}"
     );
 }
+
+#[tokio::test]
+async fn ses_gets_list_unsubscribe_on_optional_emails_only() {
+    let Some(app) = on_emulators().await else {
+        return;
+    };
+    let seller = app.user_en(&unique("seller")).await;
+    let buyer = app.user(&unique("buyer")).await;
+    let svc = app
+        .active_service(
+            &seller,
+            json!({ "title": "Podcast intro", "price": "5.00" }),
+        )
+        .await;
+    app.topup(&buyer, "5.00").await;
+    let order = app
+        .order(&buyer, svc["id"].as_str().unwrap(), json!({}))
+        .await;
+    assert!(!app.emails_to(&seller.email).await.is_empty());
+    let mails = moto_emails(&[&seller.email]).await;
+    let find = |what: &str| {
+        mails
+            .iter()
+            .find(|m| {
+                m["subject"].as_str().is_some_and(|s| s.contains(what))
+                    || m["body"].as_str().is_some_and(|b| b.contains(what))
+            })
+            .unwrap_or_else(|| panic!("no email with {what}: {mails:?}"))
+    };
+    // The raw message as SES got it: headers, a text and an HTML part.
+    let approved = find("approved");
+    let link = approved["headers"]["List-Unsubscribe"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{approved}"));
+    assert!(link.contains("/unsubscribe?token="), "{link}");
+    assert_eq!(
+        approved["headers"]["List-Unsubscribe-Post"],
+        "List-Unsubscribe=One-Click"
+    );
+    assert!(approved["text"].as_str().unwrap().contains("Podcast intro"));
+    let about_order = find(order["id"].as_str().unwrap());
+    assert!(
+        about_order["headers"].get("List-Unsubscribe").is_none(),
+        "an order's email is transactional: {about_order}"
+    );
+    // The link SES carried works.
+    let r = app.one_click(link).await;
+    assert_eq!(expect_status(&r, 200)["unsubscribed"], "moderation");
+}

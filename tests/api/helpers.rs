@@ -111,6 +111,29 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// What a mail provider does with an email's `List-Unsubscribe`
+    /// header (`<url>`) when the user clicks unsubscribe (RFC 8058): a form
+    /// POST of `List-Unsubscribe=One-Click` to the URL, with no sign-in.
+    /// The URL's path and query are sent to this server.
+    pub async fn one_click(&self, list_unsubscribe: &str) -> Resp {
+        let url = list_unsubscribe
+            .strip_prefix('<')
+            .and_then(|u| u.strip_suffix('>'))
+            .unwrap_or_else(|| panic!("not <url>: {list_unsubscribe}"));
+        let at = url.find("/unsubscribe").expect("the unsubscribe route");
+        let res = self
+            .client
+            .post(self.url(&url[at..]))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .expect("the one-click POST");
+        let status = res.status().as_u16();
+        let json: Value = res.json().await.expect("a JSON answer");
+        (status, json)
+    }
+
     /// One request. `auth` is the whole Authorization header value.
     pub async fn send(
         &self,

@@ -28,4 +28,5 @@ mod services;
 mod stuck;
 mod text_rules;
 mod timers;
+mod unsubscribe;
 mod walkthrough;

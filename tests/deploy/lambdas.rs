@@ -282,6 +282,8 @@ struct Stack {
     /// The PayPal secret (in moto's Secrets Manager), as the template's
     /// `PayPalSecretArn` names it.
     paypal_secret: String,
+    /// The unsubscribe links' key, as the template's `UnsubscribeSecret`.
+    unsubscribe_secret: String,
     sender: String,
     sqs: aws_sdk_sqs::Client,
     ddb: aws_sdk_dynamodb::Client,
@@ -340,6 +342,8 @@ impl Stack {
             r#"{"client_id": "test-client", "client_secret": "test-secret"}"#,
         )
         .await;
+        // The stack generates 64 alphanumeric characters; any will do here.
+        let unsubscribe_secret = put_secret(&format!("{name}-unsubscribe"), &"k".repeat(64)).await;
         let sender = "no-reply@khamsa.example".to_owned();
         khamsa_aws::ses::verify_identity(&ses, &sender)
             .await
@@ -350,6 +354,7 @@ impl Stack {
             notifications_url,
             payouts_url,
             paypal_secret,
+            unsubscribe_secret,
             sender,
             sqs,
             ddb,
@@ -367,9 +372,11 @@ impl Stack {
             "PayPalWebhookId" => Some("WH-TEST".into()),
             "SesSender" => Some(self.sender.clone()),
             "FilesBucket" => Some("khamsa-local-files".into()),
+            "UnsubscribeSecret" => Some(self.unsubscribe_secret.clone()),
+            "!Sub" => Some("http://127.0.0.1:9".into()),
             _ => None,
         });
-        env.extend(secrets_endpoint().filter(|_| f.calls_paypal()));
+        env.extend(secrets_endpoint().filter(|_| f.calls_paypal() || f.unsubscribe_links()));
         env
     }
 }

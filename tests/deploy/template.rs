@@ -69,6 +69,19 @@ pub struct Func<'a> {
     pub metadata: &'a Yaml,
 }
 
+impl Func<'_> {
+    /// The expressions of the function's `Schedule` events.
+    pub fn schedules(&self) -> Vec<&str> {
+        self.props["Events"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(|events| events.values())
+            .filter(|e| e["Type"].as_str() == Some("Schedule"))
+            .filter_map(|e| e["Properties"]["Schedule"].as_str())
+            .collect()
+    }
+}
+
 impl Template {
     pub fn load() -> Template {
         Template {
@@ -145,6 +158,8 @@ impl Template {
                     }
                 } else if let Some(s) = v.as_str().filter(|_| tagged(v).is_none()) {
                     s.to_owned()
+                } else if sub_of(v).is_some() {
+                    resolve(&k, "!Sub").unwrap_or_else(|| panic!("{k}: cannot resolve !Sub"))
                 } else {
                     panic!("{k}: unexpected value {v:?}")
                 };
@@ -181,14 +196,15 @@ fn openapi_routes() -> BTreeMap<(String, String), bool> {
 }
 
 /// api.md: `GET /services*`, `GET /users/*`, `GET /requests*`,
-/// `GET /payment-methods` and `POST /webhooks/paypal` are public.
+/// `GET /payment-methods`, `POST /webhooks/paypal` and `POST
+/// /unsubscribe` (a signed token, no sign-in) are public.
 fn public_by_api_md(method: &str, path: &str) -> bool {
     (method == "GET"
         && (path.starts_with("/services")
             || path.starts_with("/users/")
             || path.starts_with("/requests")
             || path == "/payment-methods"))
-        || (method == "POST" && path == "/webhooks/paypal")
+        || (method == "POST" && (path == "/webhooks/paypal" || path == "/unsubscribe"))
 }
 
 /// (function, event name, method, path, authorizer) for every HttpApi
@@ -718,15 +734,19 @@ fn each_role_grants_only_its_functions_actions() {
                         );
                     }
                     ("secretsmanager", "GetSecretValue") => {
-                        assert!(want.paypal, "{name} does not call PayPal");
+                        // Each statement one secret: PayPal's where PayPal
+                        // is called, the unsubscribe key where its links
+                        // are signed or checked.
                         assert!(
-                            s.resources
-                                .iter()
-                                .all(|r| ref_of(r).as_deref() == Some("PayPalSecretArn")),
-                            "{name}: reads only the PayPal secret"
+                            s.resources.iter().all(|r| match ref_of(r).as_deref() {
+                                Some("PayPalSecretArn") => want.paypal,
+                                Some("UnsubscribeSecret") => f.function.unsubscribe_links(),
+                                _ => false,
+                            }),
+                            "{name}: reads only the secrets it needs"
                         );
                     }
-                    ("ses", "SendEmail") => {
+                    ("ses", "SendRawEmail") => {
                         assert!(want.email, "{name} sends no email");
                         assert_eq!(
                             ref_of(&s.condition["StringEquals"]["ses:FromAddress"]).as_deref(),
@@ -769,9 +789,9 @@ fn each_role_grants_only_its_functions_actions() {
             );
         }
         if want.email {
-            needed.insert("ses:SendEmail".into());
+            needed.insert("ses:SendRawEmail".into());
         }
-        if want.paypal {
+        if want.paypal || f.function.unsubscribe_links() {
             needed.insert("secretsmanager:GetSecretValue".into());
         }
         if want.files {
@@ -799,6 +819,13 @@ fn placeholder(var: &str, reference: &str) -> Option<String> {
             Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf".into())
         }
         "PayPalWebhookId" => Some("WH-0000000000".into()),
+        // The API's own URL, built from the stack's HttpApi.
+        "!Sub" if var == "KHAMSA_API_URL" => {
+            Some("https://abc123.execute-api.us-east-1.amazonaws.com".into())
+        }
+        "UnsubscribeSecret" => {
+            Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:unsub-AbCdEf".into())
+        }
         "FilesBucket" => Some("khamsa-test-files".into()),
         _ => {
             let _ = var;
@@ -850,6 +877,13 @@ fn every_function_starts_with_the_environment_the_template_gives_it() {
         assert_eq!(
             env.contains_key("PAYPAL_SECRET_ID"),
             f.calls_paypal(),
+            "{}",
+            f.name()
+        );
+        // Nor is the unsubscribe key: only its secret's id, where needed.
+        assert_eq!(
+            env.contains_key("KHAMSA_UNSUBSCRIBE_SECRET_ID"),
+            f.unsubscribe_links(),
             "{}",
             f.name()
         );
@@ -933,25 +967,12 @@ fn queues_have_dead_letter_queues_and_report_partial_batches() {
         });
         assert!(alarmed, "{dlq} has no depth alarm");
     }
-    let sweeper = t.function(Function::Sweeper);
-    let schedule: Vec<&str> = sweeper.props["Events"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|e| e["Type"].as_str() == Some("Schedule"))
-        .filter_map(|e| e["Properties"]["Schedule"].as_str())
-        .collect();
-    assert_eq!(schedule, ["rate(5 minutes)"]);
+    assert_eq!(
+        t.function(Function::Sweeper).schedules(),
+        ["rate(5 minutes)"]
+    );
     // The reconciliation runs daily, and its violations metric alarms.
-    let reconcile = t.function(Function::Reconcile);
-    let daily: Vec<&str> = reconcile.props["Events"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|e| e["Type"].as_str() == Some("Schedule"))
-        .filter_map(|e| e["Properties"]["Schedule"].as_str())
-        .collect();
-    assert_eq!(daily, ["rate(1 day)"]);
+    assert_eq!(t.function(Function::Reconcile).schedules(), ["rate(1 day)"]);
     assert!(
         t.resources().any(|(_, r)| {
             r["Properties"]["Namespace"].as_str() == Some("Khamsa")

@@ -550,7 +550,16 @@ impl Local {
             .mailer
             .sent(to.as_deref())
             .into_iter()
-            .map(|e| json!({ "to": e.to, "subject": e.subject, "html": e.html, "text": e.text, "at": views::ts(e.at) }))
+            .map(|e| {
+                // The extra headers (`List-Unsubscribe` on optional emails).
+                let headers: serde_json::Map<String, Value> = e
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.clone(), Value::String(v.clone())))
+                    .collect();
+                json!({ "to": e.to, "subject": e.subject, "html": e.html, "text": e.text,
+                        "headers": headers, "at": views::ts(e.at) })
+            })
             .collect();
         glue::json(200, json!({ "items": items }))
     }

@@ -8,6 +8,7 @@ use crate::ports::{
     Clock, CommitError, FileUrls, IdempotencyRecord, Mailer, NoFileUrls, NoPayoutQueue, Notifier,
     Payments, PayoutQueue, Scheduler, Store, UnitOfWork, Write,
 };
+use crate::unsubscribe::Unsubscribe;
 use khamsa_domain::withdrawal::WithdrawalStatus;
 use khamsa_domain::{Config, DomainError, Timestamp};
 use std::sync::Arc;
@@ -29,6 +30,9 @@ pub struct App {
     pub known_callers: Arc<KnownCallers>,
     /// Presigned URLs for files (none: the file routes answer 503).
     pub files: Arc<dyn FileUrls>,
+    /// Signs and checks the one-click unsubscribe links: a key generated
+    /// here, or the stack's secret in AWS (`with_unsubscribe`).
+    pub unsubscribe: Arc<Unsubscribe>,
 }
 
 /// The adapters an `App` runs on, named so a wiring cannot swap two of them
@@ -120,12 +124,19 @@ impl App {
             public_url: Arc::from(public_url),
             known_callers: Default::default(),
             files: Arc::new(NoFileUrls),
+            unsubscribe: Arc::new(Unsubscribe::generated(public_url)),
         }
     }
 
     /// With approved withdrawals sent through `q`.
     pub fn with_payout_queue(mut self, q: Arc<dyn PayoutQueue>) -> App {
         self.payout_queue = q;
+        self
+    }
+
+    /// With unsubscribe links signed and checked by `u`.
+    pub fn with_unsubscribe(mut self, u: Arc<Unsubscribe>) -> App {
+        self.unsubscribe = u;
         self
     }
 

@@ -11,6 +11,7 @@ pub mod memory;
 pub mod metrics;
 pub mod ports;
 pub mod totals;
+pub mod unsubscribe;
 pub mod usecases;
 
 pub use app::{App, Outcome, Ports};

@@ -607,6 +607,31 @@ pub struct Email {
     pub html: String,
     pub text: String,
     pub at: Timestamp,
+    /// Headers beside the usual ones: `List-Unsubscribe` and
+    /// `List-Unsubscribe-Post` on the optional emails (RFC 2369, 8058).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+}
+
+impl Email {
+    /// The one-click unsubscribe headers for `url`, which takes a POST.
+    pub fn one_click_headers(url: &str) -> Vec<(String, String)> {
+        vec![
+            ("List-Unsubscribe".into(), format!("<{url}>")),
+            (
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into(),
+            ),
+        ]
+    }
+
+    /// The value of header `name` (case-insensitive), if set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

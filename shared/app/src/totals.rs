@@ -33,6 +33,7 @@ pub enum Total {
 }
 
 impl Total {
+    /// Every total, the account kinds first (see [`Total::KINDS`]).
     pub const ALL: [Total; 13] = [
         Total::Balance,
         Total::EarningsPending,
@@ -49,18 +50,17 @@ impl Total {
         Total::Postings,
     ];
 
-    /// The account kinds, whose totals sum to zero.
-    pub const KINDS: [Total; 9] = [
-        Total::Balance,
-        Total::EarningsPending,
-        Total::EarningsAvailable,
-        Total::WithdrawalsInFlight,
-        Total::Escrow,
-        Total::Platform,
-        Total::PaymentFees,
-        Total::PaymentLosses,
-        Total::External,
-    ];
+    /// The account kinds, whose totals sum to zero: the first nine of
+    /// [`Total::ALL`], so the two lists cannot drift apart.
+    pub const KINDS: [Total; 9] = {
+        let mut kinds = [Total::Balance; 9];
+        let mut i = 0;
+        while i < kinds.len() {
+            kinds[i] = Total::ALL[i];
+            i += 1;
+        }
+        kinds
+    };
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -179,5 +179,41 @@ impl LedgerTotals {
             t.add(Total::EscrowOwed, owed);
         }
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use khamsa_domain::ids::{OrderId, UserId};
+
+    /// Every account maps to one of the kinds, and every kind is some
+    /// account's: the check sums exactly the account totals.
+    #[test]
+    fn the_kinds_are_exactly_the_account_totals() {
+        let u = UserId::new("u");
+        let accounts = [
+            Account::user(&u, UserAccount::Balance),
+            Account::user(&u, UserAccount::EarningsPending),
+            Account::user(&u, UserAccount::EarningsAvailable),
+            Account::user(&u, UserAccount::WithdrawalsInFlight),
+            Account::Escrow {
+                order: OrderId::new("o"),
+            },
+            Account::Platform { shard: 3 },
+            Account::PaymentFees,
+            Account::PaymentLosses,
+            Account::External,
+        ];
+        let mut of: Vec<Total> = accounts.iter().map(Total::of_account).collect();
+        of.sort();
+        let mut kinds = Total::KINDS.to_vec();
+        kinds.sort();
+        assert_eq!(of, kinds);
+        assert!(
+            Total::ALL[Total::KINDS.len()..]
+                .iter()
+                .all(|t| !Total::KINDS.contains(t))
+        );
     }
 }

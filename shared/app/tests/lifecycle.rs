@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use khamsa_app::memory::MemoryMailer;
 use khamsa_app::ports::{Email, MailError, Mailer, OUTBOX_GRACE_MS, TimerFailure, UnitOfWork};
+use khamsa_app::unsubscribe::Unsubscribe;
 use khamsa_app::usecases::notify::{
     EMAIL_MAX_ATTEMPTS, NotifyError, claim_due_outbox, outbox_lease, send_outbox,
 };
@@ -89,7 +90,17 @@ async fn a_poison_email_fails_for_good_and_the_others_go_out() {
     };
     let send = |id: OutboxId| {
         let mailer = &mailer;
-        async move { send_outbox(store, mailer, "http://t", &id, T0).await }
+        async move {
+            send_outbox(
+                store,
+                mailer,
+                "http://t",
+                &Unsubscribe::generated("http://t"),
+                &id,
+                T0,
+            )
+            .await
+        }
     };
 
     // Permanent: failed at once, reason kept, not an error (not retried).
@@ -300,7 +311,15 @@ async fn an_unknown_outcome_fails_the_row_and_a_claimed_row_is_never_sent_twice(
     // Unknown: failed at once with its reason, not an error (no retry),
     // counted once, and never sent again however often it is delivered.
     assert_eq!(
-        send_outbox(store, &mailer, "http://t", &unsure, T0).await,
+        send_outbox(
+            store,
+            &mailer,
+            "http://t",
+            &Unsubscribe::generated("http://t"),
+            &unsure,
+            T0
+        )
+        .await,
         Ok(false)
     );
     let e = store.outbox_entry(&unsure).await.unwrap().unwrap();
@@ -309,7 +328,15 @@ async fn an_unknown_outcome_fails_the_row_and_a_claimed_row_is_never_sent_twice(
     assert_eq!((e.delivery.attempts, e.delivery.sending_at), (1, None));
     for _ in 0..3 {
         assert_eq!(
-            send_outbox(store, &mailer, "http://t", &unsure, T0.plus_ms(1)).await,
+            send_outbox(
+                store,
+                &mailer,
+                "http://t",
+                &Unsubscribe::generated("http://t"),
+                &unsure,
+                T0.plus_ms(1)
+            )
+            .await,
             Ok(false)
         );
     }
@@ -334,7 +361,15 @@ async fn an_unknown_outcome_fails_the_row_and_a_claimed_row_is_never_sent_twice(
         "lost the claim"
     );
     assert_eq!(
-        send_outbox(store, &mailer, "http://t", &held, T0.plus_ms(1000)).await,
+        send_outbox(
+            store,
+            &mailer,
+            "http://t",
+            &Unsubscribe::generated("http://t"),
+            &held,
+            T0.plus_ms(1000)
+        )
+        .await,
         Ok(false)
     );
     let e = store.outbox_entry(&held).await.unwrap().unwrap();
@@ -348,7 +383,15 @@ async fn an_unknown_outcome_fails_the_row_and_a_claimed_row_is_never_sent_twice(
     assert!(store.claim_send(&crashed, "dead", T0).await.unwrap());
     let later = T0.plus_ms(SENDING_LEASE_MS);
     assert_eq!(
-        send_outbox(store, &mailer, "http://t", &crashed, later).await,
+        send_outbox(
+            store,
+            &mailer,
+            "http://t",
+            &Unsubscribe::generated("http://t"),
+            &crashed,
+            later
+        )
+        .await,
         Ok(false)
     );
     let e = store.outbox_entry(&crashed).await.unwrap().unwrap();

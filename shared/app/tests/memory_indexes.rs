@@ -299,6 +299,7 @@ async fn the_mailer_keeps_the_last_emails() {
             html: String::new(),
             text: String::new(),
             at: Timestamp(T0),
+            headers: vec![],
         };
         Mailer::send(&mailer, &email).await.expect("sent");
     }

@@ -4,6 +4,7 @@
 
 pub mod dynamo;
 pub mod https;
+pub mod mime;
 pub mod s3;
 pub mod ses;
 pub mod sqs;

@@ -4,11 +4,14 @@ use crate::sqs::{AwsError, sdk};
 use async_trait::async_trait;
 use aws_sdk_ses::Client;
 use aws_sdk_ses::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_ses::operation::send_email::SendEmailError;
-use aws_sdk_ses::types::{Body, Content, Destination, Message};
+use aws_sdk_ses::operation::send_raw_email::SendRawEmailError;
+use aws_sdk_ses::primitives::Blob;
+use aws_sdk_ses::types::RawMessage;
 use khamsa_app::ports::{Email, MailError, Mailer};
 
-/// Sends each email with `SendEmail` from one configured, verified address.
+/// Sends each email with `SendRawEmail` (a MIME message built in
+/// [`crate::mime`], so the optional ones carry `List-Unsubscribe`) from one
+/// configured, verified address.
 #[derive(Clone)]
 pub struct SesMailer {
     client: Client,
@@ -36,7 +39,7 @@ impl SesMailer {
     /// verified, the account's sending paused, a missing configuration set;
     /// and throttling, 5xx, timeouts and dispatch failures. Failing those
     /// for good would drop every email sent during a fixable outage.
-    fn sort<R: std::fmt::Debug>(&self, e: &SdkError<SendEmailError, R>) -> MailError {
+    fn sort<R: std::fmt::Debug>(&self, e: &SdkError<SendRawEmailError, R>) -> MailError {
         let detail = DisplayErrorContext(e).to_string();
         if let Some(outcome) = unanswered(e) {
             return outcome;
@@ -49,11 +52,11 @@ impl SesMailer {
             .to_ascii_lowercase()
             .contains(&self.source.to_ascii_lowercase());
         let permanent = match se {
-            SendEmailError::MessageRejected(_) => !about_us,
-            SendEmailError::MailFromDomainNotVerifiedException(_)
-            | SendEmailError::AccountSendingPausedException(_)
-            | SendEmailError::ConfigurationSetDoesNotExistException(_)
-            | SendEmailError::ConfigurationSetSendingPausedException(_) => false,
+            SendRawEmailError::MessageRejected(_) => !about_us,
+            SendRawEmailError::MailFromDomainNotVerifiedException(_)
+            | SendRawEmailError::AccountSendingPausedException(_)
+            | SendRawEmailError::ConfigurationSetDoesNotExistException(_)
+            | SendRawEmailError::ConfigurationSetSendingPausedException(_) => false,
             _ => se.code() == Some("InvalidParameterValue"),
         };
         if permanent {
@@ -128,49 +131,21 @@ fn never_connected(e: &aws_sdk_ses::error::ConnectorError) -> bool {
     false
 }
 
-fn has_crlf(s: &str) -> bool {
-    s.contains(['\r', '\n'])
-}
-
-fn utf8(data: &str) -> Result<Content, MailError> {
-    Content::builder()
-        .data(data)
-        .charset("UTF-8")
-        .build()
-        .map_err(|e| MailError::Refused(e.to_string()))
-}
-
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &Email) -> Result<(), MailError> {
-        // Refuse rather than strip: SES builds the headers from these, and
-        // a line break in one is a bug or a header-injection attempt.
-        for (name, value) in [
-            ("to", email.to.as_str()),
-            ("source", self.source.as_str()),
-            ("subject", email.subject.as_str()),
-        ] {
-            if has_crlf(value) {
-                return Err(MailError::Refused(format!(
-                    "header value contains CR or LF: {name}"
-                )));
-            }
-        }
-        let message = Message::builder()
-            .subject(utf8(&email.subject)?)
-            .body(
-                Body::builder()
-                    .html(utf8(&email.html)?)
-                    .text(utf8(&email.text)?)
-                    .build(),
-            )
-            .build();
+        // Refuses a CR or LF in any header value before any call.
+        let raw = crate::mime::build(&self.source, email)?;
+        let message = RawMessage::builder()
+            .data(Blob::new(raw))
+            .build()
+            .map_err(|e| MailError::Refused(e.to_string()))?;
+        // No destinations: SES sends to the message's `To`, the one address.
         let out = self
             .client
-            .send_email()
+            .send_raw_email()
             .source(&self.source)
-            .destination(Destination::builder().to_addresses(&email.to).build())
-            .message(message)
+            .raw_message(message)
             .send()
             .await
             .map_err(|e| self.sort(&e))?;
@@ -198,7 +173,7 @@ mod tests {
     use aws_sdk_ses::error::{ConnectorError, ErrorMetadata};
     use aws_sdk_ses::types::error::{AccountSendingPausedException, MessageRejected};
 
-    type E = SdkError<SendEmailError, ()>;
+    type E = SdkError<SendRawEmailError, ()>;
 
     fn mailer() -> SesMailer {
         let conf = aws_sdk_ses::Config::builder()
@@ -223,7 +198,7 @@ mod tests {
     fn service_errors_are_answers_sorted_permanent_or_transient() {
         let rejected = |m: &str| {
             SdkError::service_error(
-                SendEmailError::MessageRejected(
+                SendRawEmailError::MessageRejected(
                     MessageRejected::builder()
                         .message(m)
                         .meta(
@@ -250,7 +225,7 @@ mod tests {
         );
         let generic = |code: &str| {
             SdkError::service_error(
-                SendEmailError::generic(ErrorMetadata::builder().code(code).build()),
+                SendRawEmailError::generic(ErrorMetadata::builder().code(code).build()),
                 (),
             )
         };
@@ -258,7 +233,7 @@ mod tests {
         assert_eq!(outcome(generic("Throttling")), "not sent");
         assert_eq!(outcome(generic("InternalFailure")), "not sent");
         let paused = SdkError::service_error(
-            SendEmailError::AccountSendingPausedException(
+            SendRawEmailError::AccountSendingPausedException(
                 AccountSendingPausedException::builder().build(),
             ),
             (),
@@ -329,11 +304,11 @@ mod tests {
 
     #[test]
     fn the_sorting_is_generic_over_the_operation() {
-        use aws_sdk_ses::operation::send_raw_email::SendRawEmailError;
-        let t: SdkError<SendRawEmailError, ()> = SdkError::timeout_error("attempt timeout");
+        use aws_sdk_ses::operation::send_email::SendEmailError;
+        let t: SdkError<SendEmailError, ()> = SdkError::timeout_error("attempt timeout");
         assert!(matches!(unanswered(&t), Some(MailError::Unknown(_))));
-        let s: SdkError<SendRawEmailError, ()> = SdkError::service_error(
-            SendRawEmailError::generic(ErrorMetadata::builder().code("Throttling").build()),
+        let s: SdkError<SendEmailError, ()> = SdkError::service_error(
+            SendEmailError::generic(ErrorMetadata::builder().code("Throttling").build()),
             (),
         );
         assert!(

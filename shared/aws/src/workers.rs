@@ -17,6 +17,7 @@ use khamsa_app::App;
 use khamsa_app::ports::{
     Clock, Mailer, Notifier, Store, StoreError, TIMER_HORIZON_MS, TimerFailure,
 };
+use khamsa_app::unsubscribe::Unsubscribe;
 use khamsa_app::usecases::notify::{self, NotifyError, send_outbox};
 use khamsa_app::usecases::payouts;
 use khamsa_app::usecases::timers::{self, Fired};
@@ -70,10 +71,11 @@ pub async fn notifier_batch(
     store: &dyn Store,
     mailer: &dyn Mailer,
     public_url: &str,
+    unsubscribe: &Unsubscribe,
     clock: &dyn Clock,
     msgs: &[QueueMessage],
 ) -> Vec<String> {
-    notifier_batch_within(store, mailer, public_url, clock, msgs, None).await
+    notifier_batch_within(store, mailer, public_url, unsubscribe, clock, msgs, None).await
 }
 
 /// [`notifier_batch`] within a time budget.
@@ -81,6 +83,7 @@ pub async fn notifier_batch_within(
     store: &dyn Store,
     mailer: &dyn Mailer,
     public_url: &str,
+    unsubscribe: &Unsubscribe,
     clock: &dyn Clock,
     msgs: &[QueueMessage],
     deadline: Deadline,
@@ -94,7 +97,16 @@ pub async fn notifier_batch_within(
         };
         // A permanent refusal, or a row that cannot be rendered, is marked
         // `failed` by `send_outbox` and answers `Ok`: not retried.
-        match send_outbox(store, mailer, public_url, &outbox_id, clock.now()).await {
+        match send_outbox(
+            store,
+            mailer,
+            public_url,
+            unsubscribe,
+            &outbox_id,
+            clock.now(),
+        )
+        .await
+        {
             Ok(sent) => {
                 tracing::debug!(outbox = %outbox_id, sent, "notification handled");
                 false
@@ -412,6 +424,7 @@ pub async fn drain_notifications(
             app.store.as_ref(),
             app.mailer.as_ref(),
             &app.public_url,
+            &app.unsubscribe,
             app.clock.as_ref(),
             &msgs,
         )

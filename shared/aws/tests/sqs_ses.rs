@@ -14,6 +14,7 @@ use khamsa_app::memory::{FixedClock, MemoryMailer, MemoryStore, OffsetClock, Wak
 use khamsa_app::ports::{
     Clock, Email, MailError, Mailer, Notifier, Payments, Scheduler, Store, UnitOfWork,
 };
+use khamsa_app::unsubscribe::Unsubscribe;
 use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::{accounts, outbox_rows, place_order};
 use khamsa_app::{App, Ports};
@@ -161,6 +162,7 @@ async fn ses_mailer_sends_from_the_verified_source() {
             html: r.html,
             text: r.text,
             at: now_ms(),
+            headers: vec![],
         })
         .await
         .unwrap();
@@ -201,6 +203,7 @@ async fn cr_or_lf_in_a_header_is_refused_before_any_call() {
         html: "<p>line\r\nbreaks are fine in bodies</p>".into(),
         text: "line\nbreak".into(),
         at: Timestamp(0),
+        headers: vec![],
     };
     let mailer = SesMailer::new(dead_ses(), "noreply@khamsa.test");
     for bad in [
@@ -276,8 +279,15 @@ async fn a_row_that_cannot_be_rendered_is_dropped_not_retried() {
         ..completed_notice(&user.id, Money::dollars(1))
     };
     let (_, msg) = unqueued_row(&app, notice).await;
-    let failed =
-        workers::notifier_batch(store.as_ref(), &mailer, "http://t", clock.as_ref(), &[msg]).await;
+    let failed = workers::notifier_batch(
+        store.as_ref(),
+        &mailer,
+        "http://t",
+        &Unsubscribe::generated("http://t"),
+        clock.as_ref(),
+        &[msg],
+    )
+    .await;
     assert!(failed.is_empty(), "{failed:?}");
     assert!(store.unsent_outbox(10).await.unwrap().is_empty());
 }
@@ -455,6 +465,7 @@ async fn the_notifier_worker_sends_each_outbox_row_once() {
                 app.store.as_ref(),
                 app.mailer.as_ref(),
                 &app.public_url,
+                &app.unsubscribe,
                 app.clock.as_ref(),
                 &msgs,
             )
@@ -526,6 +537,7 @@ async fn a_mail_failure_is_reported_and_the_retry_sends_it() {
         store.as_ref(),
         &bad,
         "http://t",
+        &Unsubscribe::generated("http://t"),
         clock.as_ref(),
         std::slice::from_ref(&msg),
     )
@@ -542,8 +554,15 @@ async fn a_mail_failure_is_reported_and_the_retry_sends_it() {
     );
     assert!(moto_emails(&[&to]).await.is_empty());
 
-    let failed =
-        workers::notifier_batch(store.as_ref(), &good, "http://t", clock.as_ref(), &[msg]).await;
+    let failed = workers::notifier_batch(
+        store.as_ref(),
+        &good,
+        "http://t",
+        &Unsubscribe::generated("http://t"),
+        clock.as_ref(),
+        &[msg],
+    )
+    .await;
     assert!(failed.is_empty());
     assert_eq!(moto_emails(&[&to]).await.len(), 1);
 }
@@ -775,6 +794,7 @@ async fn ses_refusals_are_sorted_permanent_or_transient() {
         html: "<p>done</p>".into(),
         text: "done".into(),
         at: now_ms(),
+        headers: vec![],
     };
     let good = mailer(&moto).await;
     match good.send(&email("nobody")).await {
@@ -929,6 +949,7 @@ async fn a_poison_email_in_a_batch_is_failed_not_retried() {
         app.store.as_ref(),
         &mailer,
         "http://t",
+        &Unsubscribe::generated("http://t"),
         clock.as_ref(),
         &msgs,
     )

@@ -187,12 +187,25 @@ impl Default for EmailPrefs {
 
 impl EmailPrefs {
     pub fn wants(&self, kind: &NoticeKind) -> bool {
-        match kind.optional() {
-            None => true,
-            Some(EmailTopic::Moderation) => self.moderation,
-            Some(EmailTopic::Offers) => self.offers,
-            Some(EmailTopic::Reviews) => self.reviews,
-            Some(EmailTopic::Messages) => self.messages,
+        kind.optional().is_none_or(|t| self.wants_topic(t))
+    }
+
+    pub fn wants_topic(&self, topic: EmailTopic) -> bool {
+        match topic {
+            EmailTopic::Moderation => self.moderation,
+            EmailTopic::Offers => self.offers,
+            EmailTopic::Reviews => self.reviews,
+            EmailTopic::Messages => self.messages,
         }
+    }
+
+    pub fn set(&mut self, topic: EmailTopic, on: bool) {
+        let flag = match topic {
+            EmailTopic::Moderation => &mut self.moderation,
+            EmailTopic::Offers => &mut self.offers,
+            EmailTopic::Reviews => &mut self.reviews,
+            EmailTopic::Messages => &mut self.messages,
+        };
+        *flag = on;
     }
 }

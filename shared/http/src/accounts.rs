@@ -2,13 +2,13 @@
 
 use crate::views::{Signed, Time, page, time};
 use crate::{Ctx, Reply, json_text, ok};
-use khamsa_app::AppResult;
 use khamsa_app::ports::{Balances, LedgerLine, Locale, Profile};
 use khamsa_app::usecases::accounts;
+use khamsa_app::{AppError, AppResult};
 use khamsa_domain::Money;
 use khamsa_domain::ids::{OrderId, TopupId, UserId, WithdrawalId};
 use khamsa_domain::ledger::{PostingKind, UserAccount};
-use khamsa_domain::notice::EmailPrefs;
+use khamsa_domain::notice::{EmailPrefs, EmailTopic};
 use khamsa_domain::topup::{Topup, TopupMethod, TopupStatus};
 use serde::Serialize;
 
@@ -107,6 +107,25 @@ pub(crate) async fn edit_me(ctx: &Ctx<'_>) -> AppResult<Reply> {
         |x| json_text(&profile(x)),
     )
     .await
+}
+
+#[derive(Serialize)]
+struct Unsubscribed {
+    unsubscribed: EmailTopic,
+    email_prefs: EmailPrefs,
+}
+
+/// `POST /unsubscribe?token=`: a mail provider's one-click POST (its body,
+/// `List-Unsubscribe=One-Click`, says nothing more and is not read).
+pub(crate) async fn unsubscribe(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let token = ctx
+        .q("token")
+        .ok_or_else(|| AppError::bad_request("invalid_unsubscribe_token", "token is required"))?;
+    let (topic, prefs) = accounts::unsubscribe(ctx.app, token).await?;
+    ok(&Unsubscribed {
+        unsubscribed: topic,
+        email_prefs: prefs,
+    })
 }
 
 pub(crate) async fn ledger(ctx: &Ctx<'_>) -> AppResult<Reply> {

@@ -296,6 +296,8 @@ fn query_max(key: &str) -> Option<usize> {
         "category" | "status" => Some(64),
         "seller_id" => Some(khamsa_domain::ids::ID_MAX),
         "limit" => Some(8),
+        // An unsubscribe token: a user id, a topic and a MAC, base64url.
+        "token" => Some(512),
         _ => None,
     }
 }
@@ -395,6 +397,7 @@ fn dispatch<'a, S: Served>(
         ClearHold => payments::clear_hold,
         AdminOutbox => admin::outbox,
         RetryEmail => admin::retry_email,
+        Unsubscribe => accounts::unsubscribe,
     }
 }
 

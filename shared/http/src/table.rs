@@ -130,6 +130,9 @@ routes! {
     CaptureTopup: Post "/me/topups/{id}/capture" Signed,
     PaypalWebhook: Post "/webhooks/paypal" Public,
     ClearHold: Post "/admin/users/{id}/clear-hold" Operator,
+    // The one-click link in optional emails (RFC 8058): its token is the
+    // authority, so no sign-in.
+    Unsubscribe: Post "/unsubscribe" Public,
     // Stuck work (issue 9)
     AdminOutbox: Get "/admin/outbox" Operator,
     RetryEmail: Post "/admin/outbox/{id}/retry" Operator,

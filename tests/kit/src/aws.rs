@@ -65,7 +65,9 @@ pub fn moto_url() -> String {
 }
 
 /// The emails moto's SES accepted for any of `to`: `{source, destinations,
-/// subject, body}`, where `body` is the HTML part (moto keeps only that).
+/// subject, body, text, headers}`, where `body` is the HTML part. The
+/// mailer sends raw MIME (`SendRawEmail`), which moto keeps as sent: it is
+/// parsed here into the fields `SendEmail`'s record had.
 pub async fn moto_emails(to: &[&str]) -> Vec<serde_json::Value> {
     let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
         .await
@@ -73,15 +75,107 @@ pub async fn moto_emails(to: &[&str]) -> Vec<serde_json::Value> {
         .json()
         .await
         .expect("moto's data is JSON");
-    data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
+    // `SendEmail`'s record is under `Message`, `SendRawEmail`'s under
+    // `RawMessage`: read both, oldest kind first.
+    ["Message", "RawMessage"]
+        .iter()
+        .flat_map(|kind| data["ses"][kind].as_array().cloned().unwrap_or_default())
+        .map(|m| match m["raw_data"].as_str().map(str::to_owned) {
+            Some(raw) => {
+                let mut parsed = parse_mime(&raw);
+                parsed["source"] = m["source"].clone();
+                // moto lists the `To` addresses it read from the message.
+                parsed["destinations"] = serde_json::json!({ "ToAddresses": m["destinations"] });
+                parsed
+            }
+            None => m,
+        })
         .filter(|m| {
             m["destinations"]["ToAddresses"]
                 .as_array()
                 .is_some_and(|a| a.iter().any(|d| to.iter().any(|t| d == t)))
         })
         .collect()
+}
+
+/// Reads back the raw message the SES mailer builds: headers (unfolded,
+/// RFC 2047 words decoded in `subject`) and the base64 text and HTML parts
+/// of its `multipart/alternative`. Not a general MIME parser.
+pub fn parse_mime(raw: &str) -> serde_json::Value {
+    use base64::Engine;
+    let b64 = |s: &str| {
+        let clean: String = s.split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(clean)
+            .expect("base64");
+        String::from_utf8(bytes).expect("UTF-8")
+    };
+    let headers_of = |head: &str| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for line in head.split("\r\n") {
+            if line.starts_with([' ', '\t']) {
+                if let Some(last) = out.last_mut() {
+                    last.1.push_str(line);
+                }
+            } else if let Some((n, v)) = line.split_once(':') {
+                out.push((n.to_owned(), v.trim().to_owned()));
+            }
+        }
+        out
+    };
+    let (head, body) = raw.split_once("\r\n\r\n").expect("headers, then a body");
+    let headers = headers_of(head);
+    let get = |h: &[(String, String)], name: &str| {
+        h.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let subject = get(&headers, "subject").unwrap_or_default();
+    let subject = if subject.starts_with("=?") {
+        subject
+            .split_whitespace()
+            .map(|w| {
+                b64(w
+                    .strip_prefix("=?UTF-8?B?")
+                    .and_then(|w| w.strip_suffix("?="))
+                    .expect("a UTF-8 B word"))
+            })
+            .collect()
+    } else {
+        subject
+    };
+    let ctype = get(&headers, "content-type").unwrap_or_default();
+    let boundary = ctype
+        .split_once("boundary=\"")
+        .and_then(|(_, b)| b.split_once('"'))
+        .map(|(b, _)| b.to_owned())
+        .expect("a multipart boundary");
+    let (mut text, mut html) = (String::new(), String::new());
+    for part in body.split(&format!("--{boundary}")) {
+        let Some((ph, pb)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let ph = headers_of(ph.trim_start_matches("\r\n"));
+        let ct = get(&ph, "content-type").unwrap_or_default();
+        let decoded = if get(&ph, "content-transfer-encoding").as_deref() == Some("base64") {
+            b64(pb)
+        } else {
+            pb.to_owned()
+        };
+        if ct.starts_with("text/plain") {
+            text = decoded;
+        } else if ct.starts_with("text/html") {
+            html = decoded;
+        }
+    }
+    let map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::json!({
+        "subject": subject,
+        "body": html,
+        "text": text,
+        "headers": map,
+    })
 }

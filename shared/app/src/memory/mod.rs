@@ -6,6 +6,7 @@ mod store;
 pub use store::MemoryStore;
 
 use crate::ports::{Clock, Email, MailError, Mailer, Payments, Scheduler, Store};
+use crate::unsubscribe::Unsubscribe;
 use crate::usecases::notify::InlineNotifier;
 use crate::usecases::payouts::InlinePayouts;
 use crate::{App, Ports};
@@ -136,11 +137,14 @@ impl InMemory {
         public_url: &str,
     ) -> InMemory {
         let scheduler = Arc::new(WakeScheduler::default());
+        // One key for the links the notifier signs and the route checks.
+        let unsubscribe = Arc::new(Unsubscribe::generated(public_url));
         let notifier = Arc::new(InlineNotifier {
             store: store.clone(),
             mailer: mailer.clone(),
             clock: clock.clone(),
             public_url: Arc::from(public_url),
+            unsubscribe: unsubscribe.clone(),
             lock: tokio::sync::Mutex::new(()),
         });
         let ports = Ports {
@@ -152,7 +156,9 @@ impl InMemory {
             payments: Payments::none(),
         };
         InMemory {
-            app: InlinePayouts::wire(App::new(ports, cfg, public_url)),
+            app: InlinePayouts::wire(
+                App::new(ports, cfg, public_url).with_unsubscribe(unsubscribe),
+            ),
             notifier,
             scheduler,
         }

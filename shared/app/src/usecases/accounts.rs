@@ -5,7 +5,7 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ports::{Balances, LedgerLine, Locale, Page, PageReq, Profile, UnitOfWork, Write};
-use khamsa_domain::notice::EmailPrefs;
+use khamsa_domain::notice::{EmailPrefs, EmailTopic};
 use khamsa_domain::text::{EmailAddress, Text};
 use khamsa_domain::{Config, DomainError, DomainResult};
 use serde::Deserialize;
@@ -186,3 +186,37 @@ pub async fn ledger(app: &App, caller: &Caller, page: &PageReq) -> AppResult<Pag
 
 // Top-ups live in `topups` (issue 8); these paths stay for callers.
 pub use super::topups::{TopupRequest, topup};
+
+/// `POST /unsubscribe?token=`: the one-click link of an optional email
+/// (RFC 8058) turns that topic off for the user it names. No sign-in: the
+/// signed token is the authority, and it can do nothing else. A token we
+/// did not sign, or one altered, is `400 invalid_unsubscribe_token` and
+/// changes nothing. Idempotent: a topic already off is left as it is.
+pub async fn unsubscribe(app: &App, token: &str) -> AppResult<(EmailTopic, EmailPrefs)> {
+    let (user, topic) = app.unsubscribe.verify(token).ok_or_else(|| {
+        AppError::bad_request(
+            "invalid_unsubscribe_token",
+            "this unsubscribe link is not one we sent",
+        )
+    })?;
+    let mut p = app
+        .store
+        .profile(&user)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if !p.email_prefs.wants_topic(topic) {
+        return Ok((topic, p.email_prefs));
+    }
+    p.email_prefs.set(topic, false);
+    let prefs = p.email_prefs;
+    app.commit(
+        UnitOfWork {
+            writes: vec![Write::Profile(p)],
+            ..Default::default()
+        },
+        None,
+    )
+    .await?;
+    tracing::info!(user = %user, topic = crate::unsubscribe::topic_name(topic), "unsubscribed");
+    Ok((topic, prefs))
+}

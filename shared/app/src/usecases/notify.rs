@@ -4,6 +4,7 @@
 use crate::emails::{Lang, Recipient, render};
 use crate::metrics;
 use crate::ports::{Email, Locale, MailError, Mailer, OutboxEntry, Store};
+use crate::unsubscribe::Unsubscribe;
 use khamsa_domain::Timestamp;
 use khamsa_domain::ids::OutboxId;
 use std::sync::Arc;
@@ -55,6 +56,7 @@ pub async fn send_outbox(
     store: &dyn Store,
     mailer: &dyn Mailer,
     public_url: &str,
+    unsubscribe: &Unsubscribe,
     id: &OutboxId,
     now: Timestamp,
 ) -> Result<bool, NotifyError> {
@@ -105,6 +107,10 @@ pub async fn send_outbox(
             return Ok(false);
         }
     };
+    // An optional email carries its one-click way out (RFC 8058).
+    let headers = row.notice.kind.optional().map_or_else(Vec::new, |topic| {
+        Email::one_click_headers(&unsubscribe.url(&row.notice.to, topic))
+    });
     // Claim, then send: a sender that loses the claim sends nothing.
     let token = crate::ids::new_id("send", now);
     if !store.claim_send(id, &token, now).await? {
@@ -118,6 +124,7 @@ pub async fn send_outbox(
             html: r.html,
             text: r.text,
             at: now,
+            headers,
         })
         .await;
     match sent {
@@ -197,6 +204,7 @@ pub struct InlineNotifier {
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn crate::ports::Clock>,
     pub public_url: Arc<str>,
+    pub unsubscribe: Arc<Unsubscribe>,
     /// One sender at a time, so a row is never sent twice concurrently.
     pub lock: tokio::sync::Mutex<()>,
 }
@@ -210,6 +218,7 @@ impl crate::ports::Notifier for InlineNotifier {
                 self.store.as_ref(),
                 self.mailer.as_ref(),
                 &self.public_url,
+                &self.unsubscribe,
                 id,
                 self.clock.now(),
             )
