@@ -122,7 +122,7 @@ http_binaries! {
         AdminServices, ApproveService, RejectService, ApproveRevision,
         RejectRevision, AdminWithdrawals, ApproveWithdrawal, RejectWithdrawal,
         AdminCancelOrder, AdminCompleteOrder, LedgerCheck, ClearHold, AdminDisputes,
-        ResolveDispute,
+        ResolveDispute, AdminOutbox, RetryEmail,
     ],
 }
 
@@ -183,7 +183,7 @@ pub fn function_for(route: Route) -> Function {
         Route::PaymentMethods | Route::MyTopups | Route::CaptureTopup | Route::PaypalWebhook => {
             Function::Accounts
         }
-        Route::ClearHold => Function::Admin,
+        Route::ClearHold | Route::AdminOutbox | Route::RetryEmail => Function::Admin,
         // The profile's email preferences are the accounts function's.
         Route::Unsubscribe => Function::Accounts,
     }

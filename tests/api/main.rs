@@ -26,6 +26,7 @@ mod reviews;
 mod robustness;
 mod search;
 mod services;
+mod stuck;
 mod text_rules;
 mod timers;
 mod unsubscribe;

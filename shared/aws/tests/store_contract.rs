@@ -69,6 +69,7 @@ contract!(
     tampered_cursors_are_bad_cursors,
     empty_and_zero_limits,
     outbox_rows_are_queued_once_and_failed_rows_never,
+    a_send_is_claimed_once_and_released_by_its_outcome,
     timers_are_queued_once_per_marker_and_parked_after_max_attempts,
 );
 
@@ -1184,6 +1185,80 @@ async fn outbox_unsent_and_mark_sent(store: &dyn Store) {
         None
     );
     assert_eq!(unsent(10).await, ids(&["mail_1", "mail_3"]));
+}
+
+async fn a_send_is_claimed_once_and_released_by_its_outcome(store: &dyn Store) {
+    ok(
+        store,
+        UnitOfWork {
+            outbox: vec![
+                outbox_row("mail_a", 1),
+                outbox_row("mail_b", 2),
+                outbox_row("mail_c", 3),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let (a, b, c) = (
+        OutboxId::new("mail_a"),
+        OutboxId::new("mail_b"),
+        OutboxId::new("mail_c"),
+    );
+    let delivery =
+        |id: OutboxId| async move { store.outbox_entry(&id).await.unwrap().unwrap().delivery };
+    // One claim wins; another token loses; the winner's retried write
+    // (its first answer lost) still holds it.
+    assert!(store.claim_send(&a, "t1", at(10)).await.unwrap());
+    assert!(!store.claim_send(&a, "t2", at(11)).await.unwrap());
+    assert!(store.claim_send(&a, "t1", at(10)).await.unwrap());
+    let d = delivery(a.clone()).await;
+    assert_eq!(
+        (d.sending_at, d.sending_by.as_deref()),
+        (Some(at(10)), Some("t1"))
+    );
+    // A transient outcome releases it for the next attempt.
+    store.outbox_attempt(&a, 1, None).await.unwrap();
+    let d = delivery(a.clone()).await;
+    assert_eq!((d.attempts, d.sending_at, d.sending_by), (1, None, None));
+    assert!(store.claim_send(&a, "t2", at(20)).await.unwrap());
+    // Sent: released, and never claimed again.
+    store.mark_sent(&a, at(21)).await.unwrap();
+    let d = delivery(a.clone()).await;
+    assert_eq!((d.sending_at, d.sending_by), (None, None));
+    assert!(!store.claim_send(&a, "t3", at(30)).await.unwrap());
+    // Failed (an unknown outcome): released, never claimed again, out of
+    // the lists.
+    assert!(store.claim_send(&b, "t1", at(10)).await.unwrap());
+    store
+        .outbox_attempt(&b, 1, Some("outcome unknown: timeout".into()))
+        .await
+        .unwrap();
+    let d = delivery(b.clone()).await;
+    assert_eq!(d.failure.as_deref(), Some("outcome unknown: timeout"));
+    assert_eq!((d.sending_at, d.sending_by), (None, None));
+    assert!(!store.claim_send(&b, "t1", at(30)).await.unwrap());
+    let unsent: Vec<_> = store
+        .unsent_outbox(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(unsent, vec![c.clone()]);
+    // A claim on a missing row is lost.
+    assert!(
+        !store
+            .claim_send(&OutboxId::new("nope"), "t1", at(1))
+            .await
+            .unwrap()
+    );
+    // A row still claimed is still due to the sweep (a crashed sender's
+    // row must be found again), with its claim as written.
+    assert!(store.claim_send(&c, "t9", at(5)).await.unwrap());
+    let due = store.outbox_due(at(10 * 60_000), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].delivery.sending_by.as_deref(), Some("t9"));
 }
 
 async fn idempotency_records_guard_and_expire(store: &dyn Store) {

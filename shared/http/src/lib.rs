@@ -396,6 +396,8 @@ fn dispatch<'a, S: Served>(
         CaptureTopup => payments::capture,
         PaypalWebhook => payments::paypal_webhook,
         ClearHold => payments::clear_hold,
+        AdminOutbox => admin::outbox,
+        RetryEmail => admin::retry_email,
         Unsubscribe => accounts::unsubscribe,
     }
 }

@@ -417,6 +417,14 @@ pub fn outbox_queue_index(id: &OutboxId, at: Timestamp) -> IndexEntry {
     )
 }
 
+/// A failed row's entry, for the operators' list: one partition, as
+/// failed rows are few, newest (id) last.
+pub fn outbox_failed_index(id: &OutboxId) -> IndexEntry {
+    (G1, OUTBOX_FAILED.to_owned(), id.to_string())
+}
+
+pub const OUTBOX_FAILED: &str = "OUTBOXF";
+
 pub fn outbox_queue_shard(n: u32) -> String {
     format!("OUTBOXQ#{n}")
 }
