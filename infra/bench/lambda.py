@@ -236,7 +236,7 @@ class Run:
         env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}")
         self.proc = None
         self.spawned = time.perf_counter()
-        self.proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([binary], env=env, stdout=open(os.environ["BENCH_LOG"], "a") if os.environ.get("BENCH_LOG") else subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
 
     def finish(self, timeout=600):
