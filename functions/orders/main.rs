@@ -1,4 +1,4 @@
-//! `orders`: GET /orders/{id}, /me/purchases, /me/sales, and the transitions instructions, receive and changes.
+//! `orders`: GET /orders/{id}, /me/purchases, /me/sales, /me/inbox, and the transitions instructions, receive and changes.
 
 use khamsa_functions::{bin, boot_api};
 use lambda_http::{Error, run, service_fn};

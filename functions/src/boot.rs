@@ -124,7 +124,7 @@ pub async fn boot_worker(function: Function) -> Result<Worker, BootError> {
     let mut parts = boot(function, |sdk, settings| {
         let source = settings.ses_source.clone()?;
         let mailer: Arc<dyn Mailer> =
-            Arc::new(SesMailer::new(aws_sdk_ses::Client::new(sdk), source));
+            Arc::new(SesMailer::new(khamsa_aws::ses::client(sdk), source));
         Some(mailer)
     })
     .await?;

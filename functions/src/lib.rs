@@ -113,14 +113,16 @@ http_binaries! {
         Me, EditMe, MyLedger, Topup, MyWithdrawals, PaymentMethods, MyTopups,
         CaptureTopup, PaypalWebhook, Unsubscribe,
     ],
-    Orders: [Order, MyPurchases, MySales, Instructions, Receive, Changes, OpenDispute],
+    Orders: [
+        Order, MyPurchases, MySales, MyInbox, Instructions, Receive, Changes, OpenDispute,
+    ],
     Messages: [Messages, SendMessage, UploadFile, File],
     Requests: [CreateRequest, ListRequests, Request, Offer, CloseRequest],
     Admin: [
         AdminServices, ApproveService, RejectService, ApproveRevision,
         RejectRevision, AdminWithdrawals, ApproveWithdrawal, RejectWithdrawal,
         AdminCancelOrder, AdminCompleteOrder, LedgerCheck, ClearHold, AdminDisputes,
-        ResolveDispute,
+        ResolveDispute, AdminOutbox, RetryEmail,
     ],
 }
 
@@ -149,6 +151,7 @@ pub fn function_for(route: Route) -> Function {
         Route::Order
         | Route::MyPurchases
         | Route::MySales
+        | Route::MyInbox
         | Route::Instructions
         | Route::Receive
         | Route::Changes
@@ -180,7 +183,7 @@ pub fn function_for(route: Route) -> Function {
         Route::PaymentMethods | Route::MyTopups | Route::CaptureTopup | Route::PaypalWebhook => {
             Function::Accounts
         }
-        Route::ClearHold => Function::Admin,
+        Route::ClearHold | Route::AdminOutbox | Route::RetryEmail => Function::Admin,
         // The profile's email preferences are the accounts function's.
         Route::Unsubscribe => Function::Accounts,
     }
@@ -265,6 +268,8 @@ impl Function {
                 | Function::Cancel
                 | Function::Review
                 | Function::Orders
+                | Function::Messages
+                | Function::Requests
                 | Function::Admin
                 | Function::Timers
                 | Function::Sweeper

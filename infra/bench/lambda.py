@@ -17,6 +17,8 @@ SQS and Secrets Manager are a small stand-in here (not moto: moto's SQS
 slows as its queues fill), answering at once.
 
 Usage: lambda.py SEED_JSON floor=PATH order=PATH deliver=PATH orders=PATH
+       (`order@before=PATH` and the like run another build of a function
+       in the same run, for before-and-after tables)
 Env: KHAMSA_TABLE, AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local), credentials;
 BENCH_COLD (20), BENCH_WARM (2000), BENCH_WARMUP (50).
 """
@@ -61,6 +63,7 @@ local = threading.local()
 
 class DynamoProxy(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else 40 ms delayed-ACK stalls per answer
 
     def log_message(self, *args):
         pass
@@ -99,6 +102,7 @@ sqs_counts = {}
 
 class AwsStandIn(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else 40 ms delayed-ACK stalls per answer
 
     def log_message(self, *args):
         pass
@@ -187,6 +191,7 @@ class Run:
 
         class Runtime(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
@@ -231,7 +236,7 @@ class Run:
         env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}")
         self.proc = None
         self.spawned = time.perf_counter()
-        self.proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([binary], env=env, stdout=open(os.environ["BENCH_LOG"], "a") if os.environ.get("BENCH_LOG") else subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
 
     def finish(self, timeout=600):
@@ -264,7 +269,19 @@ def main():
     bins = dict(a.split("=", 1) for a in sys.argv[2:])
     _, ddb_url = serve(DynamoProxy)
     _, aws_url = serve(AwsStandIn)
-    env = dict(os.environ,
+    # Lambda's environment, not this shell's: Lambda sets no SSL_CERT_FILE
+    # or SSL_CERT_DIR (this machine's shell sets both, which sends the SDK
+    # back to reading the whole certificate directory), no HOME (no
+    # ~/.aws profile files) and KHAMSA_FILES_BUCKET only on `messages`.
+    # BENCH_HOST_ENV=1 keeps the shell's environment instead.
+    if os.environ.get("BENCH_HOST_ENV") == "1":
+        base = dict(os.environ)
+    else:
+        keep = ("PATH", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "AWS_EC2_METADATA_DISABLED", "KHAMSA_TABLE")
+        base = {k: os.environ[k] for k in keep if k in os.environ}
+        base.update(LANG="en_US.UTF-8", TZ=":UTC", AWS_DEFAULT_REGION=os.environ.get("AWS_REGION", "us-east-1"))
+    env = dict(base,
                AWS_ENDPOINT_URL_DYNAMODB=ddb_url, AWS_ENDPOINT_URL_SQS=aws_url,
                AWS_ENDPOINT_URL_SECRETS_MANAGER=aws_url,
                AWS_REGION=os.environ.get("AWS_REGION", "us-east-1"),
@@ -280,6 +297,7 @@ def main():
     order_body = json.dumps({"service_id": svc})
 
     def events_for(name, n, tag):
+        name = name.split("@")[0]  # `order@before=PATH`: another build of `order`
         if name == "order":  # POST /orders with a key, as clients send it
             return [event("POST", "/orders", "bench-buyer", order_body, f"{tag}-{i}", i) for i in range(n)]
         if name == "deliver":  # each a placed order of its own
@@ -295,16 +313,22 @@ def main():
     run_id = uuid.uuid4().hex[:8]
     for name, binary in bins.items():
         inits_cpu, inits_wall = [], []
+        # `order@nosqs=PATH`: the same binary without its queues (the
+        # commit's rows are left to the sweeper), to price the SQS send.
+        env_of = env
+        if "nosqs" in name.split("@", 1)[-1]:
+            env_of = {k: v for k, v in env.items() if not k.endswith("_QUEUE_URL")}
         for c in range(COLD):
-            r = Run(binary, env, events_for(name, 1, f"cold{run_id}{c}"))
+            r = Run(binary, env_of, events_for(name, 1, f"cold{run_id}{c}"))
             r.finish()
             wall, cpu = r.marks[0]
             inits_cpu.append(cpu / 1e6)
             inits_wall.append(wall * 1e3)
-        r = Run(binary, env, events_for(name, WARMUP + WARM, f"warm{run_id}"))
+        r = Run(binary, env_of, events_for(name, WARMUP + WARM, f"warm{run_id}"))
         hwm = r.finish()
         before, after = r.counts[WARMUP], r.counts[-1]
         cpu_warm = (r.marks[-1][1] - r.marks[WARMUP][1]) / 1e6 / WARM
+        wall_warm = (r.marks[-1][0] - r.marks[WARMUP][0]) * 1e3 / WARM
         per_op = {k: (after.get(k, 0) - before.get(k, 0)) / WARM for k in after
                   if after.get(k, 0) != before.get(k, 0)}
         statuses = {}
@@ -313,7 +337,7 @@ def main():
         results[name] = {
             "init_cpu_ms": statistics.median(inits_cpu),
             "init_wall_ms": statistics.median(inits_wall),
-            "cpu_ms": cpu_warm, "hwm_kib": hwm, "zip": zip_size(binary),
+            "cpu_ms": cpu_warm, "wall_ms": wall_warm, "hwm_kib": hwm, "zip": zip_size(binary),
             "ddb": per_op, "statuses": statuses,
         }
         print(f"{name}: {json.dumps(results[name])}", file=sys.stderr)
@@ -333,6 +357,7 @@ def main():
         ("init, CPU (median of %d cold starts)" % COLD, "init_cpu_ms", lambda v: f"{v:.2f} ms"),
         ("init, wall", "init_wall_ms", lambda v: f"{v:.1f} ms"),
         ("CPU per warm event (%d events)" % WARM, "cpu_ms", lambda v: f"{v:.3f} ms"),
+        ("wall per warm event", "wall_ms", lambda v: f"{v:.2f} ms"),
         ("peak memory (VmHWM)", "hwm_kib", lambda v: f"{v / 1024:.1f} MiB"),
         ("zip", "zip", lambda v: f"{v / 1e6:.2f} MB"),
     ]

@@ -40,6 +40,8 @@ enum Kind {
     Profile,
     /// A settled (sandbox) top-up.
     Topup,
+    /// A failed email (to op-own for "own").
+    Email,
 }
 
 /// One route's expectations. Each string has one letter per caller in
@@ -85,6 +87,7 @@ const ROWS: &[Row] = &[
     row("POST", "/me/topups", NoId, "", "", "UPPPPP"),
     row("GET", "/me/purchases", NoId, "", "", "UPPPPP"),
     row("GET", "/me/sales", NoId, "", "", "UPPPPP"),
+    row("GET", "/me/inbox", NoId, "", "", "UPPPPP"),
     row("GET", "/me/withdrawals", NoId, "", "", "UPPPPP"),
     row("GET", "/me/topups", NoId, "", "", "UPPPPP"),
     row("GET", "/me/services", NoId, "", "", "UPPPPP"),
@@ -357,6 +360,18 @@ const ROWS: &[Row] = &[
         "UOOONN",
         "UOOONN",
     ),
+    // Failed emails: any operator lists and retries them, an email to
+    // themself included (it moves no money); a retry of one already
+    // retried is a 200 no-op.
+    row("GET", "/admin/outbox", NoId, "", "", "UOOOPP"),
+    row(
+        "POST",
+        "/admin/outbox/{id}/retry",
+        Email,
+        "-----P",
+        "UOOOPP",
+        "UOOONN",
+    ),
     // Everyone owns their profile; an operator never clears their own hold.
     row(
         "POST",
@@ -443,8 +458,12 @@ async fn world(app: &TestApp) -> World {
     let zr = request(app, &lina).await;
     let nr = request(app, &nadia).await;
 
+    let ne = app.failed_email(&nadia, "refused: MessageRejected").await;
+    let ze = app.failed_email(&zaid, "refused: MessageRejected").await;
+
     let mut own = HashMap::new();
     for (who, kind, thing) in [
+        ("op-own", Kind::Email, &ne),
         ("buyer", Kind::Order, &o),
         ("buyer", Kind::Request, &r),
         ("seller", Kind::Order, &o),
@@ -481,6 +500,7 @@ async fn world(app: &TestApp) -> World {
         (Kind::Withdrawal, zw),
         (Kind::Profile, zaid.id.clone()),
         (Kind::Topup, zt),
+        (Kind::Email, ze),
     ]
     .into_iter()
     .collect();

@@ -51,6 +51,12 @@ pub async fn spawn_app_with(cfg: khamsa_domain::Config) -> TestApp {
         Ok("aws") => khamsa_local::Backend::Aws(khamsa_local::aws::AwsSettings::unique("e2e")),
         _ => khamsa_local::Backend::Memory,
     };
+    spawn_app_on(backend, cfg).await
+}
+
+/// `spawn_app_with` on a given backend: for a test that reads its own
+/// table afterwards.
+pub async fn spawn_app_on(backend: khamsa_local::Backend, cfg: khamsa_domain::Config) -> TestApp {
     let running = khamsa_local::spawn_configured(0, backend, cfg)
         .await
         .expect("the local server starts on a free port");
@@ -325,6 +331,40 @@ impl TestApp {
     }
 
     // ---- clock, mail -------------------------------------------------
+
+    /// An email to `to` that failed for good with `reason`, written
+    /// straight to the store (as if SES had refused it): its id.
+    pub async fn failed_email(&self, to: &User, reason: &str) -> String {
+        use khamsa_domain::ids::{OrderId, UserId};
+        use khamsa_domain::money::Money;
+        use khamsa_domain::notice::{Notice, NoticeKind};
+        use khamsa_domain::order::Actor;
+        let (store, now) = (&self.local.app.store, self.local.app.clock.now());
+        let notice = Notice {
+            to: UserId::new(to.id.clone()),
+            order_id: Some(OrderId::new(format!("ord_{}", to.id.replace('-', "")))),
+            withdrawal_id: None,
+            service_title: Some("A logo".into()),
+            kind: NoticeKind::OrderCompleted {
+                amount: Money::dollars(4),
+                by: Actor::System,
+            },
+        };
+        let rows = khamsa_app::usecases::outbox_rows(vec![notice], now);
+        let id = rows[0].id.clone();
+        store
+            .commit(khamsa_app::ports::UnitOfWork {
+                outbox: rows,
+                ..Default::default()
+            })
+            .await
+            .expect("the row is written");
+        store
+            .outbox_attempt(&id, 1, Some(reason.to_owned()))
+            .await
+            .expect("the row is failed");
+        id.to_string()
+    }
 
     /// Moves the server clock; every timer due by then fires before this
     /// returns.

@@ -105,7 +105,7 @@ async fn full_lifecycle_with_instructions_and_an_upgrade_ends_in_a_payout() {
         vec![order_id.clone()]
     );
 
-    // Messages both ways, oldest first.
+    // Messages both ways, newest first.
     let msgs = format!("/orders/{order_id}/messages");
     let m1 = app
         .post(&buyer, &msgs, json!({ "text": "Is a 900-word page fine?" }))
@@ -131,8 +131,8 @@ async fn full_lifecycle_with_instructions_and_an_upgrade_ends_in_a_payout() {
     assert_eq!(
         seen,
         vec![
-            (buyer.id.as_str(), "Is a 900-word page fine?"),
             (seller.id.as_str(), "Yes, send it over."),
+            (buyer.id.as_str(), "Is a 900-word page fine?"),
         ]
     );
     assert_eq!(app.items(&seller, &msgs).await, thread);
@@ -423,7 +423,7 @@ async fn asking_for_changes_puts_the_order_back_in_progress_with_a_new_due_at() 
 }
 
 #[tokio::test]
-async fn messages_are_listed_oldest_first_even_when_sent_within_one_millisecond() {
+async fn messages_are_listed_newest_first_even_when_sent_within_one_millisecond() {
     let app = spawn_app().await;
     let (seller, buyer, svc) = app.market(json!({}), "5.00").await;
     let order = app.order(&buyer, &svc, json!({})).await;
@@ -441,7 +441,9 @@ async fn messages_are_listed_oldest_first_even_when_sent_within_one_millisecond(
         .iter()
         .map(|m| m["text"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(listed, sent, "each message after the one sent before it");
+    // Newest first: the latest message is on the first page.
+    sent.reverse();
+    assert_eq!(listed, sent, "each message before the one sent before it");
 
     // Paging through with a cursor gives the same sequence.
     let mut paged = vec![];

@@ -502,11 +502,14 @@ fn grants(f: Function) -> Grants {
             ..g(MONEY, false, NOTIFY_AND_TIME)
         },
         Function::Orders => g(MONEY, true, NOTIFY_AND_TIME),
+        // Reading the messages deletes the reader's inbox entry in the
+        // transaction that clears their unread count.
         Function::Messages => Grants {
             files: true,
-            ..g(&["GetItem", "Query", "PutItem"], false, &[])
+            ..g(&["GetItem", "Query", "PutItem"], true, NOTIFY)
         },
-        Function::Requests => g(&["GetItem", "Query", "PutItem"], false, &[]),
+        // A new offer emails the request's owner.
+        Function::Requests => g(&["GetItem", "Query", "PutItem"], false, NOTIFY),
         Function::Admin => g(MONEY, true, NOTIFY_TIME_AND_PAYOUTS),
         Function::Timers => Grants {
             dynamodb: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],

@@ -5,7 +5,9 @@
 //! with the same `Idempotency-Key`. Afterwards nothing is lost or made:
 //! the ledger check is ok, every balance equals the model, every order is
 //! in the state its last successful action left it (and a coherent one),
-//! the withdrawal is paid once, and no email is sent twice.
+//! the withdrawal is paid once, and no email is sent twice: SES receives at
+//! most one email per outbox row (a send whose answer was lost fails its
+//! row as "outcome unknown" instead of sending again).
 //!
 //! Emulators only (its own process: it points the SDK's endpoints at the
 //! proxies). `infra/test.sh` runs it with the emulator suites.
@@ -202,7 +204,13 @@ async fn round(rate: f64, dynamo: &FaultProxy, moto: &FaultProxy) -> Round {
     // Set-up without faults: the table, the queues, the cast.
     dynamo.set_rate(0.0);
     moto.set_rate(0.0);
-    let app = spawn_app().await;
+    let settings = khamsa_local::aws::AwsSettings::unique("faults");
+    let table = settings.table.clone();
+    let app = spawn_app_on(
+        khamsa_local::Backend::Aws(settings),
+        khamsa_domain::Config::default(),
+    )
+    .await;
     let op = app.operator().await;
     // Addresses of this round only: moto keeps every email it was sent.
     let tag = khamsa_testkit::unique("r").replace('-', "");
@@ -312,7 +320,9 @@ async fn round(rate: f64, dynamo: &FaultProxy, moto: &FaultProxy) -> Round {
         }
     }
 
-    // No email twice: the same subject and text to the same address.
+    // No email twice: the same subject and text to the same address,
+    // neither among what the notifier saw sent nor at SES itself (each
+    // row's email differs from every other's, so a repeat is a resend).
     let mut everyone = buyers.clone();
     everyone.push(seller.clone());
     let mut sent = 0;
@@ -326,10 +336,54 @@ async fn round(rate: f64, dynamo: &FaultProxy, moto: &FaultProxy) -> Round {
         let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
         assert!(twice.is_empty(), "{} got an email twice: {twice:?}", u.id);
     }
-    assert!(sent >= 3 * BUYERS, "the order emails went out: {sent}");
     let addrs: Vec<&str> = everyone.iter().map(|u| u.email.as_str()).collect();
-    let at_ses = khamsa_testkit::aws::moto_emails(&addrs).await.len();
-    eprintln!("emails: {sent} sent by the notifier, {at_ses} received by SES");
+    let at_ses = khamsa_testkit::aws::moto_emails(&addrs).await;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for m in &at_ses {
+        let k = format!("{} {} {}", m["destinations"], m["subject"], m["body"]);
+        *seen.entry(k).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "SES received an email twice: {twice:?}");
+    let at_ses = at_ses.len();
+
+    // Every row is sent, failed with its reason, or still waiting; SES
+    // received at most one email per row that was sent or whose outcome is
+    // unknown, and every email the notifier saw accepted.
+    let rows = outbox_rows(&table).await;
+    eprintln!(
+        "emails at {:.0}%: {} rows ({} sent, {} failed as outcome unknown, {} failed otherwise, \
+         {} still claimed, {} pending); {sent} accepted by SES as the notifier saw it, {at_ses} received by SES",
+        rate * 100.0,
+        rows.total(),
+        rows.sent,
+        rows.unknown,
+        rows.failed_other.len(),
+        rows.sending,
+        rows.pending
+    );
+    assert!(
+        rows.failed_other.is_empty(),
+        "failed for good: {:?}",
+        rows.failed_other
+    );
+    assert!(
+        at_ses <= rows.sent + rows.unknown,
+        "SES received {at_ses} emails for {} rows sent and {} of unknown outcome",
+        rows.sent,
+        rows.unknown
+    );
+    assert!(
+        sent <= at_ses,
+        "SES holds every email it accepted: {sent} > {at_ses}"
+    );
+    // The 12 order emails (placed, delivered, completed per buyer...) went
+    // out, bar those whose answer a fault lost (failed, not resent).
+    assert!(
+        sent + rows.unknown >= 3 * BUYERS,
+        "the order emails went out: {sent} sent, {} unknown",
+        rows.unknown
+    );
 
     let diff = |a: FaultCounts, b: FaultCounts| FaultCounts {
         calls: a.calls - b.calls,
@@ -343,6 +397,62 @@ async fn round(rate: f64, dynamo: &FaultProxy, moto: &FaultProxy) -> Round {
         dynamo: diff(dynamo.counts(), d0),
         moto: diff(moto.counts(), m0),
         elapsed: started.elapsed(),
+    }
+}
+
+/// The outbox rows of a table, by state.
+#[derive(Debug, Default)]
+struct Rows {
+    sent: usize,
+    unknown: usize,
+    failed_other: Vec<String>,
+    sending: usize,
+    pending: usize,
+}
+
+impl Rows {
+    fn total(&self) -> usize {
+        self.sent + self.unknown + self.failed_other.len() + self.sending + self.pending
+    }
+}
+
+/// Reads every outbox item of `table` (a scan: a test's small table).
+async fn outbox_rows(table: &str) -> Rows {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let client = aws_sdk_dynamodb::Client::new(&khamsa_testkit::aws::sdk_config().await);
+    let mut rows = Rows::default();
+    let mut start = None;
+    loop {
+        let out = client
+            .scan()
+            .table_name(table)
+            .filter_expression("begins_with(pk, :p) AND sk = :s")
+            .expression_attribute_values(":p", AttributeValue::S("OUTBOX#".into()))
+            .expression_attribute_values(":s", AttributeValue::S("OUTBOX".into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("the table scans");
+        for item in out.items() {
+            let has = |a: &str| item.get(a).is_some_and(|v| !v.is_null());
+            if has("sent_at") {
+                rows.sent += 1;
+            } else if let Some(f) = item.get("failure").and_then(|v| v.as_s().ok()) {
+                if f.starts_with("outcome unknown: ") {
+                    rows.unknown += 1;
+                } else {
+                    rows.failed_other.push(f.clone());
+                }
+            } else if has("sending_at") {
+                rows.sending += 1;
+            } else {
+                rows.pending += 1;
+            }
+        }
+        match out.last_evaluated_key() {
+            Some(k) => start = Some(k.clone()),
+            None => return rows,
+        }
     }
 }
 

@@ -19,6 +19,7 @@ const routes = [
   [/^\/me\/services$/, pages.myServices],
   [/^\/me\/sales$/, (m) => pages.orders(m, 'sales')],
   [/^\/me\/purchases$/, (m) => pages.orders(m, 'purchases')],
+  [/^\/me\/inbox$/, (m) => pages.orders(m, 'inbox')],
   [/^\/me(\/balance)?$/, pages.balance],
   [/^\/me\/ledger$/, pages.balance],
   [/^\/me\/withdrawals$/, pages.earnings],
@@ -44,6 +45,7 @@ function header() {
       link('/me/services', 'nav_my_services'),
       link('/me/sales', 'nav_sales'),
       link('/me/purchases', 'nav_purchases'),
+      link('/me/inbox', 'nav_inbox'),
       link('/me/balance', 'nav_balance'),
       link('/me/withdrawals', 'nav_earnings'),
     );

@@ -305,10 +305,17 @@ export async function myServices() {
 export async function orders(_m, which) {
   if (!me()) return needSignIn();
   const list = await get(`/me/${which}?limit=100`);
-  return page(t(which === 'sales' ? 'nav_sales' : 'nav_purchases'),
+  const title = { sales: 'nav_sales', purchases: 'nav_purchases', inbox: 'nav_inbox' }[which];
+  // Each order shows the caller's unread messages; the inbox lists only those.
+  const unread = (o) => (o.unread > 0
+    ? h('span', { class: 'unread', 'data-unread': String(o.unread) }, ` ${o.unread} ${t('unread')}`)
+    : null);
+  return page(t(title),
     list.items.length ? h('ul', { class: 'list' }, list.items.map((o) => h('li', { class: 'card', 'data-id': o.id },
       h('a', { href: `/orders/${o.id}` }, o.service_title), ' ', status(o.status), ' ', money(o.total),
-      h('span', { class: 'meta' }, ` · ${fmtTime(o.placed_at)}`)))) : h('p', {}, t('no_orders')));
+      unread(o),
+      h('span', { class: 'meta' }, ` · ${fmtTime(o.placed_at)}`))))
+      : h('p', {}, t(which === 'inbox' ? 'no_unread' : 'no_orders')));
 }
 
 // ---------------------------------------------------------------- orders
@@ -495,7 +502,8 @@ export async function order([id]) {
   const who = (sender) => (sender === user.id ? t('you') : sender === o.buyer_id ? t('buyer') : t('seller'));
   const messages = section(t('messages'),
     msgs.items.length
-      ? h('ol', { class: 'messages' }, [...msgs.items].reverse().map((m) => h('li', {
+      // Newest first, as the API lists them: the latest is on top.
+      ? h('ol', { class: 'messages' }, msgs.items.map((m) => h('li', {
         class: m.sender_id === user.id ? 'mine' : 'theirs',
       }, h('p', { class: 'meta' }, `${who(m.sender_id)} · ${fmtTime(m.at)}`), h('p', {}, m.text),
       (m.file_ids || []).length ? h('p', { class: 'files' }, m.file_ids.map((f, i) => fileLink(id, f, i + 1))) : null)))
@@ -518,6 +526,9 @@ export async function order([id]) {
       o.cancel_reason ? [h('dt', {}, t('reason')), h('dd', {}, o.cancel_reason)] : null),
     timeline(o),
     disputePart,
+    (o.changes || []).length ? section(t('change_requests'),
+      h('ol', { class: 'changes', id: 'change-requests' }, o.changes.map((c) => h('li', {},
+        h('p', { class: 'meta' }, fmtTime(c.at)), h('p', {}, c.text))))) : null,
     actions.length ? h('div', { class: 'actions-block' }, actions) : null,
     reviewPart,
     messages);

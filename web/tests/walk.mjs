@@ -245,9 +245,19 @@ async function walk(lang) {
     const emails = await (await p.request.get(`${BASE}/dev/emails?to=${sara}@example.com`)).json();
     const link = emails.items.map((e) => e.text).join('\n').match(/https?:\/\/\S+\/orders\/[A-Za-z0-9_-]+/);
     assert.ok(link, 'the new-order email links to the order');
+    // Her inbox lists the order with one unread message; reading clears it.
+    const oid = link[0].split('/orders/')[1];
+    await seller.page.goto(`${BASE}/me/inbox`);
+    await settled(seller.page, '/me/inbox');
+    assert.equal(await seller.page.locator(`li[data-id="${oid}"] .unread`).getAttribute('data-unread'), '1');
     await seller.page.goto(link[0]);
     await settled(seller.page);
     await seller.page.locator('.messages li', { hasText: msg }).waitFor();
+    await seller.page.goto(`${BASE}/me/inbox`);
+    await settled(seller.page, '/me/inbox');
+    assert.equal(await seller.page.locator(`li[data-id="${oid}"]`).count(), 0);
+    await seller.page.goto(link[0]);
+    await settled(seller.page);
     await shot(p, lang === 'ar' ? 'order' : 'order-en');
   });
 
@@ -516,6 +526,8 @@ async function moreActions() {
     await b.locator('.page.order[data-status=in_progress]').waitFor();
     await s.reload();
     await settled(s);
+    // The seller sees the change request's text on the order.
+    assert.match(await s.textContent('#change-requests'), /أرجو تصحيح العنوان/);
     await s.fill('form[name=cancel] [name=reason]', 'لا أستطيع إكماله');
     await s.click('form[name=cancel] button[type=submit]');
     await s.locator('.page.order[data-status=cancelled]').waitFor();

@@ -135,7 +135,8 @@ impl Local {
         let sdk = khamsa_aws::https::sdk_defaults().load().await;
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let ses = aws_sdk_ses::Client::new(&sdk);
+        // The mailer's client: no SDK retries (each could send again).
+        let ses = khamsa_aws::ses::client(&sdk);
         let store = DynamoStore::new(ddb, settings.table.clone());
         store
             .create_table()

@@ -145,9 +145,20 @@ pub struct Delivery {
     #[serde(default)]
     pub queued_until: Option<Timestamp>,
     /// Given up, and why (a permanent SES refusal, a row that cannot be
-    /// rendered, or too many attempts). A failed row is never queued again.
+    /// rendered, too many attempts, or an outcome unknown). A failed row is
+    /// never queued again.
     #[serde(default)]
     pub failure: Option<String>,
+    /// A sender claimed the row at this time and may be talking to SES
+    /// now: no one else sends it. Cleared when the attempt's outcome is
+    /// recorded; a claim older than `SENDING_LEASE_MS` belongs to a sender
+    /// that died mid-send, so the outcome is unknown.
+    #[serde(default)]
+    pub sending_at: Option<Timestamp>,
+    /// The claim's token: a retried claim write by the same sender (its
+    /// first answer lost) finds its own token and still holds the claim.
+    #[serde(default)]
+    pub sending_by: Option<String>,
 }
 
 /// An outbox row with its delivery state.
@@ -155,6 +166,17 @@ pub struct Delivery {
 pub struct OutboxEntry {
     pub row: OutboxRow,
     pub delivery: Delivery,
+}
+
+/// What an operator's re-arm of a failed email or a parked timer found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rearm {
+    /// It was failed (parked): its attempts are reset and it is queued.
+    Rearmed,
+    /// It is not failed (parked): sent, waiting, or already re-armed.
+    /// Nothing changed.
+    NotStuck,
+    Missing,
 }
 
 /// A new row is left to the path that wrote it (its message is probably in
@@ -238,6 +260,16 @@ pub struct TimerClear {
     pub only_if_due: Option<Timestamp>,
 }
 
+/// A party's place in their inbox (`GET /me/inbox`): the order is listed
+/// for `user`, newest activity first, while `at` is set; `None` takes it
+/// out. The unread count itself lives on the order, written beside this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    pub user: UserId,
+    pub order_id: OrderId,
+    pub at: Option<Timestamp>,
+}
+
 /// Everything one state change writes, committed atomically: all of it or
 /// none of it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -261,6 +293,8 @@ pub struct UnitOfWork {
     /// its balance writes on the values read (DynamoDB) uses these instead
     /// of reading them again; a stale one is a retry, as before.
     pub balances_read: Vec<(UserId, Balances)>,
+    /// Inbox entries put or taken out with the order's unread counts.
+    pub inbox: Vec<InboxEntry>,
 }
 
 impl UnitOfWork {
@@ -273,6 +307,7 @@ impl UnitOfWork {
             && self.service_stats.is_empty()
             && self.seller_stats.is_empty()
             && self.idempotency.is_none()
+            && self.inbox.is_empty()
     }
 }
 
@@ -422,8 +457,11 @@ pub trait Store: Send + Sync {
     async fn seller_stats(&self, id: &UserId) -> StoreResult<ServiceStats>;
     async fn order(&self, id: &OrderId) -> StoreResult<Option<Order>>;
     async fn orders(&self, q: &OrderQuery, page: &PageReq) -> StoreResult<Page<Order>>;
-    /// Oldest first: a conversation reads top to bottom.
+    /// Newest first, like every list: the latest message is on page one.
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>>;
+    /// `user`'s orders with messages they have not read, newest activity
+    /// first (the entries of `UnitOfWork::inbox`).
+    async fn inbox(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<Order>>;
     /// A file of an order.
     async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>>;
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>>;
@@ -466,14 +504,27 @@ pub trait Store: Send + Sync {
     /// sweep won.
     async fn claim_outbox(&self, e: &OutboxEntry, until: Timestamp) -> StoreResult<bool>;
     /// Records the attempts so far and, with a reason, that the row failed
-    /// for good (it leaves both `outbox_due` and `unsent_outbox`).
+    /// for good (it leaves both `outbox_due` and `unsent_outbox`). Either
+    /// way the send claim (`sending_at`) is released.
     async fn outbox_attempt(
         &self,
         id: &OutboxId,
         attempts: u32,
         failure: Option<String>,
     ) -> StoreResult<()>;
-    /// Marks an email sent; a second mark is harmless.
+    /// Failed rows, newest first (by id), with their reasons: what an
+    /// operator reviews.
+    async fn failed_outbox(&self, page: &PageReq) -> StoreResult<Page<OutboxEntry>>;
+    /// Makes a failed row unsent again: attempts 0, no failure, queued as
+    /// of `now` (the sweep's next pass finds it). Only a failed row.
+    async fn retry_outbox(&self, id: &OutboxId, now: Timestamp) -> StoreResult<Rearm>;
+    /// Claims the row for one send attempt: sets `sending_at` to `now` and
+    /// `sending_by` to `token` if the row is unsent, not failed and not
+    /// being sent under another token. `false`: someone else holds it (or
+    /// it is done), so send nothing.
+    async fn claim_send(&self, id: &OutboxId, token: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Marks an email sent (and its send claim released); a second mark is
+    /// harmless.
     async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()>;
     async fn idempotency(
         &self,
@@ -620,10 +671,17 @@ pub enum MailError {
     /// an unverified address or sending domain). Not retried.
     #[error("refused: {0}")]
     Refused(String),
-    /// Transient: throttling, a 5xx, a timeout, a paused account. Retried
-    /// with backoff.
+    /// Transient and surely not sent: throttling, an SES 5xx answer, a
+    /// paused account, a connection that could not be made. Retried with
+    /// backoff.
     #[error("mailer unavailable: {0}")]
     Unavailable(String),
+    /// The request may have reached SES but its answer did not come back
+    /// (a timeout after sending, a connection dropped mid-exchange, an
+    /// unreadable answer). Sending again could email twice, and SES takes
+    /// no idempotency key: the row fails, for an operator to decide.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
 }
 
 #[async_trait]

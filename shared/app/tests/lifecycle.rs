@@ -263,3 +263,145 @@ async fn a_poison_timer_is_parked_and_never_holds_up_the_others() {
         TimerFailure::Gone
     );
 }
+
+/// Answers "unknown" for `unsure@…` and sends the rest, counting every
+/// call that could have reached SES.
+struct UnsureMailer {
+    calls: Mutex<u32>,
+    sent: MemoryMailer,
+}
+
+#[async_trait]
+impl Mailer for UnsureMailer {
+    async fn send(&self, email: &Email) -> Result<(), MailError> {
+        *self.calls.lock().unwrap() += 1;
+        if email.to.starts_with("unsure@") {
+            return Err(MailError::Unknown("timeout after sending".into()));
+        }
+        self.sent.send(email).await
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_fails_the_row_and_a_claimed_row_is_never_sent_twice() {
+    use khamsa_app::usecases::notify::SENDING_LEASE_MS;
+    let Harness { app, .. } = harness();
+    let store = app.store.as_ref();
+    let mut ids = Vec::new();
+    for who in ["unsure", "held", "crashed"] {
+        let user = caller(who);
+        accounts::ensure_profile(&app, &user).await.unwrap();
+        let rows = outbox_rows(vec![notice(&user.id)], T0);
+        ids.push(rows[0].id.clone());
+        store
+            .commit(UnitOfWork {
+                outbox: rows,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let [unsure, held, crashed] = <[OutboxId; 3]>::try_from(ids).unwrap();
+    let mailer = UnsureMailer {
+        calls: Mutex::new(0),
+        sent: MemoryMailer::new(),
+    };
+    let calls = || *mailer.calls.lock().unwrap();
+
+    // Unknown: failed at once with its reason, not an error (no retry),
+    // counted once, and never sent again however often it is delivered.
+    assert_eq!(
+        send_outbox(
+            store,
+            &mailer,
+            "http://t",
+            &Unsubscribe::generated("http://t"),
+            &unsure,
+            T0
+        )
+        .await,
+        Ok(false)
+    );
+    let e = store.outbox_entry(&unsure).await.unwrap().unwrap();
+    let why = e.delivery.failure.clone().unwrap();
+    assert!(why.starts_with("outcome unknown: "), "{why}");
+    assert_eq!((e.delivery.attempts, e.delivery.sending_at), (1, None));
+    for _ in 0..3 {
+        assert_eq!(
+            send_outbox(
+                store,
+                &mailer,
+                "http://t",
+                &Unsubscribe::generated("http://t"),
+                &unsure,
+                T0.plus_ms(1)
+            )
+            .await,
+            Ok(false)
+        );
+    }
+    assert_eq!(
+        calls(),
+        1,
+        "one call for the unknown row, whatever comes after"
+    );
+    assert!(
+        claim_due_outbox(store, T0.plus_ms(10 * OUTBOX_GRACE_MS), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|id| *id != unsure)
+    );
+
+    // Held by another sender (its claim fresh): this one sends nothing and
+    // leaves the row as it was.
+    assert!(store.claim_send(&held, "someone-else", T0).await.unwrap());
+    assert!(
+        !store.claim_send(&held, "me", T0).await.unwrap(),
+        "lost the claim"
+    );
+    assert_eq!(
+        send_outbox(
+            store,
+            &mailer,
+            "http://t",
+            &Unsubscribe::generated("http://t"),
+            &held,
+            T0.plus_ms(1000)
+        )
+        .await,
+        Ok(false)
+    );
+    let e = store.outbox_entry(&held).await.unwrap().unwrap();
+    assert_eq!((e.delivery.failure, e.row.sent_at), (None, None));
+    assert_eq!(calls(), 1);
+    // The same token again (a retried claim write) still holds it.
+    assert!(store.claim_send(&held, "someone-else", T0).await.unwrap());
+
+    // A claim older than the lease: its sender died mid-send. Failed as
+    // unknown, not sent.
+    assert!(store.claim_send(&crashed, "dead", T0).await.unwrap());
+    let later = T0.plus_ms(SENDING_LEASE_MS);
+    assert_eq!(
+        send_outbox(
+            store,
+            &mailer,
+            "http://t",
+            &Unsubscribe::generated("http://t"),
+            &crashed,
+            later
+        )
+        .await,
+        Ok(false)
+    );
+    let e = store.outbox_entry(&crashed).await.unwrap().unwrap();
+    assert!(
+        e.delivery
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.starts_with("outcome unknown: ")),
+        "{e:?}"
+    );
+    assert_eq!(calls(), 1, "the crashed row was not sent again");
+    assert!(mailer.sent.sent(None).is_empty());
+}

@@ -41,8 +41,11 @@ impl SesMailer {
     /// for good would drop every email sent during a fixable outage.
     fn sort<R: std::fmt::Debug>(&self, e: &SdkError<SendRawEmailError, R>) -> MailError {
         let detail = DisplayErrorContext(e).to_string();
+        if let Some(outcome) = unanswered(e) {
+            return outcome;
+        }
         let Some(se) = e.as_service_error() else {
-            return MailError::Unavailable(detail);
+            return MailError::Unknown(detail);
         };
         let message = se.message().unwrap_or_default();
         let about_us = message
@@ -62,6 +65,70 @@ impl SesMailer {
             MailError::Unavailable(detail)
         }
     }
+}
+
+/// An SES client for the mailer: the SDK's own retries are off, since a
+/// retry after a timeout or a lost answer sends the email again (SES takes
+/// no idempotency key). The notifier's backoff retries what is surely not
+/// sent.
+pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+    let conf = aws_sdk_ses::config::Builder::from(sdk)
+        .retry_config(aws_sdk_ses::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(conf)
+}
+
+/// What a failed SES call means for the email when SES did not answer with
+/// an error of its own (`None`: it did; sort it by its code). Generic over
+/// the operation's error, so any sending operation shares it.
+///
+/// Surely not sent (`Unavailable`, retried): the request was never built,
+/// or the connection was never made (refused, no address, a connect
+/// timeout), so no byte of it reached SES. Anything else may have reached
+/// SES (`Unknown`): a timeout once connected, a connection dropped
+/// mid-exchange, an answer that cannot be read.
+pub fn unanswered<E, R>(e: &SdkError<E, R>) -> Option<MailError>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let detail = DisplayErrorContext(e).to_string();
+    Some(match e {
+        SdkError::ServiceError(_) => return None,
+        SdkError::ConstructionFailure(_) => MailError::Unavailable(detail),
+        SdkError::DispatchFailure(d) if d.as_connector_error().is_some_and(never_connected) => {
+            MailError::Unavailable(detail)
+        }
+        _ => MailError::Unknown(detail),
+    })
+}
+
+/// Whether a connector error happened before a connection existed: an
+/// `io::Error` of refusal in its chain, or the connector's own words for a
+/// failed connect (hyper-util's `tcp connect error` / `dns error`, the
+/// SDK's `HTTP connect timeout`).
+fn never_connected(e: &aws_sdk_ses::error::ConnectorError) -> bool {
+    use std::io::ErrorKind;
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = at {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable
+            )
+        {
+            return true;
+        }
+        let text = err.to_string().to_ascii_lowercase();
+        if ["tcp connect error", "dns error", "http connect timeout"]
+            .iter()
+            .any(|w| text.contains(w))
+        {
+            return true;
+        }
+        at = err.source();
+    }
+    false
 }
 
 #[async_trait]
@@ -98,4 +165,155 @@ pub async fn verify_identity(client: &Client, address: &str) -> Result<(), AwsEr
         .await
         .map_err(sdk("VerifyEmailIdentity"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ses::error::{ConnectorError, ErrorMetadata};
+    use aws_sdk_ses::types::error::{AccountSendingPausedException, MessageRejected};
+
+    type E = SdkError<SendRawEmailError, ()>;
+
+    fn mailer() -> SesMailer {
+        let conf = aws_sdk_ses::Config::builder()
+            .behavior_version(aws_sdk_ses::config::BehaviorVersion::latest())
+            .build();
+        SesMailer::new(Client::from_conf(conf), "noreply@khamsa.test")
+    }
+
+    fn outcome(e: E) -> &'static str {
+        match mailer().sort(&e) {
+            MailError::Refused(_) => "refused",
+            MailError::Unavailable(_) => "not sent",
+            MailError::Unknown(_) => "unknown",
+        }
+    }
+
+    fn dispatch(c: ConnectorError) -> E {
+        SdkError::dispatch_failure(c)
+    }
+
+    #[test]
+    fn service_errors_are_answers_sorted_permanent_or_transient() {
+        let rejected = |m: &str| {
+            SdkError::service_error(
+                SendRawEmailError::MessageRejected(
+                    MessageRejected::builder()
+                        .message(m)
+                        .meta(
+                            ErrorMetadata::builder()
+                                .code("MessageRejected")
+                                .message(m)
+                                .build(),
+                        )
+                        .build(),
+                ),
+                (),
+            )
+        };
+        assert_eq!(
+            outcome(rejected("Email address is not verified: a@b.test")),
+            "refused"
+        );
+        assert_eq!(
+            outcome(rejected(
+                "Email address is not verified: noreply@khamsa.test"
+            )),
+            "not sent",
+            "about our own sender: fixable, retried"
+        );
+        let generic = |code: &str| {
+            SdkError::service_error(
+                SendRawEmailError::generic(ErrorMetadata::builder().code(code).build()),
+                (),
+            )
+        };
+        assert_eq!(outcome(generic("InvalidParameterValue")), "refused");
+        assert_eq!(outcome(generic("Throttling")), "not sent");
+        assert_eq!(outcome(generic("InternalFailure")), "not sent");
+        let paused = SdkError::service_error(
+            SendRawEmailError::AccountSendingPausedException(
+                AccountSendingPausedException::builder().build(),
+            ),
+            (),
+        );
+        assert_eq!(outcome(paused), "not sent");
+    }
+
+    #[test]
+    fn a_request_that_never_left_is_not_sent() {
+        assert_eq!(
+            outcome(SdkError::construction_failure("no region")),
+            "not sent"
+        );
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            outcome(dispatch(ConnectorError::io(Box::new(refused)))),
+            "not sent"
+        );
+        assert_eq!(
+            outcome(dispatch(ConnectorError::io(
+                "tcp connect error: Connection refused (os error 111)".into()
+            ))),
+            "not sent"
+        );
+        assert_eq!(
+            outcome(dispatch(ConnectorError::timeout(
+                "HTTP connect timeout occurred after 1s".into()
+            ))),
+            "not sent"
+        );
+    }
+
+    #[test]
+    fn a_request_that_may_have_arrived_is_unknown() {
+        assert_eq!(
+            outcome(SdkError::timeout_error("operation timeout (all attempts)")),
+            "unknown"
+        );
+        assert_eq!(
+            outcome(dispatch(ConnectorError::io(
+                "connection closed before message completed".into()
+            ))),
+            "unknown"
+        );
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(
+            outcome(dispatch(ConnectorError::io(Box::new(reset)))),
+            "unknown"
+        );
+        assert_eq!(
+            outcome(dispatch(ConnectorError::timeout(
+                "HTTP read timeout occurred after 3s".into()
+            ))),
+            "unknown"
+        );
+        assert_eq!(
+            outcome(dispatch(ConnectorError::other(
+                "h2 protocol error".into(),
+                None
+            ))),
+            "unknown"
+        );
+        assert_eq!(
+            outcome(SdkError::response_error("unexpected end of XML", ())),
+            "unknown"
+        );
+    }
+
+    #[test]
+    fn the_sorting_is_generic_over_the_operation() {
+        use aws_sdk_ses::operation::send_email::SendEmailError;
+        let t: SdkError<SendEmailError, ()> = SdkError::timeout_error("attempt timeout");
+        assert!(matches!(unanswered(&t), Some(MailError::Unknown(_))));
+        let s: SdkError<SendEmailError, ()> = SdkError::service_error(
+            SendEmailError::generic(ErrorMetadata::builder().code("Throttling").build()),
+            (),
+        );
+        assert!(
+            unanswered(&s).is_none(),
+            "a service error is sorted by code"
+        );
+    }
 }

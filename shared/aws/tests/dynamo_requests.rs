@@ -113,6 +113,44 @@ async fn place_order_and_its_transitions_on_the_wire() {
     assert_eq!(status, 200);
     assert_eq!(counter.take(), ops(&[("GetItem", 1)]), "GET /orders/{{id}}");
 
+    // A message: the order read, then one transaction with the message,
+    // the order's unread count and the seller's inbox entry.
+    let msgs = format!("/orders/{id}/messages");
+    let (status, _) = send(
+        &app,
+        request("POST", &msgs, "omar", r#"{"text":"Blue, please"}"#, None),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        counter.take(),
+        ops(&[("GetItem", 1), ("TransactWriteItems", 1)]),
+        "POST /orders/{{id}}/messages"
+    );
+    // The inbox: one Query of the seller's partition, one BatchGetItem of
+    // its orders. Never a Scan.
+    let (status, inbox) = send(&app, request("GET", "/me/inbox", "sara", "", None)).await;
+    assert_eq!(status, 200);
+    assert_eq!(inbox["items"][0]["id"], id, "{inbox}");
+    assert_eq!(
+        counter.take(),
+        ops(&[("Query", 1), ("BatchGetItem", 1)]),
+        "GET /me/inbox"
+    );
+    // Reading: the order, the page, and one transaction marking it read.
+    let (status, _) = send(&app, request("GET", &msgs, "sara", "", None)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        counter.take(),
+        ops(&[("GetItem", 1), ("Query", 1), ("TransactWriteItems", 1)]),
+        "GET /orders/{{id}}/messages"
+    );
+    let (status, inbox) = send(&app, request("GET", "/me/inbox", "sara", "", None)).await;
+    assert_eq!(status, 200);
+    assert_eq!(inbox["items"], serde_json::json!([]), "{inbox}");
+    // An empty inbox reads no order.
+    assert_eq!(counter.take(), ops(&[("Query", 1)]), "GET /me/inbox, empty");
+
     let (status, _) = send(
         &app,
         request(

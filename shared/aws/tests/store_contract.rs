@@ -48,7 +48,8 @@ contract!(
     profiles_round_trip_and_refuse_stale_versions,
     services_round_trip_with_counters_and_every_list,
     orders_list_newest_first_by_buyer_and_seller_and_status,
-    messages_read_oldest_first_across_pages,
+    messages_read_newest_first_across_pages,
+    an_inbox_lists_unread_orders_newest_activity_first,
     a_file_is_read_back_and_attached_once,
     reviews_round_trip_and_list_newest_first,
     requests_and_offers,
@@ -68,6 +69,7 @@ contract!(
     tampered_cursors_are_bad_cursors,
     empty_and_zero_limits,
     outbox_rows_are_queued_once_and_failed_rows_never,
+    a_send_is_claimed_once_and_released_by_its_outcome,
     timers_are_queued_once_per_marker_and_parked_after_max_attempts,
 );
 
@@ -673,7 +675,7 @@ async fn a_file_is_read_back_and_attached_once(store: &dyn Store) {
     );
 }
 
-async fn messages_read_oldest_first_across_pages(store: &dyn Store) {
+async fn messages_read_newest_first_across_pages(store: &dyn Store) {
     let o = OrderId::new("o1");
     let msg = |i: i64, id: &str| Message {
         id: MessageId::new(id),
@@ -706,9 +708,9 @@ async fn messages_read_oldest_first_across_pages(store: &dyn Store) {
     assert_eq!(sizes(&p), vec![3, 3, 1]);
     assert_eq!(
         flat(&p, |m| m.id.to_string()),
-        ids(&["m1", "m2", "m3a", "m3b", "m5", "m6", "m7"])
+        ids(&["m7", "m6", "m5", "m3b", "m3a", "m2", "m1"])
     );
-    assert_eq!(p[0][0], msg(1, "m1"));
+    assert_eq!(p[0][0], msg(7, "m7"));
 
     let dup = store
         .commit(writes(vec![Write::Message(msg(2, "m2"))]))
@@ -716,6 +718,86 @@ async fn messages_read_oldest_first_across_pages(store: &dyn Store) {
     assert_eq!(dup, Err(CommitError::Conflict("message".into())));
     let again = pages(10, async |r| store.messages(&o, &r).await).await;
     assert_eq!(flat(&again, |m| m.id.to_string()).len(), 7);
+}
+
+async fn an_inbox_lists_unread_orders_newest_activity_first(store: &dyn Store) {
+    let svc = service("svc", "seller", "design", ServiceStatus::Active, 0);
+    let unread = |o: &Order, buyer: u32, seller: u32| Order {
+        buyer_unread: buyer,
+        seller_unread: seller,
+        ..o.clone()
+    };
+    let entry = |u: &str, o: &str, ms: Option<i64>| InboxEntry {
+        user: uid(u),
+        order_id: OrderId::new(o),
+        at: ms.map(at),
+    };
+    let (o1, o2, o3) = (
+        order("o1", &svc, "b1", 10),
+        order("o2", &svc, "b1", 20),
+        order("o3", &svc, "b1", 30),
+    );
+    ok(
+        store,
+        UnitOfWork {
+            writes: vec![
+                Write::Order(unread(&o1, 0, 1)),
+                Write::Order(unread(&o2, 0, 2)),
+                Write::Order(unread(&o3, 1, 0)),
+            ],
+            inbox: vec![
+                entry("seller", "o1", Some(100)),
+                entry("seller", "o2", Some(200)),
+                entry("b1", "o3", Some(150)),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let inbox = async |u: &str| {
+        let p = pages(1, async |r| store.inbox(&uid(u), &r).await).await;
+        flat(&p, |o| (o.id.to_string(), o.unread_for(&uid(u))))
+    };
+    let s = |id: &str, n: u32| (id.to_owned(), n);
+    assert_eq!(inbox("seller").await, vec![s("o2", 2), s("o1", 1)]);
+    assert_eq!(inbox("b1").await, vec![s("o3", 1)]);
+    assert_eq!(inbox("stranger").await, vec![]);
+
+    // A new message moves an order to the top: the same entry, put again.
+    let o1 = store.order(&OrderId::new("o1")).await.unwrap().unwrap();
+    ok(
+        store,
+        UnitOfWork {
+            writes: vec![Write::Order(unread(&o1, 0, 2))],
+            inbox: vec![entry("seller", "o1", Some(300))],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(inbox("seller").await, vec![s("o1", 2), s("o2", 2)]);
+
+    // Read: out of the list, with its count, and no one else's changes.
+    let o2 = store.order(&OrderId::new("o2")).await.unwrap().unwrap();
+    ok(
+        store,
+        UnitOfWork {
+            writes: vec![Write::Order(unread(&o2, 0, 0))],
+            inbox: vec![entry("seller", "o2", None)],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(inbox("seller").await, vec![s("o1", 2)]);
+    assert_eq!(inbox("b1").await, vec![s("o3", 1)]);
+
+    // A stale order write takes its inbox entry down with it.
+    let stale = store.commit(UnitOfWork {
+        writes: vec![Write::Order(unread(&o2, 0, 5))],
+        inbox: vec![entry("seller", "o2", Some(400))],
+        ..Default::default()
+    });
+    assert!(matches!(stale.await, Err(CommitError::Conflict(_))));
+    assert_eq!(inbox("seller").await, vec![s("o1", 2)]);
 }
 
 async fn reviews_round_trip_and_list_newest_first(store: &dyn Store) {
@@ -1105,6 +1187,80 @@ async fn outbox_unsent_and_mark_sent(store: &dyn Store) {
     assert_eq!(unsent(10).await, ids(&["mail_1", "mail_3"]));
 }
 
+async fn a_send_is_claimed_once_and_released_by_its_outcome(store: &dyn Store) {
+    ok(
+        store,
+        UnitOfWork {
+            outbox: vec![
+                outbox_row("mail_a", 1),
+                outbox_row("mail_b", 2),
+                outbox_row("mail_c", 3),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let (a, b, c) = (
+        OutboxId::new("mail_a"),
+        OutboxId::new("mail_b"),
+        OutboxId::new("mail_c"),
+    );
+    let delivery =
+        |id: OutboxId| async move { store.outbox_entry(&id).await.unwrap().unwrap().delivery };
+    // One claim wins; another token loses; the winner's retried write
+    // (its first answer lost) still holds it.
+    assert!(store.claim_send(&a, "t1", at(10)).await.unwrap());
+    assert!(!store.claim_send(&a, "t2", at(11)).await.unwrap());
+    assert!(store.claim_send(&a, "t1", at(10)).await.unwrap());
+    let d = delivery(a.clone()).await;
+    assert_eq!(
+        (d.sending_at, d.sending_by.as_deref()),
+        (Some(at(10)), Some("t1"))
+    );
+    // A transient outcome releases it for the next attempt.
+    store.outbox_attempt(&a, 1, None).await.unwrap();
+    let d = delivery(a.clone()).await;
+    assert_eq!((d.attempts, d.sending_at, d.sending_by), (1, None, None));
+    assert!(store.claim_send(&a, "t2", at(20)).await.unwrap());
+    // Sent: released, and never claimed again.
+    store.mark_sent(&a, at(21)).await.unwrap();
+    let d = delivery(a.clone()).await;
+    assert_eq!((d.sending_at, d.sending_by), (None, None));
+    assert!(!store.claim_send(&a, "t3", at(30)).await.unwrap());
+    // Failed (an unknown outcome): released, never claimed again, out of
+    // the lists.
+    assert!(store.claim_send(&b, "t1", at(10)).await.unwrap());
+    store
+        .outbox_attempt(&b, 1, Some("outcome unknown: timeout".into()))
+        .await
+        .unwrap();
+    let d = delivery(b.clone()).await;
+    assert_eq!(d.failure.as_deref(), Some("outcome unknown: timeout"));
+    assert_eq!((d.sending_at, d.sending_by), (None, None));
+    assert!(!store.claim_send(&b, "t1", at(30)).await.unwrap());
+    let unsent: Vec<_> = store
+        .unsent_outbox(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(unsent, vec![c.clone()]);
+    // A claim on a missing row is lost.
+    assert!(
+        !store
+            .claim_send(&OutboxId::new("nope"), "t1", at(1))
+            .await
+            .unwrap()
+    );
+    // A row still claimed is still due to the sweep (a crashed sender's
+    // row must be found again), with its claim as written.
+    assert!(store.claim_send(&c, "t9", at(5)).await.unwrap());
+    let due = store.outbox_due(at(10 * 60_000), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].delivery.sending_by.as_deref(), Some("t9"));
+}
+
 async fn idempotency_records_guard_and_expire(store: &dyn Store) {
     let day = 86_400_000;
     let r = idem("u1 POST /orders k1", 0, day);
@@ -1458,6 +1614,7 @@ struct Snapshot {
     stats: Vec<Option<(Service, ServiceStats)>>,
     seller_stats: Vec<ServiceStats>,
     idempotency: Option<IdempotencyRecord>,
+    inbox: Vec<Page<Order>>,
 }
 
 async fn snapshot(store: &dyn Store, uow: &UnitOfWork) -> Snapshot {
@@ -1516,7 +1673,12 @@ async fn snapshot(store: &dyn Store, uow: &UnitOfWork) -> Snapshot {
         Some(r) => store.idempotency(&r.scope, r.created_at).await.unwrap(),
         None => None,
     };
+    let mut inbox = Vec::new();
+    for x in &uow.inbox {
+        inbox.push(store.inbox(&x.user, &PageReq::first(100)).await.unwrap());
+    }
     Snapshot {
+        inbox,
         entities,
         balances,
         ledgers,
@@ -1564,8 +1726,18 @@ async fn seeded(store: &dyn Store) -> (Service, UnitOfWork) {
         &Config::default(),
     )
     .unwrap();
+    // A message's share too: unread for the seller, in her inbox.
+    let order = Order {
+        seller_unread: 1,
+        ..d.order.clone()
+    };
     let uow = UnitOfWork {
-        writes: vec![Write::Order(d.order.clone())],
+        inbox: vec![InboxEntry {
+            user: svc.seller_id.clone(),
+            order_id: order.id.clone(),
+            at: Some(at(10)),
+        }],
+        writes: vec![Write::Order(order)],
         postings: d.postings.clone(),
         timers_set: vec![Timer {
             order_id: d.order.id.clone(),
@@ -1621,7 +1793,25 @@ async fn a_stale_version_leaves_nothing_behind(store: &dyn Store) {
         o.version = 1;
     }
     let seller = right.seller_stats[0].0.clone();
+    assert!(
+        store
+            .inbox(&seller, &PageReq::first(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     ok(store, right).await;
+    // Its inbox entry with it.
+    let inbox = store.inbox(&seller, &PageReq::first(10)).await.unwrap();
+    assert_eq!(
+        inbox
+            .items
+            .iter()
+            .map(|o| o.id.to_string())
+            .collect::<Vec<_>>(),
+        ids(&["o1"])
+    );
     // The seller's counters moved with the work, once.
     assert_eq!(
         store.seller_stats(&seller).await.unwrap(),

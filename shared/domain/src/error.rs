@@ -76,6 +76,9 @@ pub enum DomainError {
     TopupExpired,
     #[error("a payment was taken back: ordering and withdrawing wait for an operator")]
     PaymentHold,
+    /// The order keeps every change request's text, up to a bound.
+    #[error("this order already has {0} change requests: receive it or open a dispute")]
+    TooManyChanges(usize),
 }
 
 impl DomainError {
@@ -112,7 +115,8 @@ impl DomainError {
             | AlreadyReplied
             | DuplicateOffer
             | RequestClosed
-            | NoPendingRevision => ErrorKind::Conflict,
+            | NoPendingRevision
+            | TooManyChanges(_) => ErrorKind::Conflict,
             TooManyPendingTopups | TopupNotApproved | TopupExpired | PaymentHold => {
                 ErrorKind::Conflict
             }
@@ -148,6 +152,7 @@ impl DomainError {
             TopupNotApproved => "topup_not_approved",
             TopupExpired => "topup_expired",
             PaymentHold => "payment_hold",
+            TooManyChanges(_) => "too_many_changes",
         }
     }
 }

@@ -146,8 +146,31 @@ pub struct Order {
     /// The dispute, open or resolved (see `dispute`).
     #[serde(default)]
     pub dispute: Option<Box<Dispute>>,
+    /// Messages from the seller the buyer has not read, and the other way
+    /// round. Counted on the order so that a list of orders shows them
+    /// without reading any message.
+    #[serde(default)]
+    pub buyer_unread: u32,
+    #[serde(default)]
+    pub seller_unread: u32,
+    /// Every change request's text, oldest first (at most [`MAX_CHANGES`]).
+    #[serde(default)]
+    pub changes: Vec<ChangeRequest>,
     pub version: u64,
 }
+
+/// One `POST /orders/{id}/changes`, kept on the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRequest {
+    pub text: String,
+    pub at: Timestamp,
+}
+
+/// Change requests an order keeps. Only the buyer can grow the list (each
+/// one after a delivery), and it lives on the order item, which every
+/// message rewrites: bounded so that the item stays small (DynamoDB bills
+/// writes per KB). Past it the buyer receives the order or opens a dispute.
+pub const MAX_CHANGES: usize = 10;
 
 /// The least time between two new-message emails to one party of an order
 /// (product.md: 15 minutes).
@@ -366,6 +389,9 @@ impl Order {
             seller_told_of_message_at: None,
             delivery_files: vec![],
             dispute: None,
+            buyer_unread: 0,
+            seller_unread: 0,
+            changes: vec![],
             version: 0,
         };
         let escrow = Account::Escrow { order: id.clone() };
@@ -536,7 +562,14 @@ impl Order {
         if self.status != OrderStatus::Delivered {
             return Err(self.invalid("ask for changes"));
         }
+        if self.changes.len() >= MAX_CHANGES {
+            return Err(DomainError::TooManyChanges(MAX_CHANGES));
+        }
         let mut d = Decision::new(self.clone());
+        d.order.changes.push(ChangeRequest {
+            text: text.as_str().to_owned(),
+            at: now,
+        });
         d.order.status = OrderStatus::InProgress;
         d.order.due_at = Some(now.plus_days(self.delivery_days));
         d.timers_cleared
@@ -652,6 +685,45 @@ impl Order {
             kind: NoticeKind::NewMessage,
         };
         Some((o, n))
+    }
+
+    /// The order with a message from `from` counted as unread for the
+    /// other party. Operators take no part in conversations.
+    pub fn count_message(&self, from: Party) -> Order {
+        let mut o = self.clone();
+        match from {
+            Party::Buyer => o.seller_unread = o.seller_unread.saturating_add(1),
+            Party::Seller => o.buyer_unread = o.buyer_unread.saturating_add(1),
+            Party::Operator => {}
+        }
+        o
+    }
+
+    /// Messages `user` has not read (0 for anyone but the two parties).
+    pub fn unread_for(&self, user: &UserId) -> u32 {
+        if *user == self.buyer_id {
+            self.buyer_unread
+        } else if *user == self.seller_id {
+            self.seller_unread
+        } else {
+            0
+        }
+    }
+
+    /// The order with `party`'s messages read, if any were unread. An
+    /// operator reading marks nothing for the parties.
+    pub fn mark_read(&self, party: Party) -> Option<Order> {
+        let mut o = self.clone();
+        let n = match party {
+            Party::Buyer => &mut o.buyer_unread,
+            Party::Seller => &mut o.seller_unread,
+            Party::Operator => return None,
+        };
+        if *n == 0 {
+            return None;
+        }
+        *n = 0;
+        Some(o)
     }
 
     /// Whether `party` may cancel now (product.md, "who may do what").

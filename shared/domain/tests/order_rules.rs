@@ -1587,3 +1587,51 @@ fn every_posting_of_every_transition_is_balanced() {
     }
     assert_eq!(posted, 9);
 }
+
+// ---------------------------------------------------------------------------
+// Unread messages and kept change requests (issue 12)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_message_is_unread_for_the_other_party_only_until_they_read() {
+    let o = in_progress();
+    let (buyer, seller) = (o.buyer_id.clone(), o.seller_id.clone());
+    let o = o.count_message(Party::Buyer).count_message(Party::Buyer);
+    assert_eq!((o.unread_for(&buyer), o.unread_for(&seller)), (0, 2));
+    let o = o.count_message(Party::Seller);
+    assert_eq!((o.unread_for(&buyer), o.unread_for(&seller)), (1, 2));
+    // An operator reading marks nothing; nor is there anything for them.
+    assert_eq!(o.mark_read(Party::Operator), None);
+    assert_eq!(o.unread_for(&UserId::new("operator")), 0);
+    // The seller reads: hers clear, the buyer's stay; nothing left to mark.
+    let read = o.mark_read(Party::Seller).expect("unread to mark");
+    assert_eq!((read.unread_for(&buyer), read.unread_for(&seller)), (1, 0));
+    assert_eq!(read.mark_read(Party::Seller), None);
+}
+
+#[test]
+fn every_change_request_is_kept_in_order_up_to_the_bound() {
+    use khamsa_domain::order::MAX_CHANGES;
+    let mut o = delivered();
+    for i in 0..MAX_CHANGES {
+        let at = day(2 + 2 * i as i64);
+        o = o
+            .request_changes(Party::Buyer, text(&format!("change {i}")), at, &cfg())
+            .unwrap()
+            .order;
+        assert_eq!(
+            o.changes.last().map(|c| (c.text.as_str(), c.at)),
+            Some((format!("change {i}").as_str(), at))
+        );
+        o = o
+            .deliver(Party::Seller, None, day(3 + 2 * i as i64), &cfg())
+            .unwrap()
+            .order;
+    }
+    assert_eq!(o.changes.len(), MAX_CHANGES);
+    let err = o
+        .request_changes(Party::Buyer, text("one more"), day(40), &cfg())
+        .unwrap_err();
+    assert_eq!(err.code(), "too_many_changes");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+}

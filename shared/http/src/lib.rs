@@ -347,6 +347,7 @@ fn dispatch<'a, S: Served>(
         Topup => accounts::start_topup,
         MyPurchases => orders::purchases,
         MySales => orders::sales,
+        MyInbox => orders::inbox,
         MyWithdrawals => withdrawals::mine,
         MyServices => services::mine,
         CreateService => services::create,
@@ -395,6 +396,8 @@ fn dispatch<'a, S: Served>(
         CaptureTopup => payments::capture,
         PaypalWebhook => payments::paypal_webhook,
         ClearHold => payments::clear_hold,
+        AdminOutbox => admin::outbox,
+        RetryEmail => admin::retry_email,
         Unsubscribe => accounts::unsubscribe,
     }
 }

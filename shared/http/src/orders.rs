@@ -48,6 +48,16 @@ pub struct OrderView<'a> {
     dispute: Option<DisputeView<'a>>,
     /// Whether the cancel button shows for this caller now.
     can_cancel: bool,
+    /// Messages from the other party this caller has not read (0 for
+    /// operators).
+    unread: u32,
+    changes: Vec<ChangeView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct ChangeView<'a> {
+    text: &'a str,
+    at: Time,
 }
 
 pub fn order<'a>(o: &'a Order, caller: &Caller, now: Timestamp) -> OrderView<'a> {
@@ -78,6 +88,15 @@ pub fn order<'a>(o: &'a Order, caller: &Caller, now: Timestamp) -> OrderView<'a>
         delivery_files: &o.delivery_files,
         dispute: o.dispute.as_deref().map(dispute_view),
         can_cancel: o.can_cancel(o.party(&caller.id, caller.operator), now),
+        unread: o.unread_for(&caller.id),
+        changes: o
+            .changes
+            .iter()
+            .map(|c| ChangeView {
+                text: &c.text,
+                at: Time(c.at),
+            })
+            .collect(),
     }
 }
 
@@ -109,6 +128,14 @@ fn orders_page(ctx: &Ctx<'_>, c: &Caller, orders: &Page<Order>) -> AppResult<Rep
 pub(crate) async fn purchases(ctx: &Ctx<'_>) -> AppResult<Reply> {
     let c = ctx.caller()?;
     let list = orders::purchases(ctx.app, c, ctx.status_filter()?, &ctx.page()?).await?;
+    orders_page(ctx, c, &list)
+}
+
+/// `GET /me/inbox`: the caller's orders with unread messages, newest
+/// activity first.
+pub(crate) async fn inbox(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let c = ctx.caller()?;
+    let list = messages::inbox(ctx.app, c, &ctx.page()?).await?;
     orders_page(ctx, c, &list)
 }
 

@@ -76,6 +76,7 @@ routes! {
     Topup: Post "/me/topups" Signed,
     MyPurchases: Get "/me/purchases" Signed,
     MySales: Get "/me/sales" Signed,
+    MyInbox: Get "/me/inbox" Signed,
     MyWithdrawals: Get "/me/withdrawals" Signed,
     MyServices: Get "/me/services" Signed,
     // Services
@@ -133,6 +134,9 @@ routes! {
     // The one-click link in optional emails (RFC 8058): its token is the
     // authority, so no sign-in.
     Unsubscribe: Post "/unsubscribe" Public,
+    // Stuck work (issue 9)
+    AdminOutbox: Get "/admin/outbox" Operator,
+    RetryEmail: Post "/admin/outbox/{id}/retry" Operator,
 }
 
 /// (method, path template) of every row: what the OpenAPI document must list.

@@ -138,6 +138,27 @@ async fn order_transitions_read_once_and_commit_once() {
         "POST /orders/{{id}}/messages"
     );
 
+    // The seller's inbox: one list read. Reading the messages clears her
+    // count: the order, the page, and one commit; a second read, nothing
+    // left to mark, commits nothing.
+    let (status, inbox) = send(&w, request("GET", "/me/inbox", "sara", "", None)).await;
+    assert_eq!(status, 200);
+    assert_eq!(inbox["items"][0]["unread"], 1, "{inbox}");
+    assert_eq!(w.store.take(), calls(&[("inbox", 1)], 0), "GET /me/inbox");
+    for commits in [1, 0] {
+        let (status, _) = send(
+            &w,
+            request("GET", &format!("/orders/{id}/messages"), "sara", "", None),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            w.store.take(),
+            calls(&[("order", 1), ("messages", 1)], commits),
+            "GET /orders/{{id}}/messages"
+        );
+    }
+
     let (status, _) = send(
         &w,
         request(

@@ -2,10 +2,10 @@
 //! REST API: OAuth client credentials, Orders v2, Payouts v1 and
 //! verify-webhook-signature.
 //!
-//! HTTP: hyper-util's client with hyper-rustls on aws-lc-rs, which the AWS
-//! SDK already links into every function, so this adds no TLS stack and no
-//! reqwest to the Lambda zips. Amounts are PayPal's decimal strings parsed
-//! into `Money`, never floats.
+//! HTTP: hyper-util's client with hyper-rustls on ring, the crypto the AWS
+//! SDK's client is built on here (`khamsa_aws::https`), so this adds no TLS
+//! stack and no reqwest to the Lambda zips. Amounts are PayPal's decimal
+//! strings parsed into `Money`, never floats.
 
 mod parse;
 mod roots;
@@ -90,7 +90,7 @@ struct Answer {
 
 impl PayPal {
     pub fn new(config: Config, credentials: &Credentials) -> Result<PayPal, BuildError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = |e: rustls::Error| BuildError::Tls(e.to_string());
         let https = match roots::bundle() {
             Some(roots) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(

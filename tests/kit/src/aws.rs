@@ -2,7 +2,7 @@
 //! a fresh DynamoDB Local table per test, and what moto's SES accepted.
 
 use crate::env::{self, DYNAMODB};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use khamsa_aws::dynamo::DynamoStore;
 
@@ -10,7 +10,7 @@ use khamsa_aws::dynamo::DynamoStore;
 /// dummy credentials filled in where the shell has none: the emulators
 /// take any.
 pub async fn sdk_config() -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = khamsa_aws::https::sdk_defaults();
     if !env::set("AWS_REGION") && !env::set("AWS_DEFAULT_REGION") {
         loader = loader.region(Region::new("us-east-1"));
     }

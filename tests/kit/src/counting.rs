@@ -109,6 +109,10 @@ impl Store for CountingStore {
         self.read("messages");
         self.inner.messages(order, page).await
     }
+    async fn inbox(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<Order>> {
+        self.read("inbox");
+        self.inner.inbox(user, page).await
+    }
     async fn file(
         &self,
         order: &OrderId,
@@ -205,6 +209,18 @@ impl Store for CountingStore {
     ) -> StoreResult<()> {
         self.read("outbox_attempt");
         self.inner.outbox_attempt(id, attempts, failure).await
+    }
+    async fn failed_outbox(&self, page: &PageReq) -> StoreResult<Page<OutboxEntry>> {
+        self.read("failed_outbox");
+        self.inner.failed_outbox(page).await
+    }
+    async fn retry_outbox(&self, id: &OutboxId, now: Timestamp) -> StoreResult<Rearm> {
+        self.read("retry_outbox");
+        self.inner.retry_outbox(id, now).await
+    }
+    async fn claim_send(&self, id: &OutboxId, token: &str, now: Timestamp) -> StoreResult<bool> {
+        self.read("claim_send");
+        self.inner.claim_send(id, token, now).await
     }
     async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()> {
         self.calls

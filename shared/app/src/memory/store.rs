@@ -69,6 +69,10 @@ struct State {
     /// Each buyer's and each seller's orders, for their lists.
     purchases: HashMap<UserId, BTreeSet<Key<OrderId>>>,
     sales: HashMap<UserId, BTreeSet<Key<OrderId>>>,
+    /// Each user's inbox, newest activity first, and each entry's time
+    /// (to move it).
+    inbox: HashMap<UserId, BTreeSet<Key<OrderId>>>,
+    inbox_at: HashMap<(UserId, OrderId), i64>,
     idempotency: HashMap<String, IdempotencyRecord>,
     seq: u64,
 }
@@ -388,7 +392,18 @@ impl Store for MemoryStore {
 
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
         let items = self.lock().messages.get(order).cloned().unwrap_or_default();
-        paginate(items, |m| (m.at.millis(), m.id.to_string()), false, page)
+        paginate(items, |m| (m.at.millis(), m.id.to_string()), true, page)
+    }
+
+    async fn inbox(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<Order>> {
+        let s = self.lock();
+        let empty = BTreeSet::new();
+        index_page(
+            s.inbox.get(user).unwrap_or(&empty),
+            page,
+            OrderId::new,
+            |id| s.orders.get(id).filter(|o| o.unread_for(user) > 0).cloned(),
+        )
     }
 
     async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>> {
@@ -655,6 +670,8 @@ impl Store for MemoryStore {
             return Ok(());
         };
         d.attempts = attempts;
+        d.sending_at = None;
+        d.sending_by = None;
         if failure.is_some() {
             d.failure = failure;
             let at = OutboxEntry {
@@ -677,10 +694,70 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn failed_outbox(&self, page: &PageReq) -> StoreResult<Page<OutboxEntry>> {
+        let s = self.lock();
+        let items = s
+            .delivery
+            .iter()
+            .filter(|(_, d)| d.failure.is_some())
+            .filter_map(|(id, d)| {
+                Some(OutboxEntry {
+                    row: s.outbox.get(id)?.clone(),
+                    delivery: d.clone(),
+                })
+            })
+            .collect();
+        drop(s);
+        paginate(items, |e| (0, e.row.id.to_string()), true, page)
+    }
+
+    async fn retry_outbox(&self, id: &OutboxId, now: Timestamp) -> StoreResult<Rearm> {
+        let mut s = self.lock();
+        if !s.outbox.contains_key(id) {
+            return Ok(Rearm::Missing);
+        }
+        let Some(d) = s.delivery.get_mut(id) else {
+            return Ok(Rearm::Missing);
+        };
+        if d.failure.is_none() {
+            return Ok(Rearm::NotStuck);
+        }
+        *d = Delivery {
+            queued_until: Some(now),
+            ..Delivery::default()
+        };
+        s.unsent.insert(id.clone());
+        s.outbox_queue.insert((now, id.clone()));
+        Ok(Rearm::Rearmed)
+    }
+
+    async fn claim_send(&self, id: &OutboxId, token: &str, now: Timestamp) -> StoreResult<bool> {
+        let mut s = self.lock();
+        let unsent = s.outbox.get(id).is_some_and(|r| r.sent_at.is_none());
+        match s.delivery.get_mut(id) {
+            Some(d)
+                if unsent
+                    && d.failure.is_none()
+                    && d.sending_by.as_deref().is_none_or(|t| t == token) =>
+            {
+                d.sending_at = Some(now);
+                d.sending_by = Some(token.to_owned());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn mark_sent(&self, id: &OutboxId, at: Timestamp) -> StoreResult<()> {
         let mut s = self.lock();
+        if let Some(d) = s.delivery.get_mut(id) {
+            d.sending_at = None;
+            d.sending_by = None;
+        }
+        let failed = s.delivery.get(id).is_some_and(|d| d.failure.is_some());
         if let Some(r) = s.outbox.get_mut(id)
             && r.sent_at.is_none()
+            && !failed
         {
             r.sent_at = Some(at);
             let row = r.clone();
@@ -920,6 +997,18 @@ impl Store for MemoryStore {
                 s.timers_due.remove(&(old, t.kind, t.order_id.clone()));
             }
             s.timers_due.insert((t.due, t.kind, t.order_id));
+        }
+        for x in uow.inbox {
+            let st = &mut *s;
+            let at_key = (x.user.clone(), x.order_id.clone());
+            let list = st.inbox.entry(x.user.clone()).or_default();
+            if let Some(old) = st.inbox_at.remove(&at_key) {
+                list.remove(&(old, x.order_id.clone()));
+            }
+            if let Some(at) = x.at {
+                list.insert((at.millis(), x.order_id.clone()));
+                st.inbox_at.insert(at_key, at.millis());
+            }
         }
         for r in uow.outbox {
             if let Some(old) = s.outbox.get(&r.id).cloned() {

@@ -7,11 +7,11 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::AppResult;
 use crate::ids::new_id;
-use crate::ports::{Message, Page, PageReq, UnitOfWork, Write};
+use crate::ports::{CommitError, InboxEntry, Message, Page, PageReq, UnitOfWork, Write};
 use khamsa_domain::DomainError;
 use khamsa_domain::file::Attachment;
 use khamsa_domain::ids::MessageId;
-use khamsa_domain::order::Party;
+use khamsa_domain::order::{Order, Party};
 
 pub async fn send(
     app: &App,
@@ -50,10 +50,26 @@ pub async fn send(
         ..Default::default()
     };
     // The other party hears of it by email, throttled per order (domain).
-    if let Some((marked, told)) = order.message_notice(party, now) {
-        uow.writes.push(Write::Order(marked));
-        uow.outbox = super::outbox_rows(vec![told], now);
-    }
+    let marked = match order.message_notice(party, now) {
+        Some((marked, told)) => {
+            uow.outbox = super::outbox_rows(vec![told], now);
+            marked
+        }
+        None => order.clone(),
+    };
+    // Unread for the other party, and first in their inbox: the count, the
+    // entry and the message in one commit (the order's version guards the
+    // count against a concurrent message or read).
+    let to = match party {
+        Party::Buyer => order.seller_id.clone(),
+        _ => order.buyer_id.clone(),
+    };
+    uow.writes.push(Write::Order(marked.count_message(party)));
+    uow.inbox.push(InboxEntry {
+        user: to,
+        order_id: order.id.clone(),
+        at: Some(now),
+    });
     Ok(Outcome::new(m, uow))
 }
 
@@ -65,6 +81,34 @@ pub async fn list(
     order_id: &str,
     page: AppResult<PageReq>,
 ) -> AppResult<Page<Message>> {
-    let (order, _) = visible_order(app, caller, order_id).await?;
-    Ok(app.store.messages(&order.id, &page?).await?)
+    let (order, party) = visible_order(app, caller, order_id).await?;
+    let messages = app.store.messages(&order.id, &page?).await?;
+    // Reading marks the caller's unread ones read (never for an operator).
+    // A message or a read that lands meanwhile changes the order's version:
+    // then nothing is marked and the count shows on the next read, which is
+    // the safe side (never a message counted read that was not listed).
+    if let Some(read) = order.mark_read(party) {
+        let uow = UnitOfWork {
+            writes: vec![Write::Order(read)],
+            inbox: vec![InboxEntry {
+                user: caller.id.clone(),
+                order_id: order.id.clone(),
+                at: None,
+            }],
+            ..Default::default()
+        };
+        match app.store.commit(uow).await {
+            Ok(()) => {}
+            Err(CommitError::Conflict(what)) => {
+                tracing::info!(order = %order.id, %what, "messages read meanwhile changed; left unread");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(messages)
+}
+
+/// The caller's orders with messages they have not read, newest first.
+pub async fn inbox(app: &App, caller: &Caller, page: &PageReq) -> AppResult<Page<Order>> {
+    Ok(app.store.inbox(&caller.id, page).await?)
 }

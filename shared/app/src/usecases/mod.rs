@@ -79,6 +79,7 @@ pub fn decision_uow(d: Decision, now: Timestamp) -> (Order, UnitOfWork) {
         idempotency: None,
         not_on_hold: vec![],
         balances_read: vec![],
+        inbox: vec![],
     };
     (order, uow)
 }

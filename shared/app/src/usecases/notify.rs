@@ -29,18 +29,29 @@ pub const EMAIL_MAX_ATTEMPTS: u32 = 25;
 /// doubling with every round of failed attempts (capped at 16 ×).
 pub const OUTBOX_LEASE_MS: i64 = 20 * 60 * 1000;
 
+/// How long a send claim (`Delivery::sending_at`) is honoured: far longer
+/// than one SES call can take (the SDK's 5 s operation timeout, the
+/// notifier's 30 s). A row still claimed after it belongs to a sender that
+/// died mid-send; whether SES took the email is unknown, so the row fails
+/// rather than risk a second email.
+pub const SENDING_LEASE_MS: i64 = 5 * 60 * 1000;
+
 /// The queue marker a sweep sets on a row it queues.
 pub fn outbox_lease(now: Timestamp, attempts: u32) -> Timestamp {
     let rounds = (attempts / 5).min(4);
     now.plus_ms(OUTBOX_LEASE_MS << rounds)
 }
 
-/// Sends one outbox row. A row already sent or failed, or one whose
-/// recipient has no profile, sends nothing: a duplicate delivery never sends
-/// a second email. A permanent refusal (or a row that cannot be rendered)
-/// marks the row `failed` with its reason and counts `EmailsFailed`; a
-/// transient one counts an attempt and is returned as an error, to be
-/// retried, until [`EMAIL_MAX_ATTEMPTS`].
+/// Sends one outbox row, at most once. A row already sent or failed, or
+/// one whose recipient has no profile, sends nothing; a send is made only
+/// under a claim won with one conditional write, so a duplicate delivery
+/// or a racing sender never sends a second email. A permanent refusal (or
+/// a row that cannot be rendered) marks the row `failed` with its reason
+/// and counts `EmailsFailed`; a transient one (surely not sent) counts an
+/// attempt and is returned as an error, to be retried, until
+/// [`EMAIL_MAX_ATTEMPTS`]. An unknown outcome (the request may have
+/// reached SES), or a claim left past [`SENDING_LEASE_MS`], fails the row
+/// with reason `outcome unknown: ...`: never sent again automatically.
 pub async fn send_outbox(
     store: &dyn Store,
     mailer: &dyn Mailer,
@@ -54,6 +65,17 @@ pub async fn send_outbox(
     };
     let OutboxEntry { row, delivery } = &entry;
     if row.sent_at.is_some() || delivery.failure.is_some() {
+        return Ok(false);
+    }
+    if let Some(at) = delivery.sending_at {
+        if now.millis() - at.millis() >= SENDING_LEASE_MS {
+            let why = format!(
+                "outcome unknown: a send claimed at {} ms never recorded its outcome",
+                at.millis()
+            );
+            fail(store, id, delivery.attempts.saturating_add(1), why, now).await?;
+        }
+        // Otherwise another sender holds it; the sweep looks again later.
         return Ok(false);
     }
     let Some(profile) = store.profile(&row.notice.to).await? else {
@@ -89,6 +111,12 @@ pub async fn send_outbox(
     let headers = row.notice.kind.optional().map_or_else(Vec::new, |topic| {
         Email::one_click_headers(&unsubscribe.url(&row.notice.to, topic))
     });
+    // Claim, then send: a sender that loses the claim sends nothing.
+    let token = crate::ids::new_id("send", now);
+    if !store.claim_send(id, &token, now).await? {
+        tracing::info!(outbox = %id, "another sender holds this email");
+        return Ok(false);
+    }
     let sent = mailer
         .send(&Email {
             to: r.to,
@@ -104,6 +132,12 @@ pub async fn send_outbox(
             metrics::emit(&metrics::Event::EmailSent, now.millis());
             store.mark_sent(id, now).await?;
             Ok(true)
+        }
+        Err(e @ MailError::Unknown(_)) => {
+            // SES may have sent it: failing the row is the only way not to
+            // send it twice. An operator may retry it, accepting the risk.
+            fail(store, id, attempts, e.to_string(), now).await?;
+            Ok(false)
         }
         Err(MailError::Refused(reason)) => {
             fail(store, id, attempts, format!("refused: {reason}"), now).await?;
@@ -206,4 +240,37 @@ impl InlineNotifier {
             Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
         }
     }
+}
+
+/// The operators' list of failed emails, newest first, with reasons.
+pub async fn failed(
+    app: &crate::App,
+    page: &crate::ports::PageReq,
+) -> crate::AppResult<crate::ports::Page<OutboxEntry>> {
+    Ok(app.store.failed_outbox(page).await?)
+}
+
+/// An operator sends a failed email again: its attempts reset, it is
+/// queued and the notifier told at once. For an `outcome unknown` row the
+/// operator accepts that the recipient may get it twice. A row that is not
+/// failed (sent, waiting, or already retried) is left as it is and
+/// answered as it stands (`false`): retrying is idempotent. An email to
+/// the operator themself may be retried too: it moves no money and
+/// decides nothing, so "never on their own things" does not apply.
+pub async fn retry(app: &crate::App, id: &str) -> crate::AppResult<(OutboxEntry, bool)> {
+    use crate::ports::Rearm;
+    let missing = || crate::AppError::NotFound("email");
+    let id = OutboxId::plausible(id).ok_or_else(missing)?;
+    let now = app.clock.now();
+    let rearmed = match app.store.retry_outbox(&id, now).await? {
+        Rearm::Missing => return Err(missing()),
+        Rearm::Rearmed => {
+            tracing::warn!(outbox = %id, "an operator retries a failed email");
+            app.notifier.outbox_written(std::slice::from_ref(&id)).await;
+            true
+        }
+        Rearm::NotStuck => false,
+    };
+    let entry = app.store.outbox_entry(&id).await?.ok_or_else(missing)?;
+    Ok((entry, rearmed))
 }

@@ -383,6 +383,7 @@ fn lone_timer_clear(uow: &UnitOfWork) -> Option<&TimerClear> {
         idempotency,
         not_on_hold,
         balances_read: _,
+        inbox,
     } = uow;
     let nothing_else = writes.is_empty()
         && postings.is_empty()
@@ -391,7 +392,8 @@ fn lone_timer_clear(uow: &UnitOfWork) -> Option<&TimerClear> {
         && service_stats.is_empty()
         && seller_stats.is_empty()
         && idempotency.is_none()
-        && not_on_hold.is_empty();
+        && not_on_hold.is_empty()
+        && inbox.is_empty();
     match timers_cleared.as_slice() {
         [c] if nothing_else => Some(c),
         _ => None,

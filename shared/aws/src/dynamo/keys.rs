@@ -118,8 +118,9 @@ pub fn ledger_line(u: &UserId, at: Timestamp, seq: u64) -> Key {
 pub fn order_pk(o: &OrderId) -> String {
     format!("ORD#{o}")
 }
+pub const ORDER_SK: &str = "ORD";
 pub fn order(o: &OrderId) -> Key {
-    k(order_pk(o), "ORD")
+    k(order_pk(o), ORDER_SK)
 }
 pub fn escrow(o: &OrderId) -> Key {
     k(order_pk(o), "ESCROW")
@@ -136,6 +137,19 @@ pub fn review(o: &OrderId) -> Key {
 }
 pub fn timer(o: &OrderId, kind: TimerKind) -> Key {
     (order_pk(o), format!("TIMER#{kind}"))
+}
+
+/// A party's inbox entry for an order: one per (order, party), so a new
+/// message puts it again at its new time without reading the old one.
+pub fn inbox(o: &OrderId, u: &UserId) -> Key {
+    (order_pk(o), format!("INBOX#{u}"))
+}
+pub fn inbox_of(u: &UserId) -> String {
+    format!("INBOX#{u}")
+}
+/// Newest activity first in the user's inbox partition (G1).
+pub fn inbox_index(o: &OrderId, u: &UserId, at: Timestamp) -> IndexEntry {
+    (G1, inbox_of(u), at_id(at, o.as_str()))
 }
 
 /// A seller's counters over all their services, beside their profile.
@@ -402,6 +416,14 @@ pub fn outbox_queue_index(id: &OutboxId, at: Timestamp) -> IndexEntry {
         format!("{}#{id}", ts(at)),
     )
 }
+
+/// A failed row's entry, for the operators' list: one partition, as
+/// failed rows are few, newest (id) last.
+pub fn outbox_failed_index(id: &OutboxId) -> IndexEntry {
+    (G1, OUTBOX_FAILED.to_owned(), id.to_string())
+}
+
+pub const OUTBOX_FAILED: &str = "OUTBOXF";
 
 pub fn outbox_queue_shard(n: u32) -> String {
     format!("OUTBOXQ#{n}")

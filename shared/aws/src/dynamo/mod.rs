@@ -21,8 +21,9 @@ use codec::{
 use keys::{G1, G2, G3, G4, G5, Gsi, Key, PK, SK};
 use khamsa_app::ports::{
     Balances, CommitError, Delivery, IdempotencyRecord, LedgerLine, Message, OrderQuery,
-    OutboxEntry, OutboxRow, Page, PageReq, Profile, ServiceQuery, Store, StoreError, StoreResult,
-    TIMER_HORIZON_MS, TimerEntry, TimerFailure, TopupQuery, UnitOfWork, WithdrawalQuery,
+    OutboxEntry, OutboxRow, Page, PageReq, Profile, Rearm, ServiceQuery, Store, StoreError,
+    StoreResult, TIMER_HORIZON_MS, TimerEntry, TimerFailure, TopupQuery, UnitOfWork,
+    WithdrawalQuery,
 };
 use khamsa_domain::Timestamp;
 use khamsa_domain::file::FileRecord;
@@ -38,7 +39,7 @@ use khamsa_domain::service::{Service, ServiceStats};
 use khamsa_domain::topup::Topup;
 use khamsa_domain::withdrawal::Withdrawal;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A page of a Query never asks for more than this at once.
 const QUERY_LIMIT_MAX: usize = 1000;
@@ -317,6 +318,8 @@ const ATTEMPTS: &str = "attempts";
 const QUEUED_UNTIL: &str = "queued_until";
 const FAILURE: &str = "failure";
 const PARKED: &str = "parked";
+const SENDING_AT: &str = "sending_at";
+const SENDING_BY: &str = "sending_by";
 
 /// ` AND` the queue marker is still `read` (or still absent).
 fn marker_is(e: &mut Expr, read: Option<Timestamp>) -> String {
@@ -353,6 +356,11 @@ fn outbox_entry(item: Item) -> Result<OutboxEntry, DynamoError> {
         queued_until: opt_ts(&item, QUEUED_UNTIL)?,
         failure: match item.get(FAILURE) {
             Some(_) => Some(get_s(&item, FAILURE)?.to_owned()),
+            None => None,
+        },
+        sending_at: opt_ts(&item, SENDING_AT)?,
+        sending_by: match item.get(SENDING_BY) {
+            Some(_) => Some(get_s(&item, SENDING_BY)?.to_owned()),
             None => None,
         },
     };
@@ -525,8 +533,34 @@ impl Store for DynamoStore {
     }
 
     async fn messages(&self, order: &OrderId, page: &PageReq) -> StoreResult<Page<Message>> {
-        let q = Q::table(keys::order_pk(order), keys::MESSAGE_PREFIX, true);
+        let q = Q::table(keys::order_pk(order), keys::MESSAGE_PREFIX, false);
         self.page_of(&q, page).await
+    }
+
+    /// One Query of the user's inbox partition (G1), then one BatchGetItem
+    /// of those orders: two reads, whatever the page size (at most 100).
+    async fn inbox(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<Order>> {
+        let q = Q::newest(G1, keys::inbox_of(user));
+        let (entries, next_cursor) = self.query_page(&q, page).await?;
+        let mut wanted = Vec::with_capacity(entries.len());
+        for e in &entries {
+            wanted.push((get_s(e, PK)?.to_owned(), keys::ORDER_SK.to_owned()));
+        }
+        let mut found: HashMap<String, Order> = HashMap::new();
+        for chunk in wanted.chunks(100) {
+            for item in self.batch_get(chunk).await? {
+                let pk = get_s(&item, PK)?.to_owned();
+                found.insert(pk, decode(item)?);
+            }
+        }
+        // The entry and the count are written together; the GSI lags the
+        // table, so an order read since is left out rather than shown at 0.
+        let items = wanted
+            .iter()
+            .filter_map(|(pk, _)| found.remove(pk))
+            .filter(|o| o.unread_for(user) > 0)
+            .collect();
+        Ok(Page { items, next_cursor })
     }
 
     async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>> {
@@ -778,21 +812,104 @@ impl Store for DynamoStore {
             e.name(ATTEMPTS),
             e.value(n_u64(u64::from(attempts)))
         );
-        if let Some(reason) = failure {
-            // Failed for good: out of the unsent and the queue lists.
-            update += &format!(
-                ", {} = {} REMOVE {}, {}, {}, {}",
-                e.name(FAILURE),
-                e.value(s(reason)),
-                e.name(G1.pk),
-                e.name(G1.sk),
-                e.name(G2.pk),
-                e.name(G2.sk)
+        if let Some(reason) = &failure {
+            update += &format!(", {} = {}", e.name(FAILURE), e.value(s(reason.clone())));
+        }
+        // The attempt is over: its send claim goes.
+        update += &format!(" REMOVE {}, {}", e.name(SENDING_AT), e.name(SENDING_BY));
+        if failure.is_some() {
+            // Failed for good: out of the unsent and the queue lists, into
+            // the operators' list of failed rows.
+            let (_, fpk, fsk) = keys::outbox_failed_index(id);
+            update = update.replacen(
+                " REMOVE",
+                &format!(
+                    ", {} = {}, {} = {} REMOVE",
+                    e.name(G1.pk),
+                    e.value(s(fpk)),
+                    e.name(G1.sk),
+                    e.value(s(fsk))
+                ),
+                1,
             );
+            update += &format!(", {}, {}", e.name(G2.pk), e.name(G2.sk));
         }
         let cond = format!("attribute_exists({})", e.name(PK));
         self.update_if(&keys::outbox(id), update, cond, e).await?;
         Ok(())
+    }
+
+    async fn failed_outbox(&self, page: &PageReq) -> StoreResult<Page<OutboxEntry>> {
+        let q = Q::newest(G1, keys::OUTBOX_FAILED.to_owned());
+        let (items, next_cursor) = self.query_page(&q, page).await?;
+        Ok(Page {
+            items: items
+                .into_iter()
+                .map(outbox_entry)
+                .collect::<Result<_, _>>()?,
+            next_cursor,
+        })
+    }
+
+    async fn retry_outbox(&self, id: &OutboxId, now: Timestamp) -> StoreResult<Rearm> {
+        let mut e = Expr::default();
+        let (_, upk, usk) = keys::outbox_index(id);
+        let (_, qpk, qsk) = keys::outbox_queue_index(id, now);
+        let update = format!(
+            "SET {} = {}, {} = {}, {} = {}, {} = {}, {} = {}, {} = {} REMOVE {}, {}, {}",
+            e.name(ATTEMPTS),
+            e.value(n_u64(0)),
+            e.name(QUEUED_UNTIL),
+            e.value(n_i64(now.millis())),
+            e.name(G1.pk),
+            e.value(s(upk)),
+            e.name(G1.sk),
+            e.value(s(usk)),
+            e.name(G2.pk),
+            e.value(s(qpk)),
+            e.name(G2.sk),
+            e.value(s(qsk)),
+            e.name(FAILURE),
+            e.name(SENDING_AT),
+            e.name(SENDING_BY)
+        );
+        let cond = format!("attribute_exists({})", e.name(FAILURE));
+        if self
+            .update_if(&keys::outbox(id), update, cond, e)
+            .await?
+            .is_some()
+        {
+            return Ok(Rearm::Rearmed);
+        }
+        Ok(match self.get(&keys::outbox(id)).await? {
+            Some(_) => Rearm::NotStuck,
+            None => Rearm::Missing,
+        })
+    }
+
+    async fn claim_send(&self, id: &OutboxId, token: &str, now: Timestamp) -> StoreResult<bool> {
+        let mut e = Expr::default();
+        let update = format!(
+            "SET {} = {}, {} = {}",
+            e.name(SENDING_AT),
+            e.value(n_i64(now.millis())),
+            e.name(SENDING_BY),
+            e.value(s(token.to_owned()))
+        );
+        // Unsent and not failed (a sent row leaves the index); not held
+        // under another token (the same token: our own retried write).
+        let cond = format!(
+            "attribute_exists({}) AND attribute_not_exists({}) AND (attribute_not_exists({}) OR {} = {})",
+            e.name(G1.pk),
+            e.name(FAILURE),
+            e.name(SENDING_BY),
+            e.name(SENDING_BY),
+            e.value(s(token.to_owned()))
+        );
+        Ok(self
+            .update_if(&keys::outbox(id), update, cond, e)
+            .await?
+            .is_some())
     }
 
     async fn unsent_outbox(&self, limit: usize) -> StoreResult<Vec<OutboxRow>> {
@@ -823,15 +940,21 @@ impl Store for DynamoStore {
         // are the "unsent" flag, so a second mark changes nothing.
         let mut e = Expr::default();
         let update = format!(
-            "SET {} = {} REMOVE {}, {}, {}, {}",
+            "SET {} = {} REMOVE {}, {}, {}, {}, {}, {}",
             e.name("sent_at"),
             e.value(n_i64(at.millis())),
             e.name(G1.pk),
             e.name(G1.sk),
             e.name(G2.pk),
-            e.name(G2.sk)
+            e.name(G2.sk),
+            e.name(SENDING_AT),
+            e.name(SENDING_BY)
         );
-        let cond = format!("attribute_exists({})", e.name(G1.pk));
+        let cond = format!(
+            "attribute_exists({}) AND attribute_not_exists({})",
+            e.name(G1.pk),
+            e.name(FAILURE)
+        );
         let (names, values) = e.into_parts();
         let req = self
             .client

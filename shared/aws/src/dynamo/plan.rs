@@ -396,6 +396,20 @@ impl<'a> Plan<'a> {
             }
             b.put(key, Role::Plain, item, None)?;
         }
+        // Inbox entries: put at the new activity time, or taken out. They
+        // sit beside the order (its partition) and in the user's G1 list.
+        for x in &uow.inbox {
+            let key = keys::inbox(&x.order_id, &x.user);
+            match x.at {
+                Some(at) => {
+                    let mut item = key_item(&key);
+                    item.insert(keys::TY.into(), AttributeValue::S("inbox".into()));
+                    index_attrs(&mut item, &[keys::inbox_index(&x.order_id, &x.user, at)]);
+                    b.put(key, Role::Plain, item, None)?;
+                }
+                None => b.delete(key, Role::Plain, None)?,
+            }
+        }
         let written: HashSet<&ServiceId> = uow
             .writes
             .iter()
