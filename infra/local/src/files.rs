@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use http_body_util::Full;
 use hyper::body::Bytes;
-use khamsa_app::ports::{Clock, FileUrls, StoreResult, TAG_UNATTACHED};
+use khamsa_app::ports::{Clock, FileUrls, StoreResult, TAG_ATTACHED, TAG_UNATTACHED};
 use khamsa_aws::s3::{attachment_disposition, pct};
 use khamsa_domain::Timestamp;
 use sha2::{Digest, Sha256};
@@ -64,6 +64,26 @@ impl LocalFiles {
         tagging: Option<&str>,
         body: Bytes,
     ) -> hyper::Response<Full<Bytes>> {
+        // A file's lifecycle tag, as S3's `GetObjectTagging` answers it, so
+        // the tests can check it here as on moto. Unsigned: this is the dev
+        // server, and a tag says nothing of the bytes.
+        if method == "GET" && query == "tagging" {
+            let blobs = self.blobs.lock().unwrap_or_else(|e| e.into_inner());
+            return match blobs.get(key) {
+                None => status(404, "NoSuchKey"),
+                Some(b) => {
+                    let tag = if b.attached { TAG_ATTACHED } else { TAG_UNATTACHED };
+                    let value = tag.trim_start_matches("khamsa-file=");
+                    hyper::Response::builder()
+                        .status(200)
+                        .header("content-type", "application/xml")
+                        .body(Full::new(Bytes::from(format!(
+                            "<Tagging><TagSet><Tag><Key>khamsa-file</Key><Value>{value}</Value></Tag></TagSet></Tagging>"
+                        ))))
+                        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+                }
+            };
+        }
         let q: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();
