@@ -265,17 +265,58 @@ async fn a_file_never_uploaded_cannot_be_attached_until_it_is() {
     assert_eq!(expect_status(&m, 201)["file_ids"], json!([file]));
 }
 
+/// `GET {object}?tagging`, presigned with the emulators' credentials
+/// (moto checks them); the local server's own store answers it unsigned.
+fn tagging_url(object: &str) -> String {
+    use aws_sigv4::http_request::{
+        SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+    };
+    let url = format!("{object}?tagging");
+    if std::env::var("KHAMSA_BACKEND").as_deref() != Ok("aws") {
+        return url;
+    }
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| "test".to_owned());
+    let identity = aws_credential_types::Credentials::new(
+        var("AWS_ACCESS_KEY_ID"),
+        var("AWS_SECRET_ACCESS_KEY"),
+        None,
+        None,
+        "emulators",
+    )
+    .into();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(std::time::Duration::from_secs(60));
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&region)
+        .name("s3")
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let req = SignableRequest::new(
+        "GET",
+        &url,
+        std::iter::empty(),
+        SignableBody::UnsignedPayload,
+    )
+    .unwrap();
+    let (signed, _) = sign(req, &params).unwrap().into_parts();
+    let mut out = url;
+    for (k, v) in signed.params() {
+        out.push_str(&format!("&{k}={}", khamsa_aws::s3::pct(v)));
+    }
+    out
+}
+
 /// A file's lifecycle tag (`khamsa-file`), read as S3's `GetObjectTagging`
-/// answers it: the local server mirrors it, and moto answers this unsigned
-/// request (real S3 would want it signed).
+/// answers it.
 async fn tag_of(app: &TestApp, upload_url: &str) -> String {
     let object = upload_url.split('?').next().unwrap();
-    let r = app
-        .client
-        .get(format!("{object}?tagging"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(tagging_url(object)).send().await.unwrap();
     let status = r.status().as_u16();
     let xml = r.text().await.unwrap();
     assert_eq!(status, 200, "{object}?tagging: {xml}");
@@ -306,7 +347,9 @@ async fn an_upload_expires_by_its_tag_until_it_is_attached() {
     // checks the signature; moto does not, so there the URL is read).
     if std::env::var("KHAMSA_BACKEND").as_deref() == Ok("aws") {
         assert!(
-            url.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-tagging"),
+            url.contains(
+                "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-tagging"
+            ),
             "{url}"
         );
     } else {

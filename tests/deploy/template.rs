@@ -1133,5 +1133,9 @@ fn the_files_bucket_is_private_and_expires_uploads_never_attached() {
                 .any(|f| f["Key"].as_str() == Some(key) && f["Value"].as_str() == Some(value))
     });
     let rule = expiring.unwrap_or_else(|| panic!("no enabled lifecycle rule for {TAG_UNATTACHED}"));
-    assert_eq!(rule["ExpirationInDays"].as_u64(), Some(1), "{TAG_UNATTACHED}");
+    assert_eq!(
+        rule["ExpirationInDays"].as_u64(),
+        Some(1),
+        "{TAG_UNATTACHED}"
+    );
 }

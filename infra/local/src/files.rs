@@ -72,7 +72,11 @@ impl LocalFiles {
             return match blobs.get(key) {
                 None => status(404, "NoSuchKey"),
                 Some(b) => {
-                    let tag = if b.attached { TAG_ATTACHED } else { TAG_UNATTACHED };
+                    let tag = if b.attached {
+                        TAG_ATTACHED
+                    } else {
+                        TAG_UNATTACHED
+                    };
                     let value = tag.trim_start_matches("khamsa-file=");
                     hyper::Response::builder()
                         .status(200)
