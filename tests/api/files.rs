@@ -27,14 +27,11 @@ async fn upload(app: &TestApp, u: &User, order: &str, name: &str, bytes: &[u8]) 
     .await;
     let f = expect_status(&r, 201);
     assert!(f["expires_at"].is_string(), "{f}");
-    let put = app
-        .client
-        .put(f["upload_url"].as_str().unwrap())
-        .header("content-type", "image/png")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
+    let mut put = app.client.put(f["upload_url"].as_str().unwrap());
+    for (k, v) in f["upload_headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    let put = put.body(bytes.to_vec()).send().await.unwrap();
     assert!(put.status().is_success(), "PUT {}", put.status());
     id_of(&f)
 }
@@ -193,6 +190,7 @@ async fn an_expired_upload_url_is_refused() {
             .client
             .put(&url)
             .header("content-type", "image/png")
+            .header("x-amz-tagging", "khamsa-file=unattached")
             .body(b"late".to_vec())
             .send()
             .await
@@ -211,10 +209,177 @@ async fn an_expired_upload_url_is_refused() {
             .client
             .put(url.replace("size=4", "size=5"))
             .header("content-type", "image/png")
+            .header("x-amz-tagging", "khamsa-file=unattached")
             .body(b"later".to_vec())
             .send()
             .await
             .unwrap();
         assert_eq!(put.status().as_u16(), 403);
     }
+}
+
+#[tokio::test]
+async fn a_file_never_uploaded_cannot_be_attached_until_it_is() {
+    let app = spawn_app().await;
+    let (_seller, buyer, svc) = app.market(json!({}), "50.00").await;
+    let order = id(&app.order(&buyer, &svc, json!({})).await);
+    let f = expect_status(
+        &start(
+            &app,
+            &buyer,
+            &order,
+            json!({"name": "a.png", "content_type": "image/png", "size": 3}),
+        )
+        .await,
+        201,
+    );
+    assert_eq!(
+        f["upload_headers"],
+        json!({"content-type": "image/png", "x-amz-tagging": "khamsa-file=unattached"})
+    );
+    let file = id_of(&f);
+    let path = format!("/orders/{order}/messages");
+    let r = app
+        .post(&buyer, &path, json!({"text": "early", "file_ids": [file]}))
+        .await;
+    expect_problem(&r, 409, "file_not_uploaded");
+    // Nothing was sent.
+    let list = app.get(&buyer, &path).await;
+    assert!(!list.1.to_string().contains("early"), "{}", list.1);
+    // Once the bytes are there, the same file attaches.
+    let mut put = app.client.put(f["upload_url"].as_str().unwrap());
+    for (k, v) in f["upload_headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    assert!(
+        put.body(b"abc".to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let m = app
+        .post(&buyer, &path, json!({"text": "now", "file_ids": [file]}))
+        .await;
+    assert_eq!(expect_status(&m, 201)["file_ids"], json!([file]));
+}
+
+/// `GET {object}?tagging`, presigned with the emulators' credentials
+/// (moto checks them); the local server's own store answers it unsigned.
+fn tagging_url(object: &str) -> String {
+    use aws_sigv4::http_request::{
+        SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+    };
+    let url = format!("{object}?tagging");
+    if std::env::var("KHAMSA_BACKEND").as_deref() != Ok("aws") {
+        return url;
+    }
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| "test".to_owned());
+    let identity = aws_credential_types::Credentials::new(
+        var("AWS_ACCESS_KEY_ID"),
+        var("AWS_SECRET_ACCESS_KEY"),
+        None,
+        None,
+        "emulators",
+    )
+    .into();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(std::time::Duration::from_secs(60));
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&region)
+        .name("s3")
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let req = SignableRequest::new(
+        "GET",
+        &url,
+        std::iter::empty(),
+        SignableBody::UnsignedPayload,
+    )
+    .unwrap();
+    let (signed, _) = sign(req, &params).unwrap().into_parts();
+    let mut out = url;
+    for (k, v) in signed.params() {
+        out.push_str(&format!("&{k}={}", khamsa_aws::s3::pct(v)));
+    }
+    out
+}
+
+/// A file's lifecycle tag (`khamsa-file`), read as S3's `GetObjectTagging`
+/// answers it.
+async fn tag_of(app: &TestApp, upload_url: &str) -> String {
+    let object = upload_url.split('?').next().unwrap();
+    let r = app.client.get(tagging_url(object)).send().await.unwrap();
+    let status = r.status().as_u16();
+    let xml = r.text().await.unwrap();
+    assert_eq!(status, 200, "{object}?tagging: {xml}");
+    let value = xml
+        .split("<Value>")
+        .nth(1)
+        .and_then(|v| v.split("</Value>").next());
+    value.unwrap_or_else(|| panic!("no tag: {xml}")).to_owned()
+}
+
+#[tokio::test]
+async fn an_upload_expires_by_its_tag_until_it_is_attached() {
+    let app = spawn_app().await;
+    let (_seller, buyer, svc) = app.market(json!({}), "50.00").await;
+    let order = id(&app.order(&buyer, &svc, json!({})).await);
+    let f = expect_status(
+        &start(
+            &app,
+            &buyer,
+            &order,
+            json!({"name": "brief.pdf", "content_type": "application/pdf", "size": 5}),
+        )
+        .await,
+        201,
+    );
+    let url = f["upload_url"].as_str().unwrap().to_owned();
+    // The tag is signed into the URL: a PUT without it is refused (S3
+    // checks the signature; moto does not, so there the URL is read).
+    if std::env::var("KHAMSA_BACKEND").as_deref() == Ok("aws") {
+        assert!(
+            url.contains(
+                "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-tagging"
+            ),
+            "{url}"
+        );
+    } else {
+        let put = app
+            .client
+            .put(&url)
+            .header("content-type", "application/pdf")
+            .body(b"%PDF-".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status().as_u16(), 403);
+    }
+    let mut put = app.client.put(&url);
+    for (k, v) in f["upload_headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    let put = put.body(b"%PDF-".to_vec()).send().await.unwrap();
+    assert!(put.status().is_success(), "PUT {}", put.status());
+    // Uploaded and not attached: the bucket's lifecycle would delete it
+    // after a day.
+    assert_eq!(tag_of(&app, &url).await, "unattached");
+    let m = app
+        .post(
+            &buyer,
+            &format!("/orders/{order}/messages"),
+            json!({"text": "the brief", "file_ids": [id_of(&f)]}),
+        )
+        .await;
+    expect_status(&m, 201);
+    // Attached: kept with the order.
+    assert_eq!(tag_of(&app, &url).await, "attached");
 }

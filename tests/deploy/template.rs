@@ -766,6 +766,17 @@ fn each_role_grants_only_its_functions_actions() {
                             "{name}: only orders' files in the files bucket"
                         );
                     }
+                    // Attaching a file tags it (issue 12): the message
+                    // and the delivery functions.
+                    ("s3", "PutObjectTagging") => {
+                        assert!(want.files || name == "deliver", "{name} attaches no file");
+                        assert!(
+                            s.resources.iter().all(
+                                |r| sub_of(r).as_deref() == Some("${FilesBucket.Arn}/orders/*")
+                            ),
+                            "{name}: only orders' files in the files bucket"
+                        );
+                    }
                     _ => panic!("{name}/{p}: {a} is outside its list"),
                 }
             }
@@ -799,6 +810,9 @@ fn each_role_grants_only_its_functions_actions() {
         }
         if want.files {
             needed.extend(["s3:PutObject", "s3:GetObject"].map(String::from));
+        }
+        if want.files || name == "deliver" {
+            needed.insert("s3:PutObjectTagging".into());
         }
         assert_eq!(granted, needed, "{name}: granted vs its list");
         if moves_money(f.function) {
@@ -1079,4 +1093,49 @@ pub fn table_shape(t: &Template) -> TableShape {
             .to_owned(),
         attributes: attrs,
     }
+}
+
+#[test]
+fn the_files_bucket_is_private_and_expires_uploads_never_attached() {
+    use khamsa_app::ports::{TAG_UNATTACHED, TAGGING_HEADER};
+    let t = Template::load();
+    let p = &t.resource("FilesBucket")["Properties"];
+    let block = &p["PublicAccessBlockConfiguration"];
+    for k in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[k].as_bool(), Some(true), "FilesBucket: {k}");
+    }
+    assert!(
+        !p["BucketEncryption"]["ServerSideEncryptionConfiguration"].is_null(),
+        "FilesBucket: encrypted"
+    );
+    // The browser's PUT sends the upload's signed headers: CORS allows them.
+    let cors = list(&p["CorsConfiguration"]["CorsRules"]);
+    let allowed: Vec<&str> = cors
+        .iter()
+        .flat_map(|r| list(&r["AllowedHeaders"]))
+        .filter_map(|h| h.as_str())
+        .collect();
+    for h in ["content-type", TAGGING_HEADER] {
+        assert!(allowed.contains(&h), "CORS does not allow {h}: {allowed:?}");
+    }
+    // What an upload is tagged with is what the lifecycle expires after a day.
+    let (key, value) = TAG_UNATTACHED.split_once('=').unwrap();
+    let rules = list(&p["LifecycleConfiguration"]["Rules"]);
+    let expiring = rules.iter().find(|r| {
+        r["Status"].as_str() == Some("Enabled")
+            && list(&r["TagFilters"])
+                .iter()
+                .any(|f| f["Key"].as_str() == Some(key) && f["Value"].as_str() == Some(value))
+    });
+    let rule = expiring.unwrap_or_else(|| panic!("no enabled lifecycle rule for {TAG_UNATTACHED}"));
+    assert_eq!(
+        rule["ExpirationInDays"].as_u64(),
+        Some(1),
+        "{TAG_UNATTACHED}"
+    );
 }

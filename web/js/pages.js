@@ -335,7 +335,8 @@ async function uploadFiles(orderId, input) {
     });
     let r;
     try {
-      r = await fetch(up.upload_url, { method: 'PUT', headers: { 'Content-Type': f.type || 'application/octet-stream' }, body: f });
+      // Exactly the headers the API lists: they are signed into the URL.
+      r = await fetch(up.upload_url, { method: 'PUT', headers: up.upload_headers, body: f });
     } catch {
       throw new Problem({ code: 'network', status: 0 });
     }

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use http_body_util::Full;
 use hyper::body::Bytes;
-use khamsa_app::ports::{Clock, FileUrls, StoreResult};
+use khamsa_app::ports::{Clock, FileUrls, StoreResult, TAG_ATTACHED, TAG_UNATTACHED};
 use khamsa_aws::s3::{attachment_disposition, pct};
 use khamsa_domain::Timestamp;
 use sha2::{Digest, Sha256};
@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex};
 pub const PREFIX: &str = "/dev/files/";
 
 struct Blob {
+    /// Tagged attached (kept), as S3 tags it; pending uploads are not.
+    attached: bool,
     content_type: String,
     bytes: Bytes,
 }
@@ -59,8 +61,33 @@ impl LocalFiles {
         key: &str,
         query: &str,
         content_type: Option<&str>,
+        tagging: Option<&str>,
         body: Bytes,
     ) -> hyper::Response<Full<Bytes>> {
+        // A file's lifecycle tag, as S3's `GetObjectTagging` answers it, so
+        // the tests can check it here as on moto. Unsigned: this is the dev
+        // server, and a tag says nothing of the bytes.
+        if method == "GET" && query == "tagging" {
+            let blobs = self.blobs.lock().unwrap_or_else(|e| e.into_inner());
+            return match blobs.get(key) {
+                None => status(404, "NoSuchKey"),
+                Some(b) => {
+                    let tag = if b.attached {
+                        TAG_ATTACHED
+                    } else {
+                        TAG_UNATTACHED
+                    };
+                    let value = tag.trim_start_matches("khamsa-file=");
+                    hyper::Response::builder()
+                        .status(200)
+                        .header("content-type", "application/xml")
+                        .body(Full::new(Bytes::from(format!(
+                            "<Tagging><TagSet><Tag><Key>khamsa-file</Key><Value>{value}</Value></Tag></TagSet></Tagging>"
+                        ))))
+                        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+                }
+            };
+        }
         let q: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();
@@ -83,12 +110,16 @@ impl LocalFiles {
         }
         let mut blobs = self.blobs.lock().unwrap_or_else(|e| e.into_inner());
         if method == "PUT" {
+            if tagging != Some(TAG_UNATTACHED) {
+                return status(403, "SignatureDoesNotMatch: x-amz-tagging missing");
+            }
             if content_type != Some(get("type")) || body.len().to_string() != get("size") {
                 return status(403, "SignatureDoesNotMatch: type or size differs");
             }
             blobs.insert(
                 key.to_owned(),
                 Blob {
+                    attached: false,
                     content_type: get("type").to_owned(),
                     bytes: body,
                 },
@@ -133,6 +164,11 @@ impl FileUrls for LocalFiles {
             self.base,
             pct(content_type)
         ))
+    }
+
+    async fn tag(&self, key: &str, attached: bool) -> StoreResult<bool> {
+        let mut blobs = self.blobs.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(blobs.get_mut(key).map(|b| b.attached = attached).is_some())
     }
 
     async fn download_url(

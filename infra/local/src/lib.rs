@@ -322,6 +322,10 @@ impl Local {
                 key,
                 parts.uri.query().unwrap_or(""),
                 content_type,
+                parts
+                    .headers
+                    .get(khamsa_app::ports::TAGGING_HEADER)
+                    .and_then(|v| v.to_str().ok()),
                 body,
             );
         }

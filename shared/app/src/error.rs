@@ -24,6 +24,9 @@ pub enum AppError {
     IdempotencyInProgress,
     #[error("the resource changed while we worked on it; try again")]
     Busy,
+    /// A file to attach whose bytes never reached storage.
+    #[error("file {0} was never uploaded: PUT its bytes to its upload_url first")]
+    FileNotUploaded(String),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("store: {0}")]

@@ -582,7 +582,19 @@ pub trait FileUrls: Send + Sync {
         now: Timestamp,
         expires: Timestamp,
     ) -> StoreResult<String>;
+    /// Tags `key` as [`TAG_ATTACHED`] (or back to [`TAG_UNATTACHED`] when
+    /// `attached` is false), so the bucket's lifecycle keeps it; `false`
+    /// when no bytes were ever uploaded there. One request checks arrival
+    /// and keeps the file.
+    async fn tag(&self, key: &str, attached: bool) -> StoreResult<bool>;
 }
+
+/// The header an upload must send (it is signed into the URL): the
+/// bucket expires objects so tagged after a day.
+pub const TAGGING_HEADER: &str = "x-amz-tagging";
+pub const TAG_UNATTACHED: &str = "khamsa-file=unattached";
+/// Kept with its order (product.md "Files").
+pub const TAG_ATTACHED: &str = "khamsa-file=attached";
 
 /// No file storage wired (functions that serve no file route).
 pub struct NoFileUrls;
@@ -606,6 +618,9 @@ impl FileUrls for NoFileUrls {
         _: Timestamp,
         _: Timestamp,
     ) -> StoreResult<String> {
+        Err(StoreError::Unavailable("no file storage here".into()))
+    }
+    async fn tag(&self, _: &str, _: bool) -> StoreResult<bool> {
         Err(StoreError::Unavailable("no file storage here".into()))
     }
 }

@@ -2,6 +2,12 @@
 //! `aws-sigv4` alone: the whole S3 SDK is not linked for two URL shapes.
 //! The bucket is private; a URL lets its holder PUT one object of the
 //! declared type and size, or GET one as an attachment, for a few minutes.
+//!
+//! An upload signs `x-amz-tagging: khamsa-file=unattached`, which the
+//! bucket's lifecycle expires after a day; attaching the file sends one
+//! `PutObjectTagging` (`khamsa-file=attached`), signed the same way and
+//! sent on the functions' HTTPS connector, whose `404` says the bytes
+//! never arrived.
 
 use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -9,8 +15,15 @@ use aws_sigv4::http_request::{
     PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
 };
 use aws_sigv4::sign::v4;
-use khamsa_app::ports::{FileUrls, StoreError, StoreResult};
+use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::http::Request;
+use aws_smithy_types::body::SdkBody;
+use base64::Engine;
+use khamsa_app::ports::{
+    FileUrls, StoreError, StoreResult, TAG_ATTACHED, TAG_UNATTACHED, TAGGING_HEADER,
+};
 use khamsa_domain::Timestamp;
+use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub struct S3Urls {
@@ -20,6 +33,8 @@ pub struct S3Urls {
     /// `AWS_ENDPOINT_URL_S3`; virtual-hosted AWS otherwise.
     endpoint: Option<String>,
     credentials: SharedCredentialsProvider,
+    /// For tagging; `None` where only URLs are made (unit tests).
+    http: Option<aws_smithy_http_client::Connector>,
 }
 
 impl S3Urls {
@@ -34,7 +49,14 @@ impl S3Urls {
             region,
             endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
             credentials,
+            http: None,
         }
+    }
+
+    /// Sends tagging requests on `http`.
+    pub fn with_connector(mut self, http: aws_smithy_http_client::Connector) -> S3Urls {
+        self.http = Some(http);
+        self
     }
 
     /// From the SDK's settings: region, credentials, and
@@ -51,7 +73,8 @@ impl S3Urls {
             .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
             .ok()
             .filter(|e| !e.is_empty());
-        Ok(S3Urls::new(bucket, region, endpoint, credentials))
+        Ok(S3Urls::new(bucket, region, endpoint, credentials)
+            .with_connector(crate::https::connector(sdk)))
     }
 
     /// The object's URL, before signing.
@@ -62,6 +85,79 @@ impl S3Urls {
                 "https://{}.s3.{}.amazonaws.com/{key}",
                 self.bucket, self.region
             ),
+        }
+    }
+
+    /// `PutObjectTagging` with one `khamsa-file` tag: `Ok(false)` when
+    /// the object is not there (`404 NoSuchKey`).
+    async fn put_tagging(&self, key: &str, tagging: &str) -> StoreResult<bool> {
+        let http = self
+            .http
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("no HTTPS connector for S3".into()))?;
+        let value = tagging.trim_start_matches("khamsa-file=");
+        let body = format!(
+            "<Tagging><TagSet><Tag><Key>khamsa-file</Key><Value>{value}</Value></Tag></TagSet></Tagging>"
+        );
+        let digest = Sha256::digest(body.as_bytes());
+        // S3 wants a checksum of a tagging body (Content-MD5 or this one).
+        let checksum = base64::engine::general_purpose::STANDARD.encode(digest);
+        let url = format!("{}?tagging", self.object_url(key));
+        let headers = [
+            ("content-type", "application/xml"),
+            ("x-amz-checksum-sha256", checksum.as_str()),
+        ];
+        let creds = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("credentials: {e}")))?;
+        let identity = creds.into();
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode =
+            aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
+        settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("sign: {e}")))?
+            .into();
+        let signable = SignableRequest::new(
+            "PUT",
+            url.as_str(),
+            headers.iter().copied(),
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|e| StoreError::Unavailable(format!("sign: {e}")))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| StoreError::Unavailable(format!("sign: {e}")))?
+            .into_parts();
+        let mut req = Request::new(SdkBody::from(body));
+        req.set_method("PUT")
+            .map_err(|e| StoreError::Unavailable(format!("tagging request: {e}")))?;
+        req.set_uri(url.as_str())
+            .map_err(|e| StoreError::Unavailable(format!("tagging request: {e}")))?;
+        for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+            req.headers_mut().insert(k.to_owned(), v.to_owned());
+        }
+        let resp = http
+            .call(req)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("S3 tagging: {e}")))?;
+        let status = resp.status().as_u16();
+        // The body streams; the status says enough: 404 is NoSuchKey (a
+        // missing bucket would fail every upload first).
+        match status {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            _ => Err(StoreError::Unavailable(format!(
+                "S3 tagging {key}: status {status}"
+            ))),
         }
     }
 
@@ -151,7 +247,11 @@ impl FileUrls for S3Urls {
     ) -> StoreResult<String> {
         // Type and length are signed: the PUT must send exactly these.
         let size = size.to_string();
-        let headers = [("content-type", content_type), ("content-length", &size)];
+        let headers = [
+            ("content-type", content_type),
+            ("content-length", &size),
+            (TAGGING_HEADER, TAG_UNATTACHED),
+        ];
         self.presign("PUT", self.object_url(key), &headers, now, expires)
             .await
     }
@@ -169,6 +269,15 @@ impl FileUrls for S3Urls {
             pct(&attachment_disposition(name))
         );
         self.presign("GET", url, &[], now, expires).await
+    }
+
+    async fn tag(&self, key: &str, attached: bool) -> StoreResult<bool> {
+        let tagging = if attached {
+            TAG_ATTACHED
+        } else {
+            TAG_UNATTACHED
+        };
+        self.put_tagging(key, tagging).await
     }
 }
 
@@ -203,7 +312,9 @@ mod tests {
         assert!(put.starts_with("https://files.s3.eu-west-1.amazonaws.com/orders/o1/f1?"));
         assert!(put.contains("X-Amz-Expires=300"), "{put}");
         assert!(
-            put.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"),
+            put.contains(
+                "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-tagging"
+            ),
             "{put}"
         );
         let get = s3

@@ -15,6 +15,8 @@ pub struct UploadView<'a> {
     content_type: &'a str,
     size: u64,
     upload_url: &'a str,
+    /// Headers the PUT must send as they are: they are signed.
+    upload_headers: std::collections::BTreeMap<&'a str, &'a str>,
     expires_at: Time,
 }
 
@@ -25,6 +27,11 @@ pub fn upload_view(s: &Started) -> UploadView<'_> {
         content_type: &s.file.content_type,
         size: s.file.size,
         upload_url: &s.upload_url,
+        upload_headers: s
+            .upload_headers
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect(),
         expires_at: Time(s.expires_at),
     }
 }

@@ -86,7 +86,12 @@ async fn settle_failure(
     }
     let p = problem::problem(&e);
     if (400..500).contains(&p.status)
-        && !matches!(e, AppError::IdempotencyInProgress | AppError::Busy)
+        // Transient: a retry with the same key may succeed (for a file,
+        // once its bytes are uploaded).
+        && !matches!(
+            e,
+            AppError::IdempotencyInProgress | AppError::Busy | AppError::FileNotUploaded(_)
+        )
         && let Some(rec) = record(&Reply::new(p.status, &p))
     {
         let uow = UnitOfWork {

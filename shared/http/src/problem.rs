@@ -27,6 +27,7 @@ pub fn status_and_code(e: &AppError) -> (u16, &'static str) {
         AppError::IdempotencyKeyReused => (422, "idempotency_key_reused"),
         AppError::IdempotencyInProgress => (409, "idempotency_in_progress"),
         AppError::Busy => (409, "concurrent_update"),
+        AppError::FileNotUploaded(_) => (409, "file_not_uploaded"),
         AppError::MethodNotAllowed => (405, "method_not_allowed"),
         AppError::Store(_) => (503, "unavailable"),
         // A transient failure may be retried (same top-up, same key); a

@@ -7,7 +7,7 @@ use crate::app::{App, Outcome};
 use crate::caller::Caller;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::ports::{UnitOfWork, Write};
+use crate::ports::{TAG_UNATTACHED, TAGGING_HEADER, UnitOfWork, Write};
 use khamsa_domain::file::{Attachment, FileRecord, NewFile, check_attachable, parse_file_ids};
 use khamsa_domain::ids::FileId;
 use khamsa_domain::order::{Order, Party};
@@ -58,11 +58,13 @@ impl Body for FileIds {
     }
 }
 
-/// A recorded file and where to PUT its bytes.
+/// A recorded file, where to PUT its bytes, and the headers that PUT
+/// must send (signed into the URL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
     pub file: FileRecord,
     pub upload_url: String,
+    pub upload_headers: Vec<(&'static str, String)>,
     pub expires_at: Timestamp,
 }
 
@@ -104,10 +106,15 @@ pub async fn start_upload(
         writes: vec![Write::File(file.clone())],
         ..Default::default()
     };
+    let upload_headers = vec![
+        ("content-type", file.content_type.clone()),
+        (TAGGING_HEADER, TAG_UNATTACHED.to_owned()),
+    ];
     Ok(Outcome::new(
         Started {
             file,
             upload_url,
+            upload_headers,
             expires_at,
         },
         uow,
@@ -140,8 +147,13 @@ pub async fn download_url(
 
 /// The writes that attach `ids` to a message or delivery by `by`: each
 /// must be theirs, on this order, and not attached yet (a `422`
-/// otherwise). The version check makes a race to attach one file twice
-/// a conflict.
+/// otherwise), and uploaded (a `409 file_not_uploaded` otherwise). The
+/// version check makes a race to attach one file twice a conflict.
+///
+/// Each object is tagged attached here, before the caller commits: the
+/// tagging request is also the arrival check, and a retry re-tags,
+/// which is harmless. A commit that then fails leaves a file tagged
+/// attached but unrecorded as such; it is kept, never lost.
 pub async fn attach(
     app: &App,
     order: &Order,
@@ -149,16 +161,33 @@ pub async fn attach(
     ids: &[FileId],
     to: Attachment,
 ) -> AppResult<Vec<Write>> {
-    let mut writes = Vec::with_capacity(ids.len());
+    let mut files = Vec::with_capacity(ids.len());
     for id in ids {
         let file = app.store.file(&order.id, id).await?;
         check_attachable(file.as_ref(), &order.id, &by.id)?;
-        if let Some(mut f) = file {
-            f.attached = Some(to.clone());
-            writes.push(Write::File(f));
-        }
+        files.extend(file);
     }
-    Ok(writes)
+    for (i, f) in files.iter().enumerate() {
+        let tagged = app.files.tag(&f.key(), true).await;
+        if matches!(tagged, Ok(true)) {
+            continue;
+        }
+        // Nothing is attached: the ones tagged already expire again.
+        for done in &files[..i] {
+            if let Err(e) = app.files.tag(&done.key(), false).await {
+                tracing::warn!(file = %done.id, error = %e, "could not untag a file");
+            }
+        }
+        tagged?;
+        return Err(AppError::FileNotUploaded(f.id.to_string()));
+    }
+    Ok(files
+        .into_iter()
+        .map(|mut f| {
+            f.attached = Some(to.clone());
+            Write::File(f)
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]
