@@ -61,6 +61,15 @@ struct State {
     rate_ppm: AtomicU32,
     rng: AtomicU64,
     counts: Mutex<FaultCounts>,
+    spread: Mutex<Spread>,
+}
+
+/// Where the next fault falls (see `State::pick`).
+#[derive(Default)]
+struct Spread {
+    credit_ppm: u64,
+    threshold_ppm: u64,
+    turn: u64,
 }
 
 impl State {
@@ -82,15 +91,32 @@ impl State {
         }
     }
 
+    /// Spread, not drawn: each call adds the rate to a credit, and a fault
+    /// falls when the credit passes a threshold drawn between half and one
+    /// and a half faults' worth. So a round at 5% over 100 calls injects
+    /// about 5 faults, never none (independent draws gave 0 in 126 calls
+    /// once, which failed the suite), and the kinds take turns, so each
+    /// kind comes up once faults reach four.
     fn pick(&self) -> Option<Fault> {
         let rate = u64::from(self.rate_ppm.load(Ordering::Relaxed));
         let r = self.next();
         let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         c.calls += 1;
-        if r % 1_000_000 >= rate {
+        if rate == 0 {
             return None;
         }
-        let f = Fault::ALL[((r >> 32) % 4) as usize];
+        let mut s = self.spread.lock().unwrap_or_else(|e| e.into_inner());
+        s.credit_ppm += rate;
+        if s.threshold_ppm == 0 {
+            s.threshold_ppm = 500_000 + r % 1_000_000;
+        }
+        if s.credit_ppm < s.threshold_ppm {
+            return None;
+        }
+        s.credit_ppm -= s.threshold_ppm;
+        s.threshold_ppm = 500_000 + (r >> 20) % 1_000_000;
+        s.turn += 1;
+        let f = Fault::ALL[(s.turn % 4) as usize];
         match f {
             Fault::Drop => c.drop += 1,
             Fault::Delay => c.delay += 1,
@@ -137,6 +163,7 @@ impl FaultProxy {
             rate_ppm: AtomicU32::new(0),
             rng: AtomicU64::new(0x9e37_79b9_7f4a_7c15 ^ u64::from(addr.port())),
             counts: Mutex::new(FaultCounts::default()),
+            spread: Mutex::new(Spread::default()),
         });
         let st = state.clone();
         tokio::spawn(async move {
@@ -248,4 +275,56 @@ fn server_error() -> Answer {
         hyper::header::HeaderValue::from_static("InternalServerError"),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(seed: u64) -> State {
+        State {
+            upstream: String::new(),
+            client: reqwest::Client::new(),
+            rate_ppm: AtomicU32::new(0),
+            rng: AtomicU64::new(seed),
+            counts: Mutex::new(FaultCounts::default()),
+            spread: Mutex::new(Spread::default()),
+        }
+    }
+
+    #[test]
+    fn faults_come_at_the_rate_and_every_kind_comes_up() {
+        for seed in 1..200u64 {
+            let st = state(0x9e37_79b9_7f4a_7c15 ^ seed);
+            st.rate_ppm.store(50_000, Ordering::Relaxed);
+            for _ in 0..100 {
+                st.pick();
+            }
+            let five = st.counts.lock().unwrap().faults();
+            assert!(
+                (2..=8).contains(&five),
+                "seed {seed}: {five} faults at 5% of 100"
+            );
+            st.rate_ppm.store(200_000, Ordering::Relaxed);
+            let before = st.counts.lock().unwrap().clone();
+            for _ in 0..100 {
+                st.pick();
+            }
+            let c = st.counts.lock().unwrap().clone();
+            let twenty = c.faults() - before.faults();
+            assert!(
+                (15..=26).contains(&twenty),
+                "seed {seed}: {twenty} faults at 20% of 100"
+            );
+            assert!(
+                c.lost_answer > before.lost_answer && c.drop > before.drop,
+                "seed {seed}: {c:?}"
+            );
+        }
+        // No rate, no faults.
+        let st = state(7);
+        for _ in 0..1_000 {
+            assert_eq!(st.pick(), None);
+        }
+    }
 }
