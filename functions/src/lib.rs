@@ -111,7 +111,7 @@ http_binaries! {
     ],
     Accounts: [
         Me, EditMe, MyLedger, Topup, MyWithdrawals, PaymentMethods, MyTopups,
-        CaptureTopup, PaypalWebhook, Unsubscribe,
+        CaptureTopup, PaypalWebhook, Unsubscribe, UnsubscribePage,
     ],
     Orders: [
         Order, MyPurchases, MySales, MyInbox, Instructions, Receive, Changes, OpenDispute,
@@ -185,7 +185,7 @@ pub fn function_for(route: Route) -> Function {
         }
         Route::ClearHold | Route::AdminOutbox | Route::RetryEmail => Function::Admin,
         // The profile's email preferences are the accounts function's.
-        Route::Unsubscribe => Function::Accounts,
+        Route::Unsubscribe | Route::UnsubscribePage => Function::Accounts,
     }
 }
 

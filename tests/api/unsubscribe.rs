@@ -126,3 +126,58 @@ async fn a_forged_or_altered_unsubscribe_link_is_refused_and_changes_nothing() {
     // The real one still works afterwards.
     expect_status(&app.one_click(&link).await, 200);
 }
+
+#[tokio::test]
+async fn the_footer_link_opened_in_a_browser_changes_nothing_and_leads_to_the_sites_page() {
+    let app = spawn_app().await;
+    let seller = app.user_en("footer").await;
+    app.active_service(&seller, json!({ "title": "A banner" }))
+        .await;
+    let mail = app
+        .email(&seller.email, "Your service is approved: A banner")
+        .await;
+    let header_link = header(&mail, "List-Unsubscribe").unwrap();
+    let url = header_link.trim_start_matches('<').trim_end_matches('>');
+    // The footer shows the same link to people.
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("Stop emails like this one: {url}")),
+        "{text}"
+    );
+    let token = url.split("token=").nth(1).unwrap();
+    let path = &url[url.find("/unsubscribe").unwrap()..];
+
+    // A GET (a person, or a mail scanner) is sent to the site's page,
+    // which asks before it POSTs; it changes nothing itself.
+    let browser = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = browser
+        .get(app.url(path))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        app.url(&format!("/unsubscribe?token={token}"))
+    );
+    assert_eq!(
+        app.me(&seller).await["email_prefs"]["moderation"],
+        true,
+        "a GET changes nothing"
+    );
+    // A link we did not sign is refused there too.
+    let bad = browser
+        .get(app.url(&path.replace(".moderation.", ".offers.")))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_unsubscribe_token");
+}

@@ -196,14 +196,15 @@ fn openapi_routes() -> BTreeMap<(String, String), bool> {
 }
 
 /// api.md: `GET /services*`, `GET /users/*`, `GET /requests*`,
-/// `GET /payment-methods`, `POST /webhooks/paypal` and `POST
-/// /unsubscribe` (a signed token, no sign-in) are public.
+/// `GET /payment-methods`, `POST /webhooks/paypal` and `/unsubscribe`
+/// (a signed token, no sign-in; GET and POST) are public.
 fn public_by_api_md(method: &str, path: &str) -> bool {
     (method == "GET"
         && (path.starts_with("/services")
             || path.starts_with("/users/")
             || path.starts_with("/requests")
-            || path == "/payment-methods"))
+            || path == "/payment-methods"
+            || path == "/unsubscribe"))
         || (method == "POST" && (path == "/webhooks/paypal" || path == "/unsubscribe"))
 }
 

@@ -12,6 +12,7 @@ const routes = [
   [/^\/(services)?$/, pages.home],
   [/^\/signin$/, pages.signIn],
   [/^\/auth\/callback$/, pages.authCallback],
+  [/^\/unsubscribe$/, pages.unsubscribe],
   [/^\/services\/new$/, pages.serviceForm],
   [/^\/services\/([^/]+)\/edit$/, pages.serviceForm],
   [/^\/services\/([^/]+)$/, pages.service],

@@ -67,6 +67,23 @@ export async function signIn() {
     }));
 }
 
+/**
+ * `/unsubscribe?token=`: where an optional email's footer link lands. It
+ * asks first and only the button's POST changes anything: mail scanners
+ * open links too. The token, not a sign-in, says whose emails.
+ */
+export async function unsubscribe() {
+  const tok = new URLSearchParams(location.search).get('token') || '';
+  const done = h('div', { id: 'unsub-done' });
+  return page(t('unsub_title'),
+    h('p', {}, t('unsub_ask')),
+    actionButton(t('unsub_confirm'), async () => {
+      const r = await post(`/unsubscribe?token=${encodeURIComponent(tok)}`);
+      done.replaceChildren(notice(`${t('unsub_done')} ${t(`topic_${r.unsubscribed}`)}`));
+    }, { id: 'unsub-confirm' }),
+    done);
+}
+
 /** Emails follow the language the person reads the site in. */
 export async function syncLocale() {
   if (me()) await patch('/me', { locale: lang() }).catch(() => {});

@@ -399,6 +399,19 @@ async function walk(lang) {
     });
   }
 
+  await step(`${lang}: the approval email's footer link stops such emails, after asking`, async () => {
+    const p = seller.page;
+    const emails = await (await p.request.get(`${BASE}/dev/emails?to=${sara}@example.com`)).json();
+    const link = emails.items.map((e) => e.text).join('\n').match(/https?:\/\/\S+\/unsubscribe\?token=[A-Za-z0-9_.-]+/);
+    assert.ok(link, 'the approval email shows its way out');
+    await p.goto(link[0]);
+    await settled(p, '/unsubscribe');
+    assert.equal(await p.locator('#unsub-done .notice').count(), 0, 'opening the link changes nothing');
+    await p.click('#unsub-confirm');
+    await p.locator('#unsub-done .notice').waitFor();
+    assert.match(await p.textContent('#unsub-done'), lang === 'ar' ? /مراجعة خدماتك/ : /review of your services/);
+  });
+
   for (const x of [seller, buyer, op]) await x.ctx.close();
 }
 

@@ -151,6 +151,7 @@ async fn ses_mailer_sends_from_the_verified_source() {
             email: &to,
             display_name: "سارة",
             lang: Lang::Ar,
+            unsubscribe: None,
         },
         "http://khamsa.test",
     )

@@ -128,6 +128,29 @@ pub(crate) async fn unsubscribe(ctx: &Ctx<'_>) -> AppResult<Reply> {
     })
 }
 
+/// `GET /unsubscribe?token=`: the same link opened by a person (the
+/// email's footer, or a mail client without one-click). Link scanners
+/// fetch links too, so a GET changes nothing: a valid token is sent on to
+/// the site's page, which asks, then POSTs; any other is `400`.
+pub(crate) async fn unsubscribe_page(ctx: &Ctx<'_>) -> AppResult<Reply> {
+    let invalid = || {
+        AppError::bad_request(
+            "invalid_unsubscribe_token",
+            "this unsubscribe link is not one we sent",
+        )
+    };
+    let token = ctx.q("token").ok_or_else(invalid)?;
+    ctx.app.unsubscribe.verify(token).ok_or_else(invalid)?;
+    // A token we signed is base64url and dots: safe in a URL as it is.
+    Ok(Reply {
+        status: 302,
+        body: format!(
+            "{}/unsubscribe?token={token}",
+            ctx.app.public_url.trim_end_matches('/')
+        ),
+    })
+}
+
 pub(crate) async fn ledger(ctx: &Ctx<'_>) -> AppResult<Reply> {
     let lines = accounts::ledger(ctx.app, ctx.caller()?, &ctx.page()?).await?;
     ok(&page(&lines, ledger_line))

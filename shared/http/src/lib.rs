@@ -399,6 +399,7 @@ fn dispatch<'a, S: Served>(
         AdminOutbox => admin::outbox,
         RetryEmail => admin::retry_email,
         Unsubscribe => accounts::unsubscribe,
+        UnsubscribePage => accounts::unsubscribe_page,
     }
 }
 

@@ -134,6 +134,9 @@ routes! {
     // The one-click link in optional emails (RFC 8058): its token is the
     // authority, so no sign-in.
     Unsubscribe: Post "/unsubscribe" Public,
+    // Where a person lands who opens that link: a redirect to the site's
+    // page, which asks before it POSTs (a GET changes nothing).
+    UnsubscribePage: Get "/unsubscribe" Public,
     // Stuck work (issue 9)
     AdminOutbox: Get "/admin/outbox" Operator,
     RetryEmail: Post "/admin/outbox/{id}/retry" Operator,

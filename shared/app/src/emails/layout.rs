@@ -42,6 +42,7 @@ struct Chrome {
     view_request: &'static str,
     sign_off: &'static str,
     footer: &'static str,
+    unsubscribe: &'static str,
 }
 
 const AR: Chrome = Chrome {
@@ -56,6 +57,7 @@ const AR: Chrome = Chrome {
     view_request: "عرض الطلب والعروض",
     sign_off: "مع التحية،\nفريق خمسة",
     footer: "وصلتك هذه الرسالة لأن لديك حسابًا في خمسة.",
+    unsubscribe: "إيقاف رسائل هذا النوع",
 };
 
 const EN: Chrome = Chrome {
@@ -70,6 +72,7 @@ const EN: Chrome = Chrome {
     view_request: "View the request",
     sign_off: "Best regards,\nThe Khamsa team",
     footer: "You are receiving this email because you have a Khamsa account.",
+    unsubscribe: "Stop emails like this one",
 };
 
 /// What both templates read; one struct, so the two parts cannot drift.
@@ -78,6 +81,7 @@ struct Email<'a> {
     name: &'a str,
     c: &'a Content,
     cta: &'static str,
+    unsubscribe: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -114,6 +118,7 @@ pub(super) fn render(c: &Content, to: &Recipient<'_>) -> Result<(String, String)
     let e = Email {
         w,
         name: to.display_name,
+        unsubscribe: to.unsubscribe,
         c,
         cta: match c.cta {
             Cta::Withdrawals => w.view_withdrawals,

@@ -32,6 +32,9 @@ pub struct Recipient<'a> {
     pub email: &'a str,
     pub display_name: &'a str,
     pub lang: Lang,
+    /// An optional email's way out, shown in its footer (the link also
+    /// goes in its `List-Unsubscribe` header); `None` for the others.
+    pub unsubscribe: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,6 +20,7 @@ fn who(lang: Lang) -> Recipient<'static> {
         email: "sara@example.com",
         display_name: "Sara",
         lang,
+        unsubscribe: None,
     }
 }
 
@@ -328,6 +329,7 @@ fn user_text_is_escaped_in_html_and_raw_in_text() {
         email: "a@b.c",
         display_name: "<b>\"Sam\" & 'co'</b>",
         lang: Lang::En,
+        unsubscribe: None,
     };
     for kind in kinds {
         for lang in [Lang::Ar, Lang::En] {
@@ -358,6 +360,7 @@ fn crlf_in_headers_is_refused() {
             email,
             display_name: "A",
             lang: Lang::Ar,
+            unsubscribe: None,
         };
         assert_eq!(
             render(n, &to, BASE),
@@ -490,4 +493,31 @@ fn a_cancellation_says_where_each_part_of_the_refund_went() {
     assert!(
         t.contains("$15.00 has been returned to your Khamsa balance") && !t.contains("earnings")
     );
+}
+
+#[test]
+fn an_optional_email_shows_its_way_out_in_the_footer_in_both_parts() {
+    let n = samples().remove(0);
+    let url = "https://api.khamsa.test/unsubscribe?token=a.b&c";
+    for (lang, label) in [
+        (Lang::Ar, "إيقاف رسائل هذا النوع"),
+        (Lang::En, "Stop emails like this one"),
+    ] {
+        let to = Recipient {
+            unsubscribe: Some(url),
+            ..who(lang)
+        };
+        let r = render(&n, &to, BASE).unwrap();
+        assert!(r.text.contains(&format!("{label}: {url}\n")), "{}", r.text);
+        assert!(
+            r.html
+                .contains("href=\"https://api.khamsa.test/unsubscribe?token=a.b&#38;c\""),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains(label));
+        // A transactional email has none.
+        let plain = render(&n, &who(lang), BASE).unwrap();
+        assert!(!plain.text.contains("unsubscribe") && !plain.html.contains(label));
+    }
 }

@@ -93,10 +93,17 @@ pub async fn send_outbox(
         Locale::Ar => Lang::Ar,
         Locale::En => Lang::En,
     };
+    // An optional email carries its way out (RFC 8058 and the footer).
+    let unsubscribe_url = row
+        .notice
+        .kind
+        .optional()
+        .map(|topic| unsubscribe.url(&row.notice.to, topic));
     let to = Recipient {
         email: profile.email.as_str(),
         display_name: &profile.display_name,
         lang,
+        unsubscribe: unsubscribe_url.as_deref(),
     };
     let attempts = delivery.attempts.saturating_add(1);
     let r = match render(&row.notice, &to, public_url) {
@@ -107,10 +114,9 @@ pub async fn send_outbox(
             return Ok(false);
         }
     };
-    // An optional email carries its one-click way out (RFC 8058).
-    let headers = row.notice.kind.optional().map_or_else(Vec::new, |topic| {
-        Email::one_click_headers(&unsubscribe.url(&row.notice.to, topic))
-    });
+    let headers = unsubscribe_url
+        .as_deref()
+        .map_or_else(Vec::new, Email::one_click_headers);
     // Claim, then send: a sender that loses the claim sends nothing.
     let token = crate::ids::new_id("send", now);
     if !store.claim_send(id, &token, now).await? {
