@@ -530,3 +530,42 @@ impl Mailer for NoMailer {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unreadable secret fails the request that needs PayPal as
+    /// transient (a 503), naming the secret, and is tried again next time.
+    #[tokio::test]
+    async fn an_unreadable_paypal_secret_is_a_transient_error_on_use() {
+        let sdk = khamsa_aws::https::sdk_defaults()
+            .endpoint_url("http://127.0.0.1:9")
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+            .timeout_config(khamsa_aws::https::lambda_timeouts())
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        let lazy = LazyPayPal {
+            function: "order",
+            sdk,
+            settings: PayPalSettings {
+                secret_id: "paypal-test-secret".into(),
+                api_base: "http://127.0.0.1:9".into(),
+                webhook_id: "WH".into(),
+            },
+            cell: tokio::sync::OnceCell::new(),
+        };
+        assert_eq!(lazy.method(), PaymentMethod::Paypal);
+        for _ in 0..2 {
+            match lazy.get_checkout(&ProviderOrderId::new("o1")).await {
+                Err(PaymentError::Transient(m)) => assert!(m.contains("paypal-test-secret"), "{m}"),
+                other => panic!("expected a transient error, got {other:?}"),
+            }
+        }
+        assert!(lazy.cell.get().is_none(), "a failure is not kept");
+    }
+}
