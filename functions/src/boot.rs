@@ -8,6 +8,11 @@ use crate::HttpBinary;
 use crate::settings::{PayPalSettings, Settings, SettingsError, UnsubscribeSettings};
 use crate::{Api, Function, Worker};
 use async_trait::async_trait;
+use khamsa_app::ports::payments::{
+    Capture, Checkout, CheckoutRequest, CheckoutState, IdempotencyKey, PaymentError, PaymentMethod,
+    PaymentProvider, PaymentResult, Payout, PayoutItem, PayoutItemId, PayoutRequest,
+    ProviderOrderId, WebhookDelivery, WebhookEvent,
+};
 use khamsa_app::ports::{Clock, Email, MailError, Mailer, Notifier, Payments, Scheduler, Store};
 use khamsa_app::unsubscribe::Unsubscribe;
 use khamsa_app::{App, Ports};
@@ -93,11 +98,7 @@ pub async fn boot_api<B: HttpBinary>() -> Result<Api<B>, BootError> {
     // HTTP functions never send email (the notifier does): no SES client
     // is built, or linked into their binaries.
     let mut parts = boot(function, |_, _| None).await?;
-    let providers = match paypal_of::<B>(&parts) {
-        Some(read) => Some(read.await?),
-        None => None,
-    };
-    if let Some(providers) = providers {
+    if let Some(providers) = paypal_of::<B>(&parts) {
         parts.app.payments = providers;
     }
     let key = match unsubscribe_of::<B>(&parts) {
@@ -245,15 +246,18 @@ async fn boot(
     })
 }
 
-type PaymentsFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Payments, BootError>> + Send + 'a>>;
-
-/// Decided when the binary is compiled, outside any `async fn` (whose state
-/// machine would keep a dead branch's future): the PayPal adapter and the
-/// Secrets Manager client are linked only into functions that call PayPal.
-fn paypal_of<B: HttpBinary>(parts: &Parts) -> Option<PaymentsFuture<'_>> {
+/// Decided when the binary is compiled (a `const` branch, so a function
+/// that does not call PayPal links neither the adapter nor the Secrets
+/// Manager client). The provider reads its secret on first use.
+fn paypal_of<B: HttpBinary>(parts: &Parts) -> Option<Payments> {
     if const { B::FUNCTION.calls_paypal() } {
-        Some(Box::pin(payments(B::FUNCTION, parts)))
+        let p = parts.paypal.clone()?;
+        Some(Payments::none().with(Arc::new(LazyPayPal {
+            function: B::FUNCTION.name(),
+            sdk: parts.sdk.clone(),
+            settings: p,
+            cell: tokio::sync::OnceCell::new(),
+        })))
     } else {
         None
     }
@@ -332,25 +336,33 @@ const PAYPAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
 /// The PayPal provider, its client id and secret read once from Secrets
 /// Manager (the secret's JSON: `{"client_id": "...", "client_secret":
 /// "..."}`); the adapter caches its OAuth token until shortly before it
-/// expires. Only the secret's id is ever logged.
+/// expires. Only the secret's id is ever logged. A worker reads the secret
+/// at start-up and stops on a bad one.
 async fn paypal(
     function: Function,
     sdk: &aws_config::SdkConfig,
     p: &PayPalSettings,
 ) -> Result<Payments, BootError> {
-    let fail = |problem: String| {
+    let provider = paypal_provider(sdk, p).await.map_err(|problem| {
         let e = BootError::PayPal {
             function: function.name(),
             problem,
         };
         tracing::error!(error = %e, secret = %p.secret_id, "cannot start");
         e
-    };
+    })?;
+    tracing::info!(function = function.name(), api = %p.api_base, "PayPal configured");
+    Ok(Payments::none().with(Arc::new(provider)))
+}
+
+/// The PayPal client; the error says what is wrong, never the secret.
+async fn paypal_provider(
+    sdk: &aws_config::SdkConfig,
+    p: &PayPalSettings,
+) -> Result<PayPal, String> {
     let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let credentials = read_paypal_secret(&client, &p.secret_id)
-        .await
-        .map_err(fail)?;
-    let provider = PayPal::new(
+    let credentials = read_paypal_secret(&client, &p.secret_id).await?;
+    PayPal::new(
         PayPalConfig {
             api_base: p.api_base.clone(),
             webhook_id: p.webhook_id.clone(),
@@ -358,9 +370,75 @@ async fn paypal(
         },
         &credentials,
     )
-    .map_err(|e| fail(e.to_string()))?;
-    tracing::info!(function = function.name(), api = %p.api_base, "PayPal configured");
-    Ok(Payments::none().with(Arc::new(provider)))
+    .map_err(|e| e.to_string())
+}
+
+/// An HTTP function's PayPal provider, built on first use: the Secrets
+/// Manager call and the PayPal client's TLS set-up are off the cold start
+/// (issue 11), and most requests of `order` never pay with PayPal. A bad
+/// or unreadable secret fails each request that needs PayPal with a 503
+/// (`payment_unavailable`) and an error log naming the secret's id; a
+/// failure is not kept, so the next such request reads the secret again.
+struct LazyPayPal {
+    function: &'static str,
+    sdk: aws_config::SdkConfig,
+    settings: PayPalSettings,
+    cell: tokio::sync::OnceCell<PayPal>,
+}
+
+impl LazyPayPal {
+    async fn get(&self) -> Result<&PayPal, PaymentError> {
+        self.cell
+            .get_or_try_init(|| async {
+                let provider = paypal_provider(&self.sdk, &self.settings).await;
+                match &provider {
+                    Ok(_) => tracing::info!(
+                        function = self.function,
+                        api = %self.settings.api_base,
+                        "PayPal configured"
+                    ),
+                    Err(problem) => tracing::error!(
+                        function = self.function,
+                        secret = %self.settings.secret_id,
+                        error = %problem,
+                        "PayPal credentials"
+                    ),
+                }
+                provider.map_err(|p| PaymentError::Transient(format!("PayPal credentials: {p}")))
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for LazyPayPal {
+    fn method(&self) -> PaymentMethod {
+        PaymentMethod::Paypal
+    }
+
+    async fn create_checkout(&self, req: &CheckoutRequest) -> PaymentResult<Checkout> {
+        self.get().await?.create_checkout(req).await
+    }
+
+    async fn get_checkout(&self, id: &ProviderOrderId) -> PaymentResult<CheckoutState> {
+        self.get().await?.get_checkout(id).await
+    }
+
+    async fn capture(&self, id: &ProviderOrderId, key: &IdempotencyKey) -> PaymentResult<Capture> {
+        self.get().await?.capture(id, key).await
+    }
+
+    async fn send_payout(&self, req: &PayoutRequest) -> PaymentResult<Payout> {
+        self.get().await?.send_payout(req).await
+    }
+
+    async fn get_payout_item(&self, id: &PayoutItemId) -> PaymentResult<PayoutItem> {
+        self.get().await?.get_payout_item(id).await
+    }
+
+    async fn verify_webhook(&self, delivery: &WebhookDelivery) -> PaymentResult<WebhookEvent> {
+        self.get().await?.verify_webhook(delivery).await
+    }
 }
 
 /// Reads `{"client_id", "client_secret"}` from the secret `secret_id`. An
@@ -450,5 +528,44 @@ impl Mailer for NoMailer {
             "{} does not send email; the notifier does",
             self.0
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unreadable secret fails the request that needs PayPal as
+    /// transient (a 503), naming the secret, and is tried again next time.
+    #[tokio::test]
+    async fn an_unreadable_paypal_secret_is_a_transient_error_on_use() {
+        let sdk = khamsa_aws::https::sdk_defaults()
+            .endpoint_url("http://127.0.0.1:9")
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+            .timeout_config(khamsa_aws::https::lambda_timeouts())
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        let lazy = LazyPayPal {
+            function: "order",
+            sdk,
+            settings: PayPalSettings {
+                secret_id: "paypal-test-secret".into(),
+                api_base: "http://127.0.0.1:9".into(),
+                webhook_id: "WH".into(),
+            },
+            cell: tokio::sync::OnceCell::new(),
+        };
+        assert_eq!(lazy.method(), PaymentMethod::Paypal);
+        for _ in 0..2 {
+            match lazy.get_checkout(&ProviderOrderId::new("o1")).await {
+                Err(PaymentError::Transient(m)) => assert!(m.contains("paypal-test-secret"), "{m}"),
+                other => panic!("expected a transient error, got {other:?}"),
+            }
+        }
+        assert!(lazy.cell.get().is_none(), "a failure is not kept");
     }
 }

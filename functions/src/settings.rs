@@ -49,7 +49,8 @@ pub struct Settings {
 
 /// PayPal, as the template names it. The credentials themselves are never
 /// in the environment: only the id of the Secrets Manager secret holding
-/// `{"client_id": "...", "client_secret": "..."}`, read once at start-up.
+/// `{"client_id": "...", "client_secret": "..."}`, read once: by a worker
+/// at start-up, by an HTTP function on first use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayPalSettings {
     /// `PAYPAL_SECRET_ID`: the secret's ARN (or name).

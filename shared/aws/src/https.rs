@@ -14,11 +14,17 @@
 //! [`sdk_defaults`].
 
 use aws_config::{BehaviorVersion, ConfigLoader};
-use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -88,8 +94,44 @@ fn first_bundle() -> Option<Vec<u8>> {
 }
 
 /// The SDK's default HTTPS client (rustls, proxy settings from the
-/// environment), on ring and trusting `tls`'s roots.
+/// environment), on ring and trusting `tls`'s roots; its connector is
+/// built on the first request (see [`FirstUse`]).
 fn https_client(tls: TlsContext) -> SharedHttpClient {
+    SharedHttpClient::new(FirstUse(https_connectors(tls)))
+}
+
+/// An HTTP client whose connector is built on first use only. The SDK's
+/// own client builds and drops a whole connector (a parse of the CA
+/// bundle included) when each SDK client is made, to check its config:
+/// DynamoDB, SQS, and the STS client of the default credentials chain.
+/// That was about a third of `order`'s cold start (issue 11's profile).
+/// The connector actually used is built on the first request and cached.
+#[derive(Debug)]
+struct FirstUse(SharedHttpClient);
+
+impl HttpClient for FirstUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+fn https_connectors(tls: TlsContext) -> SharedHttpClient {
     Builder::new().build_with_connector_fn(move |settings, components| {
         let mut conn = ConnectorBuilder::default()
             .tls_provider(Provider::Rustls(CryptoMode::Ring))

@@ -33,8 +33,15 @@ pub struct S3Urls {
     /// `AWS_ENDPOINT_URL_S3`; virtual-hosted AWS otherwise.
     endpoint: Option<String>,
     credentials: SharedCredentialsProvider,
-    /// For tagging; `None` where only URLs are made (unit tests).
-    http: Option<aws_smithy_http_client::Connector>,
+    /// For tagging; `None` where only URLs are made (unit tests). Built
+    /// on the first tagging request, not at start-up: a connector parses
+    /// the CA bundle, and most requests tag nothing (issue 11).
+    http: Option<Http>,
+}
+
+struct Http {
+    make: Box<dyn Fn() -> aws_smithy_http_client::Connector + Send + Sync>,
+    built: std::sync::OnceLock<aws_smithy_http_client::Connector>,
 }
 
 impl S3Urls {
@@ -53,9 +60,16 @@ impl S3Urls {
         }
     }
 
-    /// Sends tagging requests on `http`.
-    pub fn with_connector(mut self, http: aws_smithy_http_client::Connector) -> S3Urls {
-        self.http = Some(http);
+    /// Sends tagging requests on the connector `make` builds, once, when
+    /// the first is sent.
+    pub fn with_connector(
+        mut self,
+        make: impl Fn() -> aws_smithy_http_client::Connector + Send + Sync + 'static,
+    ) -> S3Urls {
+        self.http = Some(Http {
+            make: Box::new(make),
+            built: std::sync::OnceLock::new(),
+        });
         self
     }
 
@@ -73,8 +87,9 @@ impl S3Urls {
             .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
             .ok()
             .filter(|e| !e.is_empty());
+        let sdk = sdk.clone();
         Ok(S3Urls::new(bucket, region, endpoint, credentials)
-            .with_connector(crate::https::connector(sdk)))
+            .with_connector(move || crate::https::connector(&sdk)))
     }
 
     /// The object's URL, before signing.
@@ -94,6 +109,7 @@ impl S3Urls {
         let http = self
             .http
             .as_ref()
+            .map(|h| h.built.get_or_init(|| (h.make)()))
             .ok_or_else(|| StoreError::Unavailable("no HTTPS connector for S3".into()))?;
         let value = tagging.trim_start_matches("khamsa-file=");
         let body = format!(

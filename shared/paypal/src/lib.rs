@@ -2,28 +2,29 @@
 //! REST API: OAuth client credentials, Orders v2, Payouts v1 and
 //! verify-webhook-signature.
 //!
-//! HTTP: hyper-util's client with hyper-rustls on ring, the crypto the AWS
-//! SDK's client is built on here (`khamsa_aws::https`), so this adds no TLS
-//! stack and no reqwest to the Lambda zips. Amounts are PayPal's decimal
-//! strings parsed into `Money`, never floats.
+//! HTTP: the AWS SDK's own connector (`aws-smithy-http-client`, rustls on
+//! ring, as `khamsa_aws::https` builds it), so the Lambda zips carry one
+//! HTTPS client, not a second copy of hyper's for this adapter's body type
+//! (issue 11's 3 MB budget). Amounts are PayPal's decimal strings parsed
+//! into `Money`, never floats.
 
 mod parse;
 mod roots;
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_smithy_http_client::{Connector, ConnectorBuilder};
+use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_types::body::SdkBody;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Bytes;
 use hyper::{Method, Request};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use khamsa_app::ports::payments::{
     Capture, Checkout, CheckoutRequest, CheckoutState, IdempotencyKey, PaymentError, PaymentMethod,
     PaymentProvider, PaymentResult, Payout, PayoutItem, PayoutItemId, PayoutRequest,
@@ -71,7 +72,7 @@ struct Token {
 }
 
 pub struct PayPal {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: Connector,
     config: Config,
     basic: String,
     token: Mutex<Option<Token>>,
@@ -90,26 +91,20 @@ struct Answer {
 
 impl PayPal {
     pub fn new(config: Config, credentials: &Credentials) -> Result<PayPal, BuildError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = |e: rustls::Error| BuildError::Tls(e.to_string());
-        let https = match roots::bundle() {
-            Some(roots) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map_err(tls)?
-                    .with_root_certificates(roots)
-                    .with_no_client_auth(),
-            ),
-            None => hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(provider)
-                .map_err(|e| BuildError::Tls(e.to_string()))?,
-        }
+        let trust = match roots::bundle() {
+            Some(pem) => TrustStore::empty().with_pem_certificate(pem),
+            None => TrustStore::default(),
+        };
+        let tls = TlsContext::builder()
+            .with_trust_store(trust)
+            .build()
+            .map_err(|e| BuildError::Tls(e.to_string()))?;
         // Plain http only ever reaches the local fake; PayPal's bases
         // are https.
-        .https_or_http()
-        .enable_http1()
-        .build();
-        let http = Client::builder(TokioExecutor::new()).build(https);
+        let http = ConnectorBuilder::default()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .tls_context(tls)
+            .build();
         let basic = STANDARD.encode(format!(
             "{}:{}",
             credentials.client_id, credentials.client_secret
@@ -122,11 +117,14 @@ impl PayPal {
         })
     }
 
-    async fn send(&self, req: Request<Full<Bytes>>) -> PaymentResult<(u16, Bytes)> {
+    async fn send(&self, req: Request<SdkBody>) -> PaymentResult<(u16, Bytes)> {
         let call = async {
+            let req = req
+                .try_into()
+                .map_err(|e| PaymentError::Permanent(format!("paypal request: {e}")))?;
             let resp = self
                 .http
-                .request(req)
+                .call(req)
                 .await
                 .map_err(|e| PaymentError::Transient(format!("paypal: {e}")))?;
             let status = resp.status().as_u16();
@@ -155,9 +153,7 @@ impl PayPal {
             .header("authorization", format!("Basic {}", self.basic))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
-            .body(Full::new(Bytes::from_static(
-                b"grant_type=client_credentials",
-            )))
+            .body(SdkBody::from("grant_type=client_credentials"))
             .map_err(|e| PaymentError::Permanent(e.to_string()))?;
         let (status, body) = self.send(req).await?;
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -217,7 +213,7 @@ impl PayPal {
                 b = b.header("paypal-request-id", id);
             }
             let req = b
-                .body(Full::new(Bytes::from(body.clone().unwrap_or_default())))
+                .body(SdkBody::from(body.clone().unwrap_or_default()))
                 .map_err(|e| PaymentError::Permanent(e.to_string()))?;
             let (status, bytes) = self.send(req).await?;
             if status == 401 && attempt == 0 {

@@ -14,9 +14,11 @@ const CA_BUNDLES: [&str; 2] = [
     "/etc/ssl/certs/ca-certificates.crt",
 ];
 
-/// The bundle's roots; `None` (use the native roots) when `SSL_CERT_FILE`
-/// or `SSL_CERT_DIR` asks for others, or no bundle gives any.
-pub(crate) fn bundle() -> Option<RootCertStore> {
+/// The bundle's PEM; `None` (use the native roots) when `SSL_CERT_FILE`
+/// or `SSL_CERT_DIR` asks for others, when there is no bundle, or when
+/// rustls cannot take one of its certificates as a root (the SDK's
+/// connector would panic on it; its native loading skips such ones).
+pub(crate) fn bundle() -> Option<Vec<u8>> {
     if ["SSL_CERT_FILE", "SSL_CERT_DIR"]
         .iter()
         .any(|v| std::env::var_os(v).is_some())
@@ -26,12 +28,14 @@ pub(crate) fn bundle() -> Option<RootCertStore> {
     first_bundle()
 }
 
-/// The roots of the first of [`CA_BUNDLES`] there is.
-fn first_bundle() -> Option<RootCertStore> {
+/// The first of [`CA_BUNDLES`] there is, if rustls takes all of it.
+fn first_bundle() -> Option<Vec<u8>> {
     let pem = CA_BUNDLES.iter().find_map(|p| std::fs::read(p).ok())?;
     let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok));
-    (!roots.is_empty()).then_some(roots)
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.ok()?).ok()?;
+    }
+    (!roots.is_empty()).then_some(pem)
 }
 
 #[cfg(test)]
@@ -40,6 +44,12 @@ mod tests {
     /// `SSL_CERT_*` says here: Lambda sets neither).
     #[test]
     fn the_system_bundle_gives_roots() {
-        assert!(super::first_bundle().expect("a CA bundle").len() > 50);
+        let pem = super::first_bundle().expect("a CA bundle");
+        assert!(
+            rustls::pki_types::pem::PemObject::pem_slice_iter(&pem)
+                .filter_map(Result::<rustls::pki_types::CertificateDer, _>::ok)
+                .count()
+                > 50
+        );
     }
 }
