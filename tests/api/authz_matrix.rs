@@ -105,6 +105,7 @@ const ROWS: &[Row] = &[
     row("POST", "/webhooks/paypal", NoId, "", "", "VVVVVV"),
     // Public too: only an email's signed link opens it, whoever sends it.
     row("POST", "/unsubscribe", NoId, "", "", "TTTTTT"),
+    row("GET", "/unsubscribe", NoId, "", "", "TTTTTT"),
     // Services.
     row("POST", "/services", NoId, "", "", "UPPPPP"),
     row("GET", "/services", NoId, "", "", "PPPPPP"),
