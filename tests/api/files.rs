@@ -27,11 +27,7 @@ async fn upload(app: &TestApp, u: &User, order: &str, name: &str, bytes: &[u8]) 
     .await;
     let f = expect_status(&r, 201);
     assert!(f["expires_at"].is_string(), "{f}");
-    let mut put = app.client.put(f["upload_url"].as_str().unwrap());
-    for (k, v) in f["upload_headers"].as_object().unwrap() {
-        put = put.header(k, v.as_str().unwrap());
-    }
-    let put = put.body(bytes.to_vec()).send().await.unwrap();
+    let put = app.put_upload(&f, bytes).await;
     assert!(put.status().is_success(), "PUT {}", put.status());
     id_of(&f)
 }
@@ -247,18 +243,7 @@ async fn a_file_never_uploaded_cannot_be_attached_until_it_is() {
     let list = app.get(&buyer, &path).await;
     assert!(!list.1.to_string().contains("early"), "{}", list.1);
     // Once the bytes are there, the same file attaches.
-    let mut put = app.client.put(f["upload_url"].as_str().unwrap());
-    for (k, v) in f["upload_headers"].as_object().unwrap() {
-        put = put.header(k, v.as_str().unwrap());
-    }
-    assert!(
-        put.body(b"abc".to_vec())
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
+    assert!(app.put_upload(&f, b"abc").await.status().is_success());
     let m = app
         .post(&buyer, &path, json!({"text": "now", "file_ids": [file]}))
         .await;
@@ -363,11 +348,7 @@ async fn an_upload_expires_by_its_tag_until_it_is_attached() {
             .unwrap();
         assert_eq!(put.status().as_u16(), 403);
     }
-    let mut put = app.client.put(&url);
-    for (k, v) in f["upload_headers"].as_object().unwrap() {
-        put = put.header(k, v.as_str().unwrap());
-    }
-    let put = put.body(b"%PDF-".to_vec()).send().await.unwrap();
+    let put = app.put_upload(&f, b"%PDF-").await;
     assert!(put.status().is_success(), "PUT {}", put.status());
     // Uploaded and not attached: the bucket's lifecycle would delete it
     // after a day.

@@ -111,6 +111,21 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// PUTs `bytes` to an upload answer's `upload_url` with exactly its
+    /// `upload_headers` (they are signed into the URL), as a client must.
+    pub async fn put_upload(&self, f: &Value, bytes: &[u8]) -> reqwest::Response {
+        let mut put = self
+            .client
+            .put(f["upload_url"].as_str().expect("upload_url"));
+        for (k, v) in f["upload_headers"].as_object().expect("upload_headers") {
+            put = put.header(k, v.as_str().expect("a header value"));
+        }
+        put.body(bytes.to_vec())
+            .send()
+            .await
+            .expect("the upload PUT")
+    }
+
     /// What a mail provider does with an email's `List-Unsubscribe`
     /// header (`<url>`) when the user clicks unsubscribe (RFC 8058): a form
     /// POST of `List-Unsubscribe=One-Click` to the URL, with no sign-in.

@@ -117,11 +117,7 @@ async fn the_readme_walk_through_with_paypal_in_and_out() {
         201,
     );
     // The PUT sends exactly the headers the answer lists (they are signed).
-    let mut put = app.client.put(f["upload_url"].as_str().unwrap());
-    for (k, v) in f["upload_headers"].as_object().unwrap() {
-        put = put.header(k, v.as_str().unwrap());
-    }
-    let put = put.body(logo.to_vec()).send().await.unwrap();
+    let put = app.put_upload(&f, logo).await;
     assert!(put.status().is_success(), "{}", put.status());
     let file = f["file_id"].as_str().unwrap().to_owned();
     let d = app

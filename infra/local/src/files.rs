@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use khamsa_app::ports::{Clock, FileUrls, StoreResult, TAG_ATTACHED, TAG_UNATTACHED};
-use khamsa_aws::s3::{attachment_disposition, pct};
+use khamsa_aws::s3::{attachment_disposition, pct, tagging_xml};
 use khamsa_domain::Timestamp;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -77,13 +77,10 @@ impl LocalFiles {
                     } else {
                         TAG_UNATTACHED
                     };
-                    let value = tag.trim_start_matches("khamsa-file=");
                     hyper::Response::builder()
                         .status(200)
                         .header("content-type", "application/xml")
-                        .body(Full::new(Bytes::from(format!(
-                            "<Tagging><TagSet><Tag><Key>khamsa-file</Key><Value>{value}</Value></Tag></TagSet></Tagging>"
-                        ))))
+                        .body(Full::new(Bytes::from(tagging_xml(tag))))
                         .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
                 }
             };

@@ -111,10 +111,7 @@ impl S3Urls {
             .as_ref()
             .map(|h| h.built.get_or_init(|| (h.make)()))
             .ok_or_else(|| StoreError::Unavailable("no HTTPS connector for S3".into()))?;
-        let value = tagging.trim_start_matches("khamsa-file=");
-        let body = format!(
-            "<Tagging><TagSet><Tag><Key>khamsa-file</Key><Value>{value}</Value></Tag></TagSet></Tagging>"
-        );
+        let body = tagging_xml(tagging);
         let digest = Sha256::digest(body.as_bytes());
         // S3 wants a checksum of a tagging body (Content-MD5 or this one).
         let checksum = base64::engine::general_purpose::STANDARD.encode(digest);
@@ -295,6 +292,13 @@ impl FileUrls for S3Urls {
         };
         self.put_tagging(key, tagging).await
     }
+}
+
+/// A `key=value` tag as S3's tagging documents write it (the body of
+/// `PutObjectTagging`, the answer of `GetObjectTagging`).
+pub fn tagging_xml(tag: &str) -> String {
+    let (key, value) = tag.split_once('=').unwrap_or((tag, ""));
+    format!("<Tagging><TagSet><Tag><Key>{key}</Key><Value>{value}</Value></Tag></TagSet></Tagging>")
 }
 
 /// Wall time, for the bucket set-up outside any request.
