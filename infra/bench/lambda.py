@@ -20,7 +20,9 @@ slows as its queues fill), answering at once.
 
 Usage: lambda.py SEED_JSON floor=PATH order=PATH deliver=PATH orders=PATH
        (`order@before=PATH` and the like run another build of a function
-       in the same run, for before-and-after tables)
+       in the same run, for before-and-after tables; each run's
+       Idempotency-Keys name the binary, and a 201 that names an order
+       already answered stops the run: it would measure a replay)
 Env: KHAMSA_TABLE, AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local), credentials;
 BENCH_COLD (20), BENCH_WARM (2000), BENCH_WARMUP (50).
 """
@@ -180,14 +182,19 @@ def event(method, path, user, body=None, key=None, i=0):
     }
 
 
+CREATED = set()  # every id a 201 answered with, across the whole run
+
+
 class Run:
     """One process of a binary, handed `events`; marks CPU at each `next`."""
 
     def __init__(self, binary, env, events):
+        self.binary = binary
         self.events = list(events)
         self.marks = []  # (wall seconds since spawn, cpu ns) at each `next`
         self.counts = []  # DynamoDB requests so far, at each `next`
         self.statuses = []
+        self.created = []  # ids of what each 201 answer created
         self.done = threading.Event()
         run = self
 
@@ -227,7 +234,10 @@ class Run:
                 n = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(n)
                 try:
-                    run.statuses.append(json.loads(raw or b"{}").get("statusCode"))
+                    answer = json.loads(raw or b"{}")
+                    run.statuses.append(answer.get("statusCode"))
+                    if answer.get("statusCode") == 201:
+                        run.created.append(json.loads(answer.get("body") or "{}").get("id"))
                 except ValueError:
                     run.statuses.append(None)
                 self.send_response(202)
@@ -242,7 +252,14 @@ class Run:
                                      stderr=subprocess.DEVNULL)
 
     def finish(self, timeout=600):
-        ok = self.done.wait(timeout)
+        # A binary that exits (a setting it refuses, a panic) never asks
+        # for its next event: say so now rather than after the timeout.
+        deadline = time.monotonic() + timeout
+        while not (ok := self.done.wait(0.05)) and time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.server.shutdown()
+                sys.exit(f"{self.binary} exited ({self.proc.returncode}) after "
+                         f"{len(self.statuses)} answers; BENCH_LOG=FILE keeps its log")
         hwm = None
         try:
             with open(f"/proc/{self.proc.pid}/status") as f:
@@ -256,6 +273,13 @@ class Run:
         self.server.shutdown()
         if not ok:
             sys.exit(f"timed out after {len(self.statuses)} answers (statuses {self.statuses[-5:]})")
+        # A 201 that names an order already seen was a replay of a key
+        # (an earlier run's), not a new order: it would price the wrong
+        # path (no commit, no queue send).
+        again = len(self.created) - len(set(self.created) - CREATED)
+        if again:
+            sys.exit(f"{again} answers replayed an earlier order (idempotency keys reused)")
+        CREATED.update(self.created)
         return hwm
 
 
@@ -315,19 +339,14 @@ def main():
     run_id = uuid.uuid4().hex[:8]
     for name, binary in bins.items():
         inits_cpu, inits_wall, colds_cpu = [], [], []
-        # `order@nosqs=PATH`: the same binary without its queues (the
-        # commit's rows are left to the sweeper), to price the SQS send.
-        env_of = env
-        if "nosqs" in name.split("@", 1)[-1]:
-            env_of = {k: v for k, v in env.items() if not k.endswith("_QUEUE_URL")}
         for c in range(COLD):
-            r = Run(binary, env_of, events_for(name, 1, f"cold{run_id}{c}"))
+            r = Run(binary, env, events_for(name, 1, f"cold-{name}-{run_id}-{c}"))
             r.finish()
             wall, cpu = r.marks[0]
             inits_cpu.append(cpu / 1e6)
             inits_wall.append(wall * 1e3)
             colds_cpu.append(r.marks[-1][1] / 1e6)
-        r = Run(binary, env_of, events_for(name, WARMUP + WARM, f"warm{run_id}"))
+        r = Run(binary, env, events_for(name, WARMUP + WARM, f"warm-{name}-{run_id}"))
         hwm = r.finish()
         before, after = r.counts[WARMUP], r.counts[-1]
         cpu_warm = (r.marks[-1][1] - r.marks[WARMUP][1]) / 1e6 / WARM
