@@ -377,6 +377,7 @@ pub fn kind_rank(k: TimerKind) -> u8 {
         TimerKind::AutoComplete => 1,
         TimerKind::Reminder => 2,
         TimerKind::Clearing => 3,
+        TimerKind::FilesExpire => 4,
     }
 }
 
