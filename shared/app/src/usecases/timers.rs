@@ -1,6 +1,7 @@
 //! Applying due timers: auto-cancel, auto-complete, the reminder,
-//! clearing, and the deletion of an ended order's files. Deliveries are at-least-once, so each firing re-reads the
-//! order and acts only if the order is still where the timer expects it.
+//! clearing, and the deletion of an ended order's files. Deliveries are
+//! at-least-once, so each firing re-reads the order and acts only if the
+//! order is still where the timer expects it.
 
 use super::decision_uow;
 use crate::app::App;
