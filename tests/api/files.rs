@@ -364,3 +364,158 @@ async fn an_upload_expires_by_its_tag_until_it_is_attached() {
     // Attached: kept with the order.
     assert_eq!(tag_of(&app, &url).await, "attached");
 }
+
+/// Records a file and PUTs its bytes; returns the file id and its
+/// object's URL (the upload URL without its query).
+async fn upload_object(
+    app: &TestApp,
+    u: &User,
+    order: &str,
+    name: &str,
+    bytes: &[u8],
+) -> (String, String) {
+    let r = start(
+        app,
+        u,
+        order,
+        json!({"name": name, "content_type": "image/png", "size": bytes.len()}),
+    )
+    .await;
+    let f = expect_status(&r, 201);
+    let put = app.put_upload(&f, bytes).await;
+    assert!(put.status().is_success(), "PUT {}", put.status());
+    let url = f["upload_url"].as_str().unwrap();
+    (id_of(&f), url.split('?').next().unwrap().to_owned())
+}
+
+/// Whether the object is still in the bucket: a (presigned, on moto) GET
+/// of its tagging answers 200, or 404 `NoSuchKey` once it is deleted.
+async fn object_exists(app: &TestApp, object: &str) -> bool {
+    let r = app.client.get(tagging_url(object)).send().await.unwrap();
+    match r.status().as_u16() {
+        200 => true,
+        404 => false,
+        s => panic!("{object}?tagging: {s} {}", r.text().await.unwrap()),
+    }
+}
+
+/// Checks the files of `order`, ended just now: kept until 90 days after,
+/// then deleted by the timers, their downloads `410 file_expired` for the
+/// parties and a 404 for a stranger, as before.
+async fn files_go_90_days_after_the_end(
+    app: &TestApp,
+    parties: &[&User],
+    stranger: &User,
+    order: &str,
+    files: &[(String, String, &[u8])],
+) {
+    app.advance_seconds(90 * DAY - 60).await;
+    for (file, object, bytes) in files {
+        for who in parties {
+            assert_eq!(
+                download(app, who, order, file).await,
+                (302, Some(bytes.to_vec())),
+                "{file}, a minute before the 90 days"
+            );
+        }
+        assert!(object_exists(app, object).await);
+    }
+    let before = app.get_order(parties[0], order).await;
+    assert_eq!(before["files_expired_at"], Value::Null);
+
+    app.advance_seconds(120).await;
+    for (file, object, _) in files {
+        for who in parties {
+            let r = app.get(who, &format!("/orders/{order}/files/{file}")).await;
+            expect_problem(&r, 410, "file_expired");
+        }
+        assert_eq!(download(app, stranger, order, file).await, (404, None));
+        assert!(!object_exists(app, object).await, "{object} still there");
+    }
+    let after = app.get_order(parties[0], order).await;
+    assert!(after["files_expired_at"].is_string(), "{after}");
+    // No file can be added to the order any more: no timer would delete it.
+    let r = start(
+        app,
+        parties[0],
+        order,
+        json!({"name": "late.png", "content_type": "image/png", "size": 1}),
+    )
+    .await;
+    expect_problem(&r, 410, "file_expired");
+    // A file id that never was is still a 404, and the timers ran once:
+    // another pass changes nothing.
+    assert_eq!(
+        download(app, parties[0], order, "file_missing0").await,
+        (404, None)
+    );
+    app.advance_days(1).await;
+    let again = app.get_order(parties[0], order).await;
+    assert_eq!(again["files_expired_at"], after["files_expired_at"]);
+}
+
+#[tokio::test]
+async fn a_completed_orders_files_are_deleted_90_days_after_it_ended() {
+    let app = spawn_app().await;
+    let (seller, buyer, svc) = app.market(json!({}), "50.00").await;
+    let order = id(&app.order(&buyer, &svc, json!({})).await);
+    let stranger = app.user("stranger").await;
+    let op = app.operator().await;
+
+    let (brief, brief_obj) = upload_object(&app, &buyer, &order, "brief.png", b"brief").await;
+    let m = app
+        .post(
+            &buyer,
+            &format!("/orders/{order}/messages"),
+            json!({"text": "The brief", "file_ids": [brief]}),
+        )
+        .await;
+    expect_status(&m, 201);
+    let (logo, logo_obj) = upload_object(&app, &seller, &order, "logo.png", b"logo").await;
+    app.act(
+        &seller,
+        &order,
+        "deliver",
+        json!({"text": "Your logo", "file_ids": [logo]}),
+    )
+    .await;
+    app.receive(&buyer, &order).await;
+
+    files_go_90_days_after_the_end(
+        &app,
+        &[&buyer, &seller, &op],
+        &stranger,
+        &order,
+        &[(logo, logo_obj, b"logo"), (brief, brief_obj, b"brief")],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_cancelled_orders_files_are_deleted_90_days_after_it_ended() {
+    let app = spawn_app().await;
+    let (seller, buyer, svc) = app.market(json!({}), "50.00").await;
+    let order = id(&app.order(&buyer, &svc, json!({})).await);
+    let stranger = app.user("stranger").await;
+
+    let (brief, brief_obj) = upload_object(&app, &buyer, &order, "brief.png", b"brief").await;
+    let m = app
+        .post(
+            &buyer,
+            &format!("/orders/{order}/messages"),
+            json!({"text": "The brief", "file_ids": [brief]}),
+        )
+        .await;
+    expect_status(&m, 201);
+    let o = app.act(&seller, &order, "cancel", json!({})).await;
+    assert_eq!(o["status"], "cancelled");
+
+    files_go_90_days_after_the_end(
+        &app,
+        &[&buyer, &seller],
+        &stranger,
+        &order,
+        &[(brief, brief_obj, b"brief")],
+    )
+    .await;
+}

@@ -456,6 +456,9 @@ struct Grants {
     /// Signs URLs for orders' files: `s3:PutObject` and `s3:GetObject` on
     /// the files bucket's `orders/*` only.
     files: bool,
+    /// Deletes an ended order's files (the files-expire timer):
+    /// `s3:DeleteObject` on the files bucket's `orders/*` only.
+    deletes_files: bool,
 }
 
 const NOTIFY_AND_TIME: &[&str] = &["NotificationsQueue", "TimersQueue"];
@@ -475,6 +478,7 @@ fn grants(f: Function) -> Grants {
         email: false,
         paypal: false,
         files: false,
+        deletes_files: false,
     };
     match f {
         // `pay_with: "paypal"` opens a checkout for the shortfall.
@@ -512,8 +516,10 @@ fn grants(f: Function) -> Grants {
         // A new offer emails the request's owner.
         Function::Requests => g(&["GetItem", "Query", "PutItem"], false, NOTIFY),
         Function::Admin => g(MONEY, true, NOTIFY_TIME_AND_PAYOUTS),
+        // An ended order's files: their records listed (a Query of the
+        // order's partition), their objects deleted.
         Function::Timers => Grants {
-            dynamodb: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
+            dynamodb: &["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"],
             transactional_delete: false,
             plain_delete: true,
             sends_to: NOTIFY_AND_TIME,
@@ -521,6 +527,7 @@ fn grants(f: Function) -> Grants {
             email: false,
             paypal: false,
             files: false,
+            deletes_files: true,
         },
         Function::Notifier => Grants {
             dynamodb: &["GetItem", "UpdateItem"],
@@ -531,6 +538,7 @@ fn grants(f: Function) -> Grants {
             email: true,
             paypal: false,
             files: false,
+            deletes_files: false,
         },
         // The payouts poll queues what is due; it calls no one itself.
         Function::Sweeper => g(&["Query"], false, NOTIFY_TIME_AND_PAYOUTS),
@@ -545,6 +553,7 @@ fn grants(f: Function) -> Grants {
             email: false,
             paypal: true,
             files: false,
+            deletes_files: false,
         },
         // The 64 ledger totals items, read together; nothing written.
         Function::Reconcile => g(&["BatchGetItem"], false, &[]),
@@ -697,6 +706,18 @@ fn each_role_grants_only_its_functions_actions() {
                         );
                     }
                     ("dynamodb", "Query") => {
+                        // The timers worker lists an order's files only.
+                        if f.function == Function::Timers {
+                            assert_eq!(
+                                condition_values(
+                                    s.condition,
+                                    "ForAllValues:StringLike",
+                                    "dynamodb:LeadingKeys"
+                                ),
+                                ["ORD#*"],
+                                "{name}: Query only an order's items"
+                            );
+                        }
                         assert!(
                             s.resources
                                 .iter()
@@ -778,6 +799,16 @@ fn each_role_grants_only_its_functions_actions() {
                             "{name}: only orders' files in the files bucket"
                         );
                     }
+                    // An ended order's files, 90 days on: the timers only.
+                    ("s3", "DeleteObject") => {
+                        assert!(want.deletes_files, "{name} deletes no file");
+                        assert!(
+                            s.resources.iter().all(
+                                |r| sub_of(r).as_deref() == Some("${FilesBucket.Arn}/orders/*")
+                            ),
+                            "{name}: only orders' files in the files bucket"
+                        );
+                    }
                     _ => panic!("{name}/{p}: {a} is outside its list"),
                 }
             }
@@ -814,6 +845,9 @@ fn each_role_grants_only_its_functions_actions() {
         }
         if want.files || name == "deliver" {
             needed.insert("s3:PutObjectTagging".into());
+        }
+        if want.deletes_files {
+            needed.insert("s3:DeleteObject".into());
         }
         assert_eq!(granted, needed, "{name}: granted vs its list");
         if moves_money(f.function) {
@@ -1139,4 +1173,18 @@ fn the_files_bucket_is_private_and_expires_uploads_never_attached() {
         Some(1),
         "{TAG_UNATTACHED}"
     );
+    // No other rule expires a file by tag: an attached file is deleted by
+    // the timers 90 days after its order ended (a lifecycle rule would
+    // count from the object's creation), and nothing else tags one.
+    let ids: Vec<&str> = rules.iter().filter_map(|r| r["Id"].as_str()).collect();
+    assert_eq!(ids, ["unattached-uploads", "incomplete-multipart"]);
+    for r in &rules {
+        for f in list(&r["TagFilters"]) {
+            assert_eq!(
+                f["Value"].as_str(),
+                Some(value),
+                "only {TAG_UNATTACHED} expires by tag"
+            );
+        }
+    }
 }

@@ -434,6 +434,7 @@ export const problems = {
   review_window_closed: ['انتهت مدة التقييم لهذا الطلب.', 'The time to review this order has passed.'],
   too_many_changes: ['طلبت التعديل عشر مرات على هذا الطلب: استلمه أو افتح نزاعًا.', 'You have asked for changes ten times on this order: receive it or open a dispute.'],
   invalid_unsubscribe_token: ['رابط إلغاء الاشتراك هذا ليس من رسائلنا أو تغيّر. غيّر تفضيلات البريد من إعداداتك.', 'This unsubscribe link is not one we sent, or it was altered. Change your email preferences in your settings.'],
+  file_expired: ['حُذف هذا الملف: تُحفظ ملفات الطلب 90 يومًا بعد انتهائه.', 'This file was deleted: the files of an order are kept 90 days after it ends.'],
   file_not_uploaded: ['لم يكتمل رفع الملف بعد. انتظر انتهاء الرفع ثم أعد المحاولة.', 'The file has not finished uploading yet. Wait for the upload to finish, then try again.'],
   too_many_pending_topups: ['لديك عمليات شحن كثيرة معلقة. أكملها أو انتظر انتهاءها.', 'You have too many pending top-ups. Finish them or wait for them to expire.'],
   topup_expired: ['انتهت مهلة عملية الشحن هذه. ابدأ من جديد.', 'This top-up has expired. Start again.'],

@@ -540,7 +540,9 @@ export async function order([id]) {
       o.instructions ? [h('dt', {}, t('instructions_needed')), h('dd', {}, o.instructions)] : null,
       o.delivery_text ? [h('dt', {}, t('delivery')), h('dd', {}, o.delivery_text)] : null,
       (o.delivery_files || []).length ? [h('dt', {}, t('delivery_files')),
-        h('dd', { id: 'delivery-files' }, o.delivery_files.map((f, i) => fileLink(id, f, i + 1)))] : null,
+        h('dd', { id: 'delivery-files' }, o.files_expired_at
+          ? problemText({ code: 'file_expired' })
+          : o.delivery_files.map((f, i) => fileLink(id, f, i + 1)))] : null,
       o.cancel_reason ? [h('dt', {}, t('reason')), h('dd', {}, o.cancel_reason)] : null),
     timeline(o),
     disputePart,

@@ -168,6 +168,12 @@ impl FileUrls for LocalFiles {
         Ok(blobs.get_mut(key).map(|b| b.attached = attached).is_some())
     }
 
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        let mut blobs = self.blobs.lock().unwrap_or_else(|e| e.into_inner());
+        blobs.remove(key);
+        Ok(())
+    }
+
     async fn download_url(
         &self,
         key: &str,

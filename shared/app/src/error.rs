@@ -27,6 +27,10 @@ pub enum AppError {
     /// A file to attach whose bytes never reached storage.
     #[error("file {0} was never uploaded: PUT its bytes to its upload_url first")]
     FileNotUploaded(String),
+    /// The file was deleted with its order's other files, kept
+    /// `files_keep_days` after the order ended (product.md "Files").
+    #[error("this file was deleted: an order's files are kept {0} days after it ends")]
+    FileExpired(u32),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("store: {0}")]

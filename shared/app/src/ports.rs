@@ -464,6 +464,8 @@ pub trait Store: Send + Sync {
     async fn inbox(&self, user: &UserId, page: &PageReq) -> StoreResult<Page<Order>>;
     /// A file of an order.
     async fn file(&self, order: &OrderId, id: &FileId) -> StoreResult<Option<FileRecord>>;
+    /// Every file of an order (attached or not, expired or not), by id.
+    async fn files(&self, order: &OrderId) -> StoreResult<Vec<FileRecord>>;
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>>;
     async fn reviews(&self, service: &ServiceId, page: &PageReq) -> StoreResult<Page<Review>>;
     async fn request(&self, id: &RequestId) -> StoreResult<Option<Request>>;
@@ -587,6 +589,9 @@ pub trait FileUrls: Send + Sync {
     /// when no bytes were ever uploaded there. One request checks arrival
     /// and keeps the file.
     async fn tag(&self, key: &str, attached: bool) -> StoreResult<bool>;
+    /// Deletes the object at `key` (an ended order's files, once kept
+    /// long enough). Idempotent: an object already gone is fine.
+    async fn delete(&self, key: &str) -> StoreResult<()>;
 }
 
 /// The header an upload must send (it is signed into the URL): the
@@ -621,6 +626,9 @@ impl FileUrls for NoFileUrls {
         Err(StoreError::Unavailable("no file storage here".into()))
     }
     async fn tag(&self, _: &str, _: bool) -> StoreResult<bool> {
+        Err(StoreError::Unavailable("no file storage here".into()))
+    }
+    async fn delete(&self, _: &str) -> StoreResult<()> {
         Err(StoreError::Unavailable("no file storage here".into()))
     }
 }

@@ -405,3 +405,123 @@ async fn an_unknown_outcome_fails_the_row_and_a_claimed_row_is_never_sent_twice(
     assert_eq!(calls(), 1, "the crashed row was not sent again");
     assert!(mailer.sent.sent(None).is_empty());
 }
+
+/// An object store whose deletes fail while `down` is set; records what
+/// it deleted.
+#[derive(Default)]
+struct FlakyFiles {
+    down: Mutex<bool>,
+    deleted: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl khamsa_app::ports::FileUrls for FlakyFiles {
+    async fn upload_url(
+        &self,
+        key: &str,
+        _: &str,
+        _: u64,
+        _: khamsa_domain::Timestamp,
+        _: khamsa_domain::Timestamp,
+    ) -> khamsa_app::ports::StoreResult<String> {
+        Ok(format!("http://files/{key}"))
+    }
+    async fn download_url(
+        &self,
+        key: &str,
+        _: &str,
+        _: khamsa_domain::Timestamp,
+        _: khamsa_domain::Timestamp,
+    ) -> khamsa_app::ports::StoreResult<String> {
+        Ok(format!("http://files/{key}"))
+    }
+    async fn tag(&self, _: &str, _: bool) -> khamsa_app::ports::StoreResult<bool> {
+        Ok(true)
+    }
+    async fn delete(&self, key: &str) -> khamsa_app::ports::StoreResult<()> {
+        if *self.down.lock().unwrap() {
+            return Err(khamsa_app::ports::StoreError::Unavailable("S3 503".into()));
+        }
+        self.deleted.lock().unwrap().push(key.to_owned());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_ended_orders_files_are_deleted_before_they_are_marked_and_a_failure_is_retried() {
+    use khamsa_app::ports::Write;
+    use khamsa_domain::file::{Attachment, FileRecord};
+    use khamsa_domain::ids::FileId;
+    let Harness { app, clock, .. } = harness();
+    let files = std::sync::Arc::new(FlakyFiles::default());
+    let app = app.with_files(files.clone());
+    let sid = active_service(&app, "seller", "5").await;
+    let buyer = funded_buyer(&app, "buyer", "20.00").await;
+    let body = format!(r#"{{"service_id":"{sid}"}}"#);
+    let order = run(
+        &app,
+        place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg)).await,
+    )
+    .await
+    .unwrap();
+    // More files than one unit of work marks beside the order.
+    let records: Vec<Write> = (0..85)
+        .map(|i| {
+            Write::File(FileRecord {
+                id: FileId::new(format!("file_{i:03}")),
+                order_id: order.id.clone(),
+                owner_id: buyer.id.clone(),
+                name: format!("{i}.png"),
+                content_type: "image/png".into(),
+                size: 3,
+                created_at: T0,
+                attached: Some(Attachment::Delivery(T0)),
+                expired_at: None,
+                version: 0,
+            })
+        })
+        .collect();
+    app.store
+        .commit(UnitOfWork {
+            writes: records,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // It auto-cancels 3 days after its due date (day 6); its files go 90
+    // days later. The deletes fail: nothing is marked, the timer stays.
+    *files.down.lock().unwrap() = true;
+    let later = T0.plus_days(200);
+    clock.set(later);
+    timers::fire_due(&app, later).await.unwrap();
+    let o = app.store.order(&order.id).await.unwrap().unwrap();
+    assert_eq!(o.status, OrderStatus::Cancelled);
+    let ends = o.files_expire_at(&app.cfg).unwrap();
+    assert_eq!(ends, o.cancelled_at.unwrap().plus_days(90));
+    assert_eq!(o.files_expired_at, None);
+    let stored = app.store.files(&order.id).await.unwrap();
+    assert_eq!(stored.len(), 85);
+    assert!(stored.iter().all(|f| f.expired_at.is_none()));
+    let queued = app.store.timers_to_queue(later, 10).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].timer.kind, TimerKind::FilesExpire);
+    assert_eq!(queued[0].attempts, 1);
+
+    // Storage is back: every object is deleted, then the order and every
+    // record are marked, as of the timer's due time.
+    *files.down.lock().unwrap() = false;
+    assert_eq!(timers::fire_due(&app, later).await.unwrap(), 1);
+    let o = app.store.order(&order.id).await.unwrap().unwrap();
+    assert_eq!(o.files_expired_at, Some(ends));
+    let stored = app.store.files(&order.id).await.unwrap();
+    assert!(stored.iter().all(|f| f.expired_at == Some(ends)));
+    let mut deleted = files.deleted.lock().unwrap().clone();
+    deleted.sort();
+    let mut keys: Vec<String> = stored.iter().map(FileRecord::key).collect();
+    keys.sort();
+    assert_eq!(deleted, keys);
+    // Nothing is left to fire.
+    assert!(app.store.due_timers(later, 10).await.unwrap().is_empty());
+    assert_eq!(timers::fire_due(&app, later).await.unwrap(), 0);
+}

@@ -7,7 +7,8 @@
 //! bucket's lifecycle expires after a day; attaching the file sends one
 //! `PutObjectTagging` (`khamsa-file=attached`), signed the same way and
 //! sent on the functions' HTTPS connector, whose `404` says the bytes
-//! never arrived.
+//! never arrived. An ended order's files go by one `DeleteObject` each,
+//! on the same connector, 90 days after the order ended (the timers).
 
 use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -106,11 +107,6 @@ impl S3Urls {
     /// `PutObjectTagging` with one `khamsa-file` tag: `Ok(false)` when
     /// the object is not there (`404 NoSuchKey`).
     async fn put_tagging(&self, key: &str, tagging: &str) -> StoreResult<bool> {
-        let http = self
-            .http
-            .as_ref()
-            .map(|h| h.built.get_or_init(|| (h.make)()))
-            .ok_or_else(|| StoreError::Unavailable("no HTTPS connector for S3".into()))?;
         let body = tagging_xml(tagging);
         let digest = Sha256::digest(body.as_bytes());
         // S3 wants a checksum of a tagging body (Content-MD5 or this one).
@@ -120,6 +116,46 @@ impl S3Urls {
             ("content-type", "application/xml"),
             ("x-amz-checksum-sha256", checksum.as_str()),
         ];
+        let status = self.send_signed("PUT", &url, &headers, body).await?;
+        // The body streams; the status says enough: 404 is NoSuchKey (a
+        // missing bucket would fail every upload first).
+        match status {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            _ => Err(StoreError::Unavailable(format!(
+                "S3 tagging {key}: status {status}"
+            ))),
+        }
+    }
+
+    /// `DeleteObject`: `204`, and `404` for an object (or version) already
+    /// gone, are both done.
+    async fn delete_object(&self, key: &str) -> StoreResult<()> {
+        let url = self.object_url(key);
+        let status = self.send_signed("DELETE", &url, &[], String::new()).await?;
+        match status {
+            200..=299 | 404 => Ok(()),
+            _ => Err(StoreError::Unavailable(format!(
+                "S3 delete {key}: status {status}"
+            ))),
+        }
+    }
+
+    /// One SigV4-signed request (headers, payload hash in
+    /// `x-amz-content-sha256`) on the connector, built on first use; its
+    /// status.
+    async fn send_signed(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> StoreResult<u16> {
+        let http = self
+            .http
+            .as_ref()
+            .map(|h| h.built.get_or_init(|| (h.make)()))
+            .ok_or_else(|| StoreError::Unavailable("no HTTPS connector for S3".into()))?;
         let creds = self
             .credentials
             .provide_credentials()
@@ -141,8 +177,8 @@ impl S3Urls {
             .map_err(|e| StoreError::Unavailable(format!("sign: {e}")))?
             .into();
         let signable = SignableRequest::new(
-            "PUT",
-            url.as_str(),
+            method,
+            url,
             headers.iter().copied(),
             SignableBody::Bytes(body.as_bytes()),
         )
@@ -151,27 +187,18 @@ impl S3Urls {
             .map_err(|e| StoreError::Unavailable(format!("sign: {e}")))?
             .into_parts();
         let mut req = Request::new(SdkBody::from(body));
-        req.set_method("PUT")
-            .map_err(|e| StoreError::Unavailable(format!("tagging request: {e}")))?;
-        req.set_uri(url.as_str())
-            .map_err(|e| StoreError::Unavailable(format!("tagging request: {e}")))?;
+        req.set_method(method)
+            .map_err(|e| StoreError::Unavailable(format!("S3 request: {e}")))?;
+        req.set_uri(url)
+            .map_err(|e| StoreError::Unavailable(format!("S3 request: {e}")))?;
         for (k, v) in headers.iter().copied().chain(instructions.headers()) {
             req.headers_mut().insert(k.to_owned(), v.to_owned());
         }
         let resp = http
             .call(req)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("S3 tagging: {e}")))?;
-        let status = resp.status().as_u16();
-        // The body streams; the status says enough: 404 is NoSuchKey (a
-        // missing bucket would fail every upload first).
-        match status {
-            200..=299 => Ok(true),
-            404 => Ok(false),
-            _ => Err(StoreError::Unavailable(format!(
-                "S3 tagging {key}: status {status}"
-            ))),
-        }
+            .map_err(|e| StoreError::Unavailable(format!("S3 {method}: {e}")))?;
+        Ok(resp.status().as_u16())
     }
 
     async fn presign(
@@ -291,6 +318,10 @@ impl FileUrls for S3Urls {
             TAG_UNATTACHED
         };
         self.put_tagging(key, tagging).await
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.delete_object(key).await
     }
 }
 

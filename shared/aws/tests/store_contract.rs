@@ -51,6 +51,7 @@ contract!(
     messages_read_newest_first_across_pages,
     an_inbox_lists_unread_orders_newest_activity_first,
     a_file_is_read_back_and_attached_once,
+    an_orders_files_are_listed_together_and_marked_expired,
     reviews_round_trip_and_list_newest_first,
     requests_and_offers,
     withdrawals_by_user_and_by_status,
@@ -641,6 +642,7 @@ async fn a_file_is_read_back_and_attached_once(store: &dyn Store) {
         size: 10,
         created_at: at(1),
         attached: None,
+        expired_at: None,
         version: 0,
     };
     ok(store, writes(vec![Write::File(f.clone())])).await;
@@ -673,6 +675,64 @@ async fn a_file_is_read_back_and_attached_once(store: &dyn Store) {
             .attached,
         Some(Attachment::Message(MessageId::new("m1")))
     );
+}
+
+async fn an_orders_files_are_listed_together_and_marked_expired(store: &dyn Store) {
+    use khamsa_domain::file::{Attachment, FileRecord};
+    let file = |order: &str, id: &str| FileRecord {
+        id: FileId::new(id),
+        order_id: OrderId::new(order),
+        owner_id: uid("seller"),
+        name: format!("{id}.png"),
+        content_type: "image/png".into(),
+        size: 3,
+        created_at: at(1),
+        attached: Some(Attachment::Delivery(at(2))),
+        expired_at: None,
+        version: 0,
+    };
+    let o1 = OrderId::new("o1");
+    assert_eq!(store.files(&o1).await.unwrap(), vec![]);
+    // Beside the order's other items (a message), and another order's file.
+    ok(
+        store,
+        writes(vec![
+            Write::File(file("o1", "f2")),
+            Write::File(file("o1", "f1")),
+            Write::File(file("o2", "f3")),
+            Write::Message(Message {
+                id: MessageId::new("m1"),
+                order_id: o1.clone(),
+                sender_id: uid("buyer"),
+                text: "hello".into(),
+                at: at(1),
+                file_ids: vec![],
+            }),
+        ]),
+    )
+    .await;
+    let got = store.files(&o1).await.unwrap();
+    let names: Vec<&str> = got.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(names, ["f1", "f2"]);
+    assert!(got.iter().all(|f| f.version == 1 && f.expired_at.is_none()));
+    // Marked expired together (versioned writes), read back so.
+    let marks = got
+        .into_iter()
+        .map(|mut f| {
+            f.expired_at = Some(at(9));
+            Write::File(f)
+        })
+        .collect();
+    ok(store, writes(marks)).await;
+    let got = store.files(&o1).await.unwrap();
+    assert!(
+        got.iter()
+            .all(|f| f.version == 2 && f.expired_at == Some(at(9))),
+        "{got:?}"
+    );
+    let other = store.files(&OrderId::new("o2")).await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].expired_at, None);
 }
 
 async fn messages_read_newest_first_across_pages(store: &dyn Store) {

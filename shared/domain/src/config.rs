@@ -60,6 +60,8 @@ pub struct Config {
     pub file_types: Vec<String>,
     /// How long a presigned upload or download URL is valid.
     pub file_url_seconds: u32,
+    /// An ended order's files are deleted this many days after it ended.
+    pub files_keep_days: u32,
 }
 
 impl Default for Config {
@@ -139,6 +141,7 @@ impl Default for Config {
             .map(String::from)
             .to_vec(),
             file_url_seconds: 300,
+            files_keep_days: 90,
         }
     }
 }

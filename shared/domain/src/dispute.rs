@@ -126,7 +126,7 @@ impl Order {
         }
         let reason = reason.into_string();
         let mut d = match outcome {
-            DisputeOutcome::Cancel => self.cancelled(Actor::Operator, None, now),
+            DisputeOutcome::Cancel => self.cancelled(Actor::Operator, None, now, cfg),
             DisputeOutcome::Complete => self.complete(Actor::Operator, now, cfg),
         };
         if outcome == DisputeOutcome::Cancel {

@@ -32,6 +32,10 @@ pub struct FileRecord {
     pub size: u64,
     pub created_at: Timestamp,
     pub attached: Option<Attachment>,
+    /// When its bytes were deleted with the order's other files,
+    /// `files_keep_days` after the order ended: its download is 410.
+    #[serde(default)]
+    pub expired_at: Option<Timestamp>,
     pub version: u64,
 }
 
@@ -115,7 +119,14 @@ pub fn check_attachable(
     by: &UserId,
 ) -> DomainResult<()> {
     match file {
-        Some(f) if f.order_id == *order && f.owner_id == *by && f.attached.is_none() => Ok(()),
+        Some(f)
+            if f.order_id == *order
+                && f.owner_id == *by
+                && f.attached.is_none()
+                && f.expired_at.is_none() =>
+        {
+            Ok(())
+        }
         Some(_) | None => Err(DomainError::invalid(
             "file_ids",
             "each file must be one you uploaded to this order and not attached yet",

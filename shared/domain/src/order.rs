@@ -90,6 +90,8 @@ pub enum TimerKind {
     AutoComplete,
     Reminder,
     Clearing,
+    /// The order's files are deleted `files_keep_days` after it ended.
+    FilesExpire,
 }
 
 /// A timer is keyed by (order, kind): setting one again replaces it.
@@ -156,6 +158,10 @@ pub struct Order {
     /// Every change request's text, oldest first (at most [`MAX_CHANGES`]).
     #[serde(default)]
     pub changes: Vec<ChangeRequest>,
+    /// When the order's files were deleted, `files_keep_days` after it
+    /// ended (product.md "Files"): their downloads answer 410 since.
+    #[serde(default)]
+    pub files_expired_at: Option<Timestamp>,
     pub version: u64,
 }
 
@@ -186,6 +192,9 @@ pub struct Decision {
     pub notices: Vec<Notice>,
     /// The order completed: bump the service's and seller's count.
     pub completed: bool,
+    /// The order's files are to be deleted from storage before this
+    /// decision commits (the files-expire timer).
+    pub delete_files: bool,
 }
 
 impl Decision {
@@ -197,6 +206,7 @@ impl Decision {
             timers_cleared: vec![],
             notices: vec![],
             completed: false,
+            delete_files: false,
         }
     }
 
@@ -392,6 +402,7 @@ impl Order {
             buyer_unread: 0,
             seller_unread: 0,
             changes: vec![],
+            files_expired_at: None,
             version: 0,
         };
         let escrow = Account::Escrow { order: id.clone() };
@@ -645,6 +656,7 @@ impl Order {
             TimerKind::Reminder,
         ]);
         d.set_timer(TimerKind::Clearing, clearing_at(now, cfg));
+        d.set_timer(TimerKind::FilesExpire, files_expire_at(now, cfg));
         d.notify(
             self.seller_id.clone(),
             NoticeKind::OrderCompleted {
@@ -753,13 +765,20 @@ impl Order {
         party: Party,
         reason: Option<Text>,
         now: Timestamp,
+        cfg: &Config,
     ) -> DomainResult<Decision> {
         self.check_cancel(party, now)?;
-        Ok(self.cancelled(party.into(), reason, now))
+        Ok(self.cancelled(party.into(), reason, now, cfg))
     }
 
     /// Refunds every part of the escrow to where it came from, at once.
-    pub(crate) fn cancelled(&self, by: Actor, reason: Option<Text>, now: Timestamp) -> Decision {
+    pub(crate) fn cancelled(
+        &self,
+        by: Actor,
+        reason: Option<Text>,
+        now: Timestamp,
+        cfg: &Config,
+    ) -> Decision {
         let reason = reason.map(Text::into_string);
         let mut d = Decision::new(self.clone());
         d.order.status = OrderStatus::Cancelled;
@@ -791,6 +810,7 @@ impl Order {
             TimerKind::AutoComplete,
             TimerKind::Reminder,
         ]);
+        d.set_timer(TimerKind::FilesExpire, files_expire_at(now, cfg));
         d.notify(
             self.seller_id.clone(),
             NoticeKind::OrderCancelled {
@@ -833,7 +853,7 @@ impl Order {
         match kind {
             TimerKind::AutoCancel => match self.auto_cancel_at(cfg) {
                 Some(deadline) if now >= deadline => {
-                    Ok(Some(self.cancelled(Actor::System, None, now)))
+                    Ok(Some(self.cancelled(Actor::System, None, now, cfg)))
                 }
                 _ => Ok(None),
             },
@@ -885,6 +905,15 @@ impl Order {
                 }
                 _ => Ok(None),
             },
+            TimerKind::FilesExpire => match self.ended_at() {
+                Some(at) if self.files_expired_at.is_none() && now >= files_expire_at(at, cfg) => {
+                    let mut d = Decision::new(self.clone());
+                    d.order.files_expired_at = Some(now);
+                    d.delete_files = true;
+                    Ok(Some(d))
+                }
+                _ => Ok(None),
+            },
         }
     }
 
@@ -894,9 +923,24 @@ impl Order {
         party: Party,
         reason: Option<Text>,
         now: Timestamp,
+        cfg: &Config,
     ) -> DomainResult<Decision> {
         Order::require(party, Party::Operator)?;
-        self.cancel(party, reason, now)
+        self.cancel(party, reason, now, cfg)
+    }
+
+    /// When the order ended (completed or cancelled), if it has.
+    pub fn ended_at(&self) -> Option<Timestamp> {
+        match self.status {
+            OrderStatus::Completed => self.completed_at,
+            OrderStatus::Cancelled => self.cancelled_at,
+            _ => None,
+        }
+    }
+
+    /// When the order's files go: `files_keep_days` after it ended.
+    pub fn files_expire_at(&self, cfg: &Config) -> Option<Timestamp> {
+        self.ended_at().map(|at| files_expire_at(at, cfg))
     }
 }
 
@@ -926,6 +970,11 @@ fn auto_complete_at(delivered_at: Timestamp, cfg: &Config) -> Timestamp {
 /// When the seller's net of an order completed at `completed_at` clears.
 fn clearing_at(completed_at: Timestamp, cfg: &Config) -> Timestamp {
     completed_at.plus_days(cfg.clearing_days)
+}
+
+/// When the files of an order ended at `ended_at` are deleted.
+fn files_expire_at(ended_at: Timestamp, cfg: &Config) -> Timestamp {
+    ended_at.plus_days(cfg.files_keep_days)
 }
 
 /// When the buyer is reminded of an auto-complete due at `complete_at`.

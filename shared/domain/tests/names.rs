@@ -35,6 +35,7 @@ fn strum_and_serde_name_every_variant_alike() {
         TimerKind::AutoComplete,
         TimerKind::Reminder,
         TimerKind::Clearing,
+        TimerKind::FilesExpire,
     ]);
     serde_reads_the_strum_name(&UserAccount::ALL);
     serde_reads_the_strum_name(&[RequestStatus::Open, RequestStatus::Closed]);

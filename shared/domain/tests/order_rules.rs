@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use khamsa_domain::dispute::DisputeOutcome;
 use khamsa_domain::ids::{ServiceId, UserId};
 use khamsa_domain::ledger::{Account, PostingKind, UserAccount};
 use khamsa_domain::notice::NoticeKind;
@@ -110,7 +111,7 @@ fn changes_asked() -> Order {
 /// Cancelled by the seller at day 1.
 fn cancelled() -> Order {
     in_progress()
-        .cancel(Party::Seller, None, day(1))
+        .cancel(Party::Seller, None, day(1), &cfg())
         .unwrap()
         .order
 }
@@ -768,7 +769,9 @@ fn completing_clears_the_order_timers_and_arms_clearing_14_days_later() {
         ]
     );
     assert_eq!(timer(&d, TimerKind::Clearing), Some(day(16)));
-    assert_eq!(d.timers_set.len(), 1);
+    // And the files' end, 90 days on (product.md "Files").
+    assert_eq!(timer(&d, TimerKind::FilesExpire), Some(day(92)));
+    assert_eq!(d.timers_set.len(), 2);
 }
 
 #[test]
@@ -876,7 +879,9 @@ fn operator_cannot_complete_a_finished_order() {
 
 #[test]
 fn buyer_can_cancel_while_awaiting_instructions() {
-    let d = awaiting().cancel(Party::Buyer, None, day(1)).unwrap();
+    let d = awaiting()
+        .cancel(Party::Buyer, None, day(1), &cfg())
+        .unwrap();
     assert_eq!(d.order.status, OrderStatus::Cancelled);
     assert_eq!(d.order.cancelled_by, Some(Actor::Buyer));
 }
@@ -885,7 +890,7 @@ fn buyer_can_cancel_while_awaiting_instructions() {
 fn buyer_cannot_cancel_before_due_at() {
     let o = in_progress();
     for at in [day(1), just_before(day(3))] {
-        let err = o.cancel(Party::Buyer, None, at).unwrap_err();
+        let err = o.cancel(Party::Buyer, None, at, &cfg()).unwrap_err();
         assert_eq!(err.code(), "not_late_yet");
         assert_eq!(err.kind(), ErrorKind::Conflict);
     }
@@ -893,7 +898,9 @@ fn buyer_cannot_cancel_before_due_at() {
 
 #[test]
 fn buyer_can_cancel_at_due_at() {
-    let d = in_progress().cancel(Party::Buyer, None, day(3)).unwrap();
+    let d = in_progress()
+        .cancel(Party::Buyer, None, day(3), &cfg())
+        .unwrap();
     assert_eq!(d.order.status, OrderStatus::Cancelled);
     assert_eq!(d.order.cancelled_by, Some(Actor::Buyer));
     assert_eq!(d.order.cancelled_at, Some(day(3)));
@@ -901,14 +908,16 @@ fn buyer_can_cancel_at_due_at() {
 
 #[test]
 fn buyer_can_cancel_after_due_at() {
-    let d = in_progress().cancel(Party::Buyer, None, day(5)).unwrap();
+    let d = in_progress()
+        .cancel(Party::Buyer, None, day(5), &cfg())
+        .unwrap();
     assert_eq!(d.order.status, OrderStatus::Cancelled);
 }
 
 #[test]
 fn buyer_cannot_cancel_a_delivered_order_even_when_late() {
     assert_eq!(
-        code(delivered().cancel(Party::Buyer, None, day(10))),
+        code(delivered().cancel(Party::Buyer, None, day(10), &cfg())),
         "invalid_transition"
     );
 }
@@ -916,11 +925,11 @@ fn buyer_cannot_cancel_a_delivered_order_even_when_late() {
 #[test]
 fn buyer_cannot_cancel_a_completed_or_cancelled_order() {
     assert_eq!(
-        code(completed().cancel(Party::Buyer, None, day(10))),
+        code(completed().cancel(Party::Buyer, None, day(10), &cfg())),
         "invalid_transition"
     );
     assert_eq!(
-        code(cancelled().cancel(Party::Buyer, None, day(10))),
+        code(cancelled().cancel(Party::Buyer, None, day(10), &cfg())),
         "invalid_transition"
     );
 }
@@ -929,8 +938,11 @@ fn buyer_cannot_cancel_a_completed_or_cancelled_order() {
 fn buyer_must_wait_for_the_new_due_at_after_asking_for_changes() {
     // Delivered at day 1, changes asked at day 2: due again at day 5.
     let o = changes_asked();
-    assert_eq!(code(o.cancel(Party::Buyer, None, day(4))), "not_late_yet");
-    assert!(o.cancel(Party::Buyer, None, day(5)).is_ok());
+    assert_eq!(
+        code(o.cancel(Party::Buyer, None, day(4), &cfg())),
+        "not_late_yet"
+    );
+    assert!(o.cancel(Party::Buyer, None, day(5), &cfg()).is_ok());
 }
 
 #[test]
@@ -940,12 +952,15 @@ fn buyer_must_wait_for_due_at_counted_from_the_instructions() {
         .send_instructions(Party::Buyer, text("blue"), day(2), &cfg())
         .unwrap()
         .order;
-    assert_eq!(code(o.cancel(Party::Buyer, None, day(3))), "not_late_yet");
     assert_eq!(
-        code(o.cancel(Party::Buyer, None, just_before(day(5)))),
+        code(o.cancel(Party::Buyer, None, day(3), &cfg())),
         "not_late_yet"
     );
-    assert!(o.cancel(Party::Buyer, None, day(5)).is_ok());
+    assert_eq!(
+        code(o.cancel(Party::Buyer, None, just_before(day(5)), &cfg())),
+        "not_late_yet"
+    );
+    assert!(o.cancel(Party::Buyer, None, day(5), &cfg()).is_ok());
 }
 
 // ---------------------------------------------------------------------------
@@ -955,7 +970,12 @@ fn buyer_must_wait_for_due_at_counted_from_the_instructions() {
 #[test]
 fn seller_can_cancel_while_awaiting_instructions() {
     let d = awaiting()
-        .cancel(Party::Seller, Some(text("I am fully booked")), day(1))
+        .cancel(
+            Party::Seller,
+            Some(text("I am fully booked")),
+            day(1),
+            &cfg(),
+        )
         .unwrap();
     assert_eq!(d.order.status, OrderStatus::Cancelled);
     assert_eq!(d.order.cancelled_by, Some(Actor::Seller));
@@ -963,7 +983,9 @@ fn seller_can_cancel_while_awaiting_instructions() {
 
 #[test]
 fn seller_can_cancel_in_progress_even_before_due_at() {
-    let d = in_progress().cancel(Party::Seller, None, day(1)).unwrap();
+    let d = in_progress()
+        .cancel(Party::Seller, None, day(1), &cfg())
+        .unwrap();
     assert_eq!(d.order.status, OrderStatus::Cancelled);
     assert_eq!(d.order.cancelled_by, Some(Actor::Seller));
 }
@@ -971,7 +993,7 @@ fn seller_can_cancel_in_progress_even_before_due_at() {
 #[test]
 fn seller_cannot_cancel_once_delivered() {
     assert_eq!(
-        code(delivered().cancel(Party::Seller, None, day(2))),
+        code(delivered().cancel(Party::Seller, None, day(2), &cfg())),
         "invalid_transition"
     );
 }
@@ -979,11 +1001,11 @@ fn seller_cannot_cancel_once_delivered() {
 #[test]
 fn seller_cannot_cancel_a_completed_or_cancelled_order() {
     assert_eq!(
-        code(completed().cancel(Party::Seller, None, day(3))),
+        code(completed().cancel(Party::Seller, None, day(3), &cfg())),
         "invalid_transition"
     );
     assert_eq!(
-        code(cancelled().cancel(Party::Seller, None, day(3))),
+        code(cancelled().cancel(Party::Seller, None, day(3), &cfg())),
         "invalid_transition"
     );
 }
@@ -1000,7 +1022,7 @@ fn operator_can_cancel_any_open_order_at_any_time() {
         OrderStatus::Delivered,
     ] {
         let d = order_in(s)
-            .operator_cancel(Party::Operator, Some(text("fraud")), day(2))
+            .operator_cancel(Party::Operator, Some(text("fraud")), day(2), &cfg())
             .unwrap();
         assert_eq!(d.order.status, OrderStatus::Cancelled, "{s:?}");
         assert_eq!(d.order.cancelled_by, Some(Actor::Operator));
@@ -1019,12 +1041,12 @@ fn operator_can_cancel_any_open_order_at_any_time() {
 fn operator_cannot_cancel_a_completed_or_cancelled_order() {
     for s in [OrderStatus::Completed, OrderStatus::Cancelled] {
         assert_eq!(
-            code(order_in(s).operator_cancel(Party::Operator, None, day(3))),
+            code(order_in(s).operator_cancel(Party::Operator, None, day(3), &cfg())),
             "invalid_transition",
             "{s:?}"
         );
         assert_eq!(
-            code(order_in(s).cancel(Party::Operator, None, day(3))),
+            code(order_in(s).cancel(Party::Operator, None, day(3), &cfg())),
             "invalid_transition",
             "{s:?}"
         );
@@ -1036,7 +1058,7 @@ fn operator_cancel_is_refused_to_the_buyer_and_the_seller() {
     // Even where their own cancel would be allowed.
     for p in [Party::Buyer, Party::Seller] {
         assert_eq!(
-            code(awaiting().operator_cancel(p, None, day(1))),
+            code(awaiting().operator_cancel(p, None, day(1), &cfg())),
             "forbidden",
             "{p:?}"
         );
@@ -1050,7 +1072,7 @@ fn operator_cancel_is_refused_to_the_buyer_and_the_seller() {
 #[test]
 fn cancelling_records_who_when_and_why() {
     let o = in_progress()
-        .cancel(Party::Seller, Some(text("I am ill")), day(1))
+        .cancel(Party::Seller, Some(text("I am ill")), day(1), &cfg())
         .unwrap()
         .order;
     assert_eq!(o.cancelled_by, Some(Actor::Seller));
@@ -1061,7 +1083,9 @@ fn cancelling_records_who_when_and_why() {
 
 #[test]
 fn cancelling_refunds_the_total_to_the_buyer_balance_at_once() {
-    let d = in_progress().cancel(Party::Seller, None, day(1)).unwrap();
+    let d = in_progress()
+        .cancel(Party::Seller, None, day(1), &cfg())
+        .unwrap();
     assert_eq!(d.postings.len(), 1);
     let p = &d.postings[0];
     assert_eq!(p.kind(), PostingKind::OrderRefunded);
@@ -1079,7 +1103,10 @@ fn cancelling_refunds_the_total_to_the_buyer_balance_at_once() {
 #[test]
 fn refund_returns_the_balance_part_and_the_earnings_part_to_their_sources() {
     let placed = place(&service_starting_at_once(), funds("4", "20"));
-    let refund = placed.order.cancel(Party::Seller, None, day(1)).unwrap();
+    let refund = placed
+        .order
+        .cancel(Party::Seller, None, day(1), &cfg())
+        .unwrap();
     assert_eq!(
         legs(&refund.postings[0]),
         vec![
@@ -1101,9 +1128,9 @@ fn refund_returns_the_balance_part_and_the_earnings_part_to_their_sources() {
 }
 
 #[test]
-fn cancelling_clears_every_order_timer() {
+fn cancelling_clears_every_order_timer_but_arms_the_files_end() {
     let d = delivered()
-        .operator_cancel(Party::Operator, None, day(2))
+        .operator_cancel(Party::Operator, None, day(2), &cfg())
         .unwrap();
     assert_eq!(
         d.timers_cleared,
@@ -1113,13 +1140,14 @@ fn cancelling_clears_every_order_timer() {
             TimerKind::Reminder
         ]
     );
-    assert!(d.timers_set.is_empty());
+    let set: Vec<_> = d.timers_set.iter().map(|t| (t.kind, t.due)).collect();
+    assert_eq!(set, vec![(TimerKind::FilesExpire, day(92))]);
 }
 
 #[test]
 fn cancelling_tells_both_and_the_buyer_what_came_back() {
     let d = in_progress()
-        .cancel(Party::Seller, Some(text("I am ill")), day(1))
+        .cancel(Party::Seller, Some(text("I am ill")), day(1), &cfg())
         .unwrap();
     assert_eq!(
         notices(&d),
@@ -1192,7 +1220,7 @@ fn can_cancel_agrees_with_cancel_for_every_party_and_status() {
             for at in [day(1), day(3), day(20)] {
                 let o = order_in(s);
                 let shown = o.can_cancel(Some(p), at);
-                let allowed = o.cancel(p, None, at).is_ok();
+                let allowed = o.cancel(p, None, at, &cfg()).is_ok();
                 assert_eq!(shown, allowed, "{p:?} at {at:?} while {s:?}");
             }
         }
@@ -1495,6 +1523,177 @@ fn clearing_does_nothing_for_an_order_that_did_not_complete() {
 }
 
 // ---------------------------------------------------------------------------
+// Timers: the files of an ended order go 90 days after it ended
+// ---------------------------------------------------------------------------
+
+fn operator_id() -> UserId {
+    UserId::new("operator-1")
+}
+
+/// Every way an order ends, with when it ended.
+fn every_end() -> Vec<(&'static str, Decision, Timestamp)> {
+    let c = cfg();
+    let disputed = delivered()
+        .open_dispute(Party::Buyer, text("not what I asked"), day(2))
+        .unwrap()
+        .order;
+    let resolve = |outcome: &str| {
+        disputed
+            .resolve_dispute(
+                Party::Operator,
+                &operator_id(),
+                DisputeOutcome::parse(outcome).unwrap(),
+                text("decided"),
+                day(3),
+                &c,
+            )
+            .unwrap()
+    };
+    vec![
+        (
+            "received",
+            delivered().receive(Party::Buyer, day(2), &c).unwrap(),
+            day(2),
+        ),
+        (
+            "auto-completed",
+            fire(&delivered(), TimerKind::AutoComplete, day(4)).unwrap(),
+            day(4),
+        ),
+        (
+            "operator completed",
+            in_progress()
+                .operator_complete(Party::Operator, None, day(2), &c)
+                .unwrap(),
+            day(2),
+        ),
+        ("dispute resolved complete", resolve("complete"), day(3)),
+        (
+            "seller cancelled",
+            in_progress()
+                .cancel(Party::Seller, None, day(1), &c)
+                .unwrap(),
+            day(1),
+        ),
+        (
+            "buyer cancelled",
+            awaiting().cancel(Party::Buyer, None, day(1), &c).unwrap(),
+            day(1),
+        ),
+        (
+            "auto-cancelled",
+            fire(&in_progress(), TimerKind::AutoCancel, day(6)).unwrap(),
+            day(6),
+        ),
+        (
+            "operator cancelled",
+            delivered()
+                .operator_cancel(Party::Operator, None, day(2), &c)
+                .unwrap(),
+            day(2),
+        ),
+        ("dispute resolved cancel", resolve("cancel"), day(3)),
+    ]
+}
+
+#[test]
+fn every_end_sets_the_files_to_expire_90_days_later_and_none_clears_it() {
+    for (how, d, ended) in every_end() {
+        assert!(d.order.status.is_finished(), "{how}");
+        assert_eq!(d.order.ended_at(), Some(ended), "{how}");
+        assert_eq!(
+            timer(&d, TimerKind::FilesExpire),
+            Some(ended.plus_days(90)),
+            "{how}"
+        );
+        assert_eq!(d.order.files_expire_at(&cfg()), Some(ended.plus_days(90)));
+        assert!(!d.timers_cleared.contains(&TimerKind::FilesExpire), "{how}");
+        assert!(!d.delete_files, "{how}");
+    }
+}
+
+#[test]
+fn no_transition_before_the_end_sets_the_files_timer() {
+    let c = cfg();
+    let steps = vec![
+        place(&service_asking_instructions(), plenty()),
+        awaiting()
+            .send_instructions(Party::Buyer, text("blue"), day(1), &c)
+            .unwrap(),
+        in_progress()
+            .deliver(Party::Seller, None, day(1), &c)
+            .unwrap(),
+        delivered()
+            .request_changes(Party::Buyer, text("bigger"), day(2), &c)
+            .unwrap(),
+    ];
+    for d in steps {
+        assert_eq!(timer(&d, TimerKind::FilesExpire), None);
+        assert_eq!(d.order.ended_at(), None);
+    }
+}
+
+#[test]
+fn the_files_expire_90_days_after_the_end_and_not_before() {
+    for (how, d, ended) in every_end() {
+        let o = d.order;
+        let due = ended.plus_days(90);
+        assert_eq!(
+            fire(&o, TimerKind::FilesExpire, just_before(due)),
+            None,
+            "{how}"
+        );
+        let d = fire(&o, TimerKind::FilesExpire, due).expect(how);
+        assert!(d.delete_files, "{how}");
+        assert_eq!(d.order.files_expired_at, Some(due), "{how}");
+        assert_eq!(d.order.status, o.status, "{how}");
+        assert!(d.postings.is_empty() && d.notices.is_empty(), "{how}");
+        assert!(d.timers_set.is_empty() && !d.completed, "{how}");
+        // Firing again (a duplicate, or late) changes nothing.
+        assert_eq!(
+            fire(&d.order, TimerKind::FilesExpire, due.plus_days(1)),
+            None,
+            "{how}"
+        );
+    }
+}
+
+#[test]
+fn the_files_timer_does_nothing_on_an_open_order() {
+    for s in [
+        OrderStatus::AwaitingInstructions,
+        OrderStatus::InProgress,
+        OrderStatus::Delivered,
+    ] {
+        assert_eq!(
+            fire(&order_in(s), TimerKind::FilesExpire, day(400)),
+            None,
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
+fn files_keep_days_is_90_by_default_and_configurable() {
+    assert_eq!(cfg().files_keep_days, 90);
+    let mut c = cfg();
+    c.files_keep_days = 10;
+    // Received at day 2.
+    let o = completed();
+    assert_eq!(o.files_expire_at(&c), Some(day(12)));
+    assert!(
+        o.fire_timer(TimerKind::FilesExpire, day(12), &c)
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        o.fire_timer(TimerKind::FilesExpire, just_before(day(12)), &c)
+            .unwrap()
+            .is_none()
+    );
+}
+
+// ---------------------------------------------------------------------------
 // The whole life of an order, in the books
 // ---------------------------------------------------------------------------
 
@@ -1543,7 +1742,7 @@ fn every_posting_of_every_transition_is_balanced() {
     let o = split.order.clone();
     let decisions = vec![
         split,
-        o.cancel(Party::Buyer, None, day(1)).unwrap(),
+        o.cancel(Party::Buyer, None, day(1), &cfg()).unwrap(),
         o.clone()
             .operator_complete(Party::Operator, None, day(1), &c)
             .unwrap(),
@@ -1555,7 +1754,7 @@ fn every_posting_of_every_transition_is_balanced() {
             .unwrap(),
         delivered().receive(Party::Buyer, day(2), &c).unwrap(),
         delivered()
-            .operator_cancel(Party::Operator, None, day(2))
+            .operator_cancel(Party::Operator, None, day(2), &cfg())
             .unwrap(),
         delivered()
             .fire_timer(TimerKind::AutoComplete, day(4), &c)

@@ -55,7 +55,12 @@ fn order_in(status: OrderStatus) -> Order {
         OrderStatus::InProgress => placed(),
         OrderStatus::Delivered => delivered(),
         OrderStatus::Completed => completed(),
-        OrderStatus::Cancelled => placed().cancel(Party::Seller, None, day(1)).unwrap().order,
+        OrderStatus::Cancelled => {
+            placed()
+                .cancel(Party::Seller, None, day(1), &cfg())
+                .unwrap()
+                .order
+        }
     }
 }
 

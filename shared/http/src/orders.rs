@@ -45,6 +45,8 @@ pub struct OrderView<'a> {
     cancel_reason: Option<&'a str>,
     completion_reason: Option<&'a str>,
     delivery_files: &'a [FileId],
+    /// When the order's files were deleted (90 days after it ended).
+    files_expired_at: Option<Time>,
     dispute: Option<DisputeView<'a>>,
     /// Whether the cancel button shows for this caller now.
     can_cancel: bool,
@@ -86,6 +88,7 @@ pub fn order<'a>(o: &'a Order, caller: &Caller, now: Timestamp) -> OrderView<'a>
         cancel_reason: o.cancel_reason.as_deref(),
         completion_reason: o.completion_reason.as_deref(),
         delivery_files: &o.delivery_files,
+        files_expired_at: time(o.files_expired_at),
         dispute: o.dispute.as_deref().map(dispute_view),
         can_cancel: o.can_cancel(o.party(&caller.id, caller.operator), now),
         unread: o.unread_for(&caller.id),

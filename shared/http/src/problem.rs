@@ -28,6 +28,7 @@ pub fn status_and_code(e: &AppError) -> (u16, &'static str) {
         AppError::IdempotencyInProgress => (409, "idempotency_in_progress"),
         AppError::Busy => (409, "concurrent_update"),
         AppError::FileNotUploaded(_) => (409, "file_not_uploaded"),
+        AppError::FileExpired(_) => (410, "file_expired"),
         AppError::MethodNotAllowed => (405, "method_not_allowed"),
         AppError::Store(_) => (503, "unavailable"),
         // A transient failure may be retried (same top-up, same key); a

@@ -121,6 +121,10 @@ impl Store for CountingStore {
         self.read("file");
         self.inner.file(order, id).await
     }
+    async fn files(&self, order: &OrderId) -> StoreResult<Vec<khamsa_domain::file::FileRecord>> {
+        self.read("files");
+        self.inner.files(order).await
+    }
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
         self.read("review");
         self.inner.review(order).await

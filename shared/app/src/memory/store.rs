@@ -410,6 +410,18 @@ impl Store for MemoryStore {
         Ok(self.lock().files.get(&(order.clone(), id.clone())).cloned())
     }
 
+    async fn files(&self, order: &OrderId) -> StoreResult<Vec<FileRecord>> {
+        let mut v: Vec<FileRecord> = self
+            .lock()
+            .files
+            .iter()
+            .filter(|((o, _), _)| o == order)
+            .map(|(_, f)| f.clone())
+            .collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(v)
+    }
+
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
         Ok(self.lock().reviews.get(order).cloned())
     }

@@ -84,6 +84,10 @@ pub async fn start_upload(
     if party == Party::Operator {
         return Err(DomainError::NotAllowed("the order's buyer or seller").into());
     }
+    // Its files are gone and no timer would delete new ones.
+    if order.files_expired_at.is_some() {
+        return Err(AppError::FileExpired(app.cfg.files_keep_days));
+    }
     let Upload(new) = body?;
     let now = app.now();
     let file = FileRecord {
@@ -95,6 +99,7 @@ pub async fn start_upload(
         size: new.size,
         created_at: now,
         attached: None,
+        expired_at: None,
         version: 0,
     };
     let expires_at = url_expiry(app, now);
@@ -123,7 +128,8 @@ pub async fn start_upload(
 
 /// `GET /orders/{id}/files/{file_id}`: a short-lived download URL, for
 /// the order's buyer, seller and operators. A file not attached yet is
-/// its uploader's alone.
+/// its uploader's alone. A file deleted with its ended order's files is
+/// `410 file_expired` to those who could fetch it (strangers: 404).
 pub async fn download_url(
     app: &App,
     caller: &Caller,
@@ -138,6 +144,9 @@ pub async fn download_url(
         .await?
         .filter(|f| f.attached.is_some() || f.owner_id == caller.id || party == Party::Operator)
         .ok_or(AppError::NotFound("file"))?;
+    if file.expired_at.is_some() || order.files_expired_at.is_some() {
+        return Err(AppError::FileExpired(app.cfg.files_keep_days));
+    }
     let now = app.now();
     Ok(app
         .files

@@ -95,7 +95,7 @@ pub async fn transition_with_files(
         }
         Transition::Changes(text) => order.request_changes(party, text?.0, now, cfg)?,
         Transition::Cancel(reason) | Transition::OperatorCancel(reason) => {
-            order.cancel(party, reason?.0, now)?
+            order.cancel(party, reason?.0, now, cfg)?
         }
         Transition::OperatorComplete(reason) => {
             order.operator_complete(party, reason?.0, now, cfg)?

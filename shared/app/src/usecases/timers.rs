@@ -1,12 +1,13 @@
-//! Applying due timers: auto-cancel, auto-complete, the reminder and
-//! clearing. Deliveries are at-least-once, so each firing re-reads the
-//! order and acts only if the order is still where the timer expects it.
+//! Applying due timers: auto-cancel, auto-complete, the reminder,
+//! clearing, and the deletion of an ended order's files. Deliveries are
+//! at-least-once, so each firing re-reads the order and acts only if the
+//! order is still where the timer expects it.
 
 use super::decision_uow;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::metrics;
-use crate::ports::{TimerClear, TimerFailure, UnitOfWork};
+use crate::ports::{TimerClear, TimerFailure, UnitOfWork, Write};
 use khamsa_domain::Timestamp;
 use khamsa_domain::order::Timer;
 
@@ -82,8 +83,13 @@ async fn fire_once(app: &App, timer: &Timer) -> AppResult<Fired> {
     };
     match decision {
         Some(d) => {
+            let delete_files = d.delete_files;
             let (_, mut uow) = decision_uow(d, timer.due);
             uow.timers_cleared.push(this);
+            if delete_files {
+                let marks = delete_files_of(app, &timer.order_id, timer.due).await?;
+                uow.writes.extend(marks);
+            }
             app.commit(uow, None).await?;
             tracing::info!(order = %timer.order_id, timer = %timer.kind, "timer applied");
             Ok(Fired::Applied)
@@ -101,6 +107,46 @@ async fn fire_once(app: &App, timer: &Timer) -> AppResult<Fired> {
             Ok(Fired::Stale)
         }
     }
+}
+
+/// File records marked expired per unit of work beside the order's own
+/// writes: DynamoDB takes 100 items in one transaction.
+const FILE_MARKS_PER_COMMIT: usize = 80;
+
+/// Deletes every object of the order's files (a missing one is fine), then
+/// returns the writes that mark their records expired as of `at`, for the
+/// unit of work that marks the order. An order with more files than one
+/// transaction holds has the rest marked first, in commits of their own: a
+/// failure part-way leaves the timer to retry, which deletes again (a
+/// no-op) and marks what is left. A delete that fails is the firing's
+/// error, so the timer is retried and nothing is marked.
+async fn delete_files_of(
+    app: &App,
+    order: &khamsa_domain::ids::OrderId,
+    at: Timestamp,
+) -> AppResult<Vec<Write>> {
+    let files = app.store.files(order).await?;
+    for f in &files {
+        app.files.delete(&f.key()).await?;
+    }
+    let mut marks: Vec<Write> = files
+        .into_iter()
+        .filter(|f| f.expired_at.is_none())
+        .map(|mut f| {
+            f.expired_at = Some(at);
+            Write::File(f)
+        })
+        .collect();
+    while marks.len() > FILE_MARKS_PER_COMMIT {
+        let rest = marks.split_off(FILE_MARKS_PER_COMMIT);
+        let uow = UnitOfWork {
+            writes: std::mem::replace(&mut marks, rest),
+            ..Default::default()
+        };
+        app.commit(uow, None).await?;
+    }
+    tracing::info!(order = %order, files = marks.len(), "files of an ended order deleted");
+    Ok(marks)
 }
 
 /// Fires every timer due by `until`, earliest first, each as of its own due

@@ -129,8 +129,9 @@ pub const MESSAGE_PREFIX: &str = "MSG#";
 pub fn message(o: &OrderId, at: Timestamp, id: &str) -> Key {
     (order_pk(o), format!("{MESSAGE_PREFIX}{}", at_id(at, id)))
 }
+pub const FILE_PREFIX: &str = "FILE#";
 pub fn file(o: &OrderId, id: &FileId) -> Key {
-    (order_pk(o), format!("FILE#{id}"))
+    (order_pk(o), format!("{FILE_PREFIX}{id}"))
 }
 pub fn review(o: &OrderId) -> Key {
     k(order_pk(o), "REVIEW")
@@ -377,6 +378,7 @@ pub fn kind_rank(k: TimerKind) -> u8 {
         TimerKind::AutoComplete => 1,
         TimerKind::Reminder => 2,
         TimerKind::Clearing => 3,
+        TimerKind::FilesExpire => 4,
     }
 }
 

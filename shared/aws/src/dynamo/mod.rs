@@ -567,6 +567,18 @@ impl Store for DynamoStore {
         self.get_entity(&keys::file(order, id)).await
     }
 
+    /// One Query of the order's partition, `FILE#` prefix: the records
+    /// share it (see `keys::file`), sorted by id.
+    async fn files(&self, order: &OrderId) -> StoreResult<Vec<FileRecord>> {
+        let q = Q::table(keys::order_pk(order), keys::FILE_PREFIX, true);
+        self.query_up_to(&q, usize::MAX)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
     async fn review(&self, order: &OrderId) -> StoreResult<Option<Review>> {
         self.get_entity(&keys::review(order)).await
     }
