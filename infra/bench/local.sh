@@ -8,7 +8,8 @@
 #
 # Usage: bash infra/bench/local.sh [repo]
 # Knobs: SERVICES (2000), ORDERS (100000), DURATION (10 s per GET run),
-#        THREADS (2), CONNECTIONS (64), PROFILE (release; `dev` only to
+#        THREADS (2), CONNECTIONS (64), PROFILE (release; `fast` for
+#        opt-level 3, see Cargo.toml; `dev` only to
 #        check the script quickly: debug figures mean nothing).
 #        CARGO_TARGET_DIR is honoured.
 # A benchmark, not a test: it builds release binaries (fat LTO, minutes on
