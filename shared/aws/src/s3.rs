@@ -13,7 +13,8 @@
 use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
-    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningInstructions,
+    SigningSettings, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::http::HttpConnector;
@@ -156,36 +157,18 @@ impl S3Urls {
             .as_ref()
             .map(|h| h.built.get_or_init(|| (h.make)()))
             .ok_or_else(|| StoreError::Unavailable("no HTTPS connector for S3".into()))?;
-        let creds = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("credentials: {e}")))?;
-        let identity = creds.into();
         let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode =
-            aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
         settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| StoreError::Unavailable(format!("sign: {e}")))?
-            .into();
-        let signable = SignableRequest::new(
-            method,
-            url,
-            headers.iter().copied(),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|e| StoreError::Unavailable(format!("sign: {e}")))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| StoreError::Unavailable(format!("sign: {e}")))?
-            .into_parts();
+        let instructions = self
+            .sign_s3(
+                method,
+                url,
+                headers,
+                SignableBody::Bytes(body.as_bytes()),
+                settings,
+                SystemTime::now(),
+            )
+            .await?;
         let mut req = Request::new(SdkBody::from(body));
         req.set_method(method)
             .map_err(|e| StoreError::Unavailable(format!("S3 request: {e}")))?;
@@ -201,6 +184,46 @@ impl S3Urls {
         Ok(resp.status().as_u16())
     }
 
+    /// SigV4 for S3 with the provider's current credentials, as of `time`:
+    /// the headers or query parameters to add. The path is signed as sent
+    /// (no double encoding, no normalizing), as S3 expects; `settings` says
+    /// the rest (where the signature goes, how long it lasts, the payload).
+    async fn sign_s3(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: SignableBody<'_>,
+        mut settings: SigningSettings,
+        time: SystemTime,
+    ) -> StoreResult<SigningInstructions> {
+        let creds = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("credentials: {e}")))?;
+        let identity = creds.into();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode =
+            aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
+        let refused = |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("sign: {e}"));
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(time)
+            .settings(settings)
+            .build()
+            .map_err(|e| refused(&e))?
+            .into();
+        let signable = SignableRequest::new(method, url, headers.iter().copied(), body)
+            .map_err(|e| refused(&e))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| refused(&e))?
+            .into_parts();
+        Ok(instructions)
+    }
+
     async fn presign(
         &self,
         method: &str,
@@ -209,40 +232,21 @@ impl S3Urls {
         now: Timestamp,
         expires: Timestamp,
     ) -> StoreResult<String> {
-        let creds = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("credentials: {e}")))?;
-        let identity = creds.into();
         let mut settings = SigningSettings::default();
         settings.signature_location = SignatureLocation::QueryParams;
-        // S3 signs the path as sent: no double encoding, no normalizing.
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode =
-            aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
         let secs = (expires.millis() - now.millis()).div_euclid(1000).max(1) as u64;
         settings.expires_in = Some(Duration::from_secs(secs));
         let at = UNIX_EPOCH + Duration::from_millis(now.millis().max(0) as u64);
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(at)
-            .settings(settings)
-            .build()
-            .map_err(|e| StoreError::Unavailable(format!("presign: {e}")))?
-            .into();
-        let req = SignableRequest::new(
-            method,
-            url.as_str(),
-            headers.iter().copied(),
-            SignableBody::UnsignedPayload,
-        )
-        .map_err(|e| StoreError::Unavailable(format!("presign: {e}")))?;
-        let (instructions, _) = sign(req, &params)
-            .map_err(|e| StoreError::Unavailable(format!("presign: {e}")))?
-            .into_parts();
+        let instructions = self
+            .sign_s3(
+                method,
+                &url,
+                headers,
+                SignableBody::UnsignedPayload,
+                settings,
+                at,
+            )
+            .await?;
         let mut out = url;
         let mut sep = if out.contains('?') { '&' } else { '?' };
         for (k, v) in instructions.params() {
