@@ -18,18 +18,7 @@ async fn start(app: &TestApp, u: &User, order: &str, body: Value) -> Resp {
 
 /// Records a file and PUTs its bytes; returns the file id.
 async fn upload(app: &TestApp, u: &User, order: &str, name: &str, bytes: &[u8]) -> String {
-    let r = start(
-        app,
-        u,
-        order,
-        json!({"name": name, "content_type": "image/png", "size": bytes.len()}),
-    )
-    .await;
-    let f = expect_status(&r, 201);
-    assert!(f["expires_at"].is_string(), "{f}");
-    let put = app.put_upload(&f, bytes).await;
-    assert!(put.status().is_success(), "PUT {}", put.status());
-    id_of(&f)
+    upload_object(app, u, order, name, bytes).await.0
 }
 
 fn id_of(f: &Value) -> String {
@@ -382,6 +371,7 @@ async fn upload_object(
     )
     .await;
     let f = expect_status(&r, 201);
+    assert!(f["expires_at"].is_string(), "{f}");
     let put = app.put_upload(&f, bytes).await;
     assert!(put.status().is_success(), "PUT {}", put.status());
     let url = f["upload_url"].as_str().unwrap();

@@ -628,6 +628,11 @@ fn is_table_indexes(v: &Yaml) -> bool {
     tagged(v).is_some_and(|(t, s)| t == "Sub" && s.as_str() == Some("${Table.Arn}/index/*"))
 }
 
+/// The partition keys a DynamoDB statement is limited to.
+fn leading_keys(c: &Yaml) -> Vec<&str> {
+    condition_values(c, "ForAllValues:StringLike", "dynamodb:LeadingKeys")
+}
+
 fn condition_values<'a>(c: &'a Yaml, op: &str, key: &str) -> Vec<&'a str> {
     list(&c[op][key])
         .iter()
@@ -692,11 +697,7 @@ fn each_role_grants_only_its_functions_actions() {
                             assert!(!moves_money(f.function) || f.function == Function::Timers);
                         }
                         assert_eq!(
-                            condition_values(
-                                s.condition,
-                                "ForAllValues:StringLike",
-                                "dynamodb:LeadingKeys"
-                            ),
+                            leading_keys(s.condition),
                             ["ORD#*"],
                             "{name}: DeleteItem only on an order's items (timers)"
                         );
@@ -709,11 +710,7 @@ fn each_role_grants_only_its_functions_actions() {
                         // The timers worker lists an order's files only.
                         if f.function == Function::Timers {
                             assert_eq!(
-                                condition_values(
-                                    s.condition,
-                                    "ForAllValues:StringLike",
-                                    "dynamodb:LeadingKeys"
-                                ),
+                                leading_keys(s.condition),
                                 ["ORD#*"],
                                 "{name}: Query only an order's items"
                             );

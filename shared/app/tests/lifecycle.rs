@@ -12,13 +12,13 @@ use khamsa_app::usecases::notify::{
     EMAIL_MAX_ATTEMPTS, NotifyError, claim_due_outbox, outbox_lease, send_outbox,
 };
 use khamsa_app::usecases::timers::{self, TIMER_MAX_ATTEMPTS};
-use khamsa_app::usecases::{accounts, input::read, outbox_rows, place_order};
+use khamsa_app::usecases::{accounts, outbox_rows};
 use khamsa_domain::ids::{OrderId, OutboxId, PostingId, UserId};
 use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, Transfer};
 use khamsa_domain::money::Money;
 use khamsa_domain::notice::{Notice, NoticeKind};
 use khamsa_domain::order::{Actor, OrderStatus, TimerKind};
-use khamsa_testkit::{Harness, T0, active_service, caller, funded_buyer, harness, run};
+use khamsa_testkit::{Harness, T0, active_service, caller, funded_buyer, harness, place};
 use std::sync::Mutex;
 
 fn notice(to: &UserId) -> Notice {
@@ -184,15 +184,9 @@ async fn a_poison_timer_is_parked_and_never_holds_up_the_others() {
     let Harness { app, clock, .. } = harness();
     let sid = active_service(&app, "seller", "5").await;
     let buyer = funded_buyer(&app, "buyer", "20.00").await;
-    let body = format!(r#"{{"service_id":"{sid}"}}"#);
     let mut orders = Vec::new();
     for _ in 0..3 {
-        let o = run(
-            &app,
-            place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg)).await,
-        )
-        .await
-        .unwrap();
+        let o = place(&app, &buyer, &sid).await.unwrap();
         orders.push(o);
     }
     // Poison the first: its escrow is emptied behind its back, so its
@@ -457,13 +451,7 @@ async fn an_ended_orders_files_are_deleted_before_they_are_marked_and_a_failure_
     let app = app.with_files(files.clone());
     let sid = active_service(&app, "seller", "5").await;
     let buyer = funded_buyer(&app, "buyer", "20.00").await;
-    let body = format!(r#"{{"service_id":"{sid}"}}"#);
-    let order = run(
-        &app,
-        place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg)).await,
-    )
-    .await
-    .unwrap();
+    let order = place(&app, &buyer, &sid).await.unwrap();
     // More files than one unit of work marks beside the order.
     let records: Vec<Write> = (0..85)
         .map(|i| {

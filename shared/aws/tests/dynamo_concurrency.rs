@@ -5,7 +5,7 @@ use khamsa_app::App;
 use khamsa_app::AppError;
 use khamsa_app::usecases::input::read;
 use khamsa_app::usecases::order_transitions::{Transition, transition};
-use khamsa_app::usecases::{accounts, ledger_check, place_order};
+use khamsa_app::usecases::{accounts, ledger_check};
 use khamsa_domain::DomainError;
 use khamsa_domain::ids::OrderId;
 use khamsa_domain::ledger::{Account, PostingKind};
@@ -13,7 +13,7 @@ use khamsa_domain::money::Money;
 use khamsa_domain::order::OrderStatus;
 use khamsa_testkit::aws::TestTable;
 use khamsa_testkit::{
-    active_service, caller, funded_buyer, race_withdrawals_of_20, run, seed_earnings,
+    active_service, caller, funded_buyer, place, race_withdrawals_of_20, run, seed_earnings,
 };
 use rust_decimal::Decimal;
 use std::collections::HashSet;
@@ -60,22 +60,15 @@ async fn sixty_four_orders_against_ten_orders_of_money_thirty_rounds() {
     };
     let app = h.app.clone();
     let sid = active_service(&app, "seller", "10").await;
-    let body = Arc::new(format!(r#"{{"service_id":"{sid}"}}"#));
+    let sid = Arc::new(sid);
     let started = Instant::now();
     for round in 0..30 {
         let buyer = funded_buyer(&app, &format!("buyer{round}"), "100.00").await;
         let t = Instant::now();
         let tasks: Vec<_> = (0..64)
             .map(|_| {
-                let (app, buyer, body) = (app.clone(), buyer.clone(), body.clone());
-                tokio::spawn(async move {
-                    run(
-                        &app,
-                        place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg))
-                            .await,
-                    )
-                    .await
-                })
+                let (app, buyer, sid) = (app.clone(), buyer.clone(), sid.clone());
+                tokio::spawn(async move { place(&app, &buyer, &sid).await })
             })
             .collect();
         let mut placed = Vec::new();
@@ -141,16 +134,10 @@ async fn cancel_against_deliver_has_one_winner_and_the_ledger_balances() {
     let app = h.app.clone();
     let sid = active_service(&app, "seller", "10").await;
     let buyer = funded_buyer(&app, "buyer", "200.00").await;
-    let body = format!(r#"{{"service_id":"{sid}"}}"#);
     let seller = caller("seller");
     let (mut cancelled, mut delivered, mut version_conflicts) = (0, 0, 0);
     for round in 0..16 {
-        let order = run(
-            &app,
-            place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg)).await,
-        )
-        .await
-        .unwrap();
+        let order = place(&app, &buyer, &sid).await.unwrap();
         assert_eq!(order.status, OrderStatus::InProgress);
         let id = order.id.to_string();
         let race = [Kind::Cancel, Kind::Deliver].map(|t| {

@@ -15,8 +15,7 @@ use khamsa_app::ports::{
     Clock, Email, MailError, Mailer, Notifier, Payments, Scheduler, Store, UnitOfWork,
 };
 use khamsa_app::unsubscribe::Unsubscribe;
-use khamsa_app::usecases::input::read;
-use khamsa_app::usecases::{accounts, outbox_rows, place_order};
+use khamsa_app::usecases::{accounts, outbox_rows};
 use khamsa_app::{App, Ports};
 use khamsa_aws::ses::{SesMailer, verify_identity};
 use khamsa_aws::sqs::{SqsNotifier, SqsScheduler, ensure_queue};
@@ -30,7 +29,7 @@ use khamsa_domain::{Config, Timestamp};
 use khamsa_testkit::aws::{moto_emails, sdk_config};
 use khamsa_testkit::env::MOTO;
 use khamsa_testkit::{
-    Harness, T0, active_service, caller, emulators, funded_buyer, run, unique, wall_ms,
+    Harness, T0, active_service, caller, emulators, funded_buyer, place, unique, wall_ms,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -665,13 +664,7 @@ async fn a_due_timer_fires_once_and_a_duplicate_changes_nothing() {
     let sid = active_service(&app, &unique("seller"), "5").await;
     let buyer = funded_buyer(&app, &unique("buyer"), "20.00").await;
     let before = store.balances(&buyer.id).await.unwrap().balance;
-    let body = format!(r#"{{"service_id":"{sid}"}}"#);
-    let order = run(
-        &app,
-        place_order::place_order(&app, &buyer, read(body.as_bytes(), &app.cfg)).await,
-    )
-    .await
-    .unwrap();
+    let order = place(&app, &buyer, &sid).await.unwrap();
 
     let placed = store.order(&order.id).await.unwrap().unwrap();
 

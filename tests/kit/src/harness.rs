@@ -5,11 +5,12 @@ use khamsa_app::caller::Caller;
 use khamsa_app::memory::{FixedClock, InMemory, MemoryMailer, MemoryStore};
 use khamsa_app::ports::{Store, UnitOfWork};
 use khamsa_app::usecases::input::read;
-use khamsa_app::usecases::{accounts, services, withdrawals};
+use khamsa_app::usecases::{accounts, place_order, services, withdrawals};
 use khamsa_app::{App, AppError, AppResult, Outcome};
 use khamsa_domain::ids::{PostingId, UserId};
 use khamsa_domain::ledger::{Account, Posting, PostingKind, PostingRef, Transfer, UserAccount};
 use khamsa_domain::money::Money;
+use khamsa_domain::order::Order;
 use khamsa_domain::{Config, DomainError, Timestamp};
 use std::sync::Arc;
 
@@ -93,6 +94,17 @@ pub async fn active_service(app: &App, seller: &str, price: &str) -> String {
     .unwrap();
     approve(app, s.id.as_str()).await;
     s.id.to_string()
+}
+
+/// `buyer` orders service `sid` (no upgrades), committed as the HTTP glue
+/// does: the order, or why not.
+pub async fn place(app: &App, buyer: &Caller, sid: &str) -> AppResult<Order> {
+    let body = format!(r#"{{"service_id":"{sid}"}}"#);
+    run(
+        app,
+        place_order::place_order(app, buyer, read(body.as_bytes(), &app.cfg)).await,
+    )
+    .await
 }
 
 /// A user `id` with `amount` dollars topped up.
