@@ -64,17 +64,35 @@ pub fn moto_url() -> String {
         .to_owned()
 }
 
+/// moto's `GET /moto-api/data.json`: a dump of every model it holds. moto
+/// builds it by walking its backends while other tests' requests change
+/// them, and now and then that walk fails with a 500 page instead of JSON
+/// (seen in CI). Reading the dump changes nothing, so a failed read is
+/// tried again; five failures in a row still fail the test, with the body.
+pub async fn moto_data() -> serde_json::Value {
+    let url = format!("{}/moto-api/data.json", moto_url());
+    let mut last = String::new();
+    for attempt in 0..5u64 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+        }
+        let resp = reqwest::get(&url).await.expect("moto answers");
+        let status = resp.status();
+        let body = resp.text().await.expect("moto's data is read");
+        match serde_json::from_str(&body) {
+            Ok(data) if status.is_success() => return data,
+            _ => last = format!("{status}: {}", body.chars().take(300).collect::<String>()),
+        }
+    }
+    panic!("moto's data.json is not JSON after 5 tries; last answer {last}")
+}
+
 /// The emails moto's SES accepted for any of `to`: `{source, destinations,
 /// subject, body, text, headers}`, where `body` is the HTML part. The
 /// mailer sends raw MIME (`SendRawEmail`), which moto keeps as sent: it is
 /// parsed here into the fields `SendEmail`'s record had.
 pub async fn moto_emails(to: &[&str]) -> Vec<serde_json::Value> {
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
-        .await
-        .expect("moto answers")
-        .json()
-        .await
-        .expect("moto's data is JSON");
+    let data = moto_data().await;
     // `SendEmail`'s record is under `Message`, `SendRawEmail`'s under
     // `RawMessage`: read both, oldest kind first.
     ["Message", "RawMessage"]
