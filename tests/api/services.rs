@@ -368,3 +368,55 @@ async fn the_list_pages_with_limit_and_cursor() {
     }
     assert_eq!(app.items_anon("/services?limit=100").await.len(), 7);
 }
+
+/// The public list is never older than the store. The local server keeps
+/// rendered pages of `GET /services` (issue 11); each change a visitor
+/// could see (a service approved, paused, resumed, or an order completed)
+/// shows on the very next read of a page read just before it.
+#[tokio::test]
+async fn the_public_list_shows_each_change_on_the_next_read() {
+    let app = spawn_app().await;
+    let (seller, buyer, a) = app.market(json!({ "category": "design" }), "50.00").await;
+    let listed = |q: &'static str| {
+        let app = &app;
+        async move { ids(&app.items_anon(q).await) }
+    };
+    let first = app.get_anon("/services").await;
+    assert_eq!(first, app.get_anon("/services").await);
+    assert_eq!(listed("/services").await, [a.clone()]);
+    assert_eq!(listed("/services?category=design").await, [a.clone()]);
+    assert!(listed("/services?category=programming").await.is_empty());
+
+    let b = id(&app
+        .active_service(
+            &seller,
+            json!({ "title": "A second one", "category": "programming" }),
+        )
+        .await);
+    assert_eq!(listed("/services").await, [b.clone(), a.clone()]);
+    assert_eq!(listed("/services?category=design").await, [a.clone()]);
+    assert_eq!(listed("/services?category=programming").await, [b.clone()]);
+
+    let r = app
+        .post_empty(&seller, &format!("/services/{a}/pause"))
+        .await;
+    expect_status(&r, 200);
+    assert_eq!(listed("/services").await, [b.clone()]);
+    assert!(listed("/services?category=design").await.is_empty());
+
+    let r = app
+        .post_empty(&seller, &format!("/services/{a}/resume"))
+        .await;
+    expect_status(&r, 200);
+    assert_eq!(listed("/services").await, [b.clone(), a.clone()]);
+
+    let count = |items: Vec<Value>| {
+        items
+            .iter()
+            .find(|s| s["id"] == a.as_str())
+            .map(|s| s["orders_completed"].clone())
+    };
+    assert_eq!(count(app.items_anon("/services").await), Some(json!(0)));
+    app.completed_order(&buyer, &seller, &a).await;
+    assert_eq!(count(app.items_anon("/services").await), Some(json!(1)));
+}

@@ -6,6 +6,7 @@
 //! loop.
 
 pub mod aws;
+pub mod catalogue;
 pub mod files;
 pub mod paypal;
 pub mod token;
@@ -86,6 +87,8 @@ pub struct Local {
     web: WebRoot,
     /// Files' bytes in memory mode (S3 on the AWS backend).
     files: Option<Arc<files::LocalFiles>>,
+    /// `GET /services` pages as rendered, in memory mode.
+    catalogue: Option<catalogue::Catalogue>,
 }
 
 impl Local {
@@ -93,12 +96,13 @@ impl Local {
     pub fn in_memory(public_url: &str, cfg: Config, paypal: LocalPayPal) -> Arc<Local> {
         let mailer = Arc::new(MemoryMailer::new());
         let clock = Arc::new(OffsetClock::new());
+        let store = Arc::new(MemoryStore::new());
         let InMemory {
             app,
             notifier,
             scheduler,
         } = InMemory::new(
-            Arc::new(MemoryStore::new()),
+            store.clone(),
             clock.clone(),
             mailer.clone(),
             cfg,
@@ -121,6 +125,7 @@ impl Local {
             email_lock: tokio::sync::Mutex::new(()),
             web: WebRoot::from_env(),
             files: Some(files),
+            catalogue: Some(catalogue::Catalogue::new(store)),
         })
     }
 
@@ -200,6 +205,7 @@ impl Local {
             email_lock: tokio::sync::Mutex::new(()),
             web: WebRoot::from_env(),
             files: None,
+            catalogue: None,
         }))
     }
 
@@ -351,6 +357,34 @@ impl Local {
             }
             _ => None,
         };
+        let started = std::time::Instant::now();
+        let ticket = match self.catalogue.as_ref().filter(|_| {
+            // A repeated or bad `Host` takes the usual path to its 400.
+            method == "GET"
+                && path == catalogue::PATH
+                && parts.headers.get_all(hyper::header::HOST).iter().count() <= 1
+                && !bad_host(&parts.headers)
+        }) {
+            Some(c) => match c.lookup(&query) {
+                catalogue::Lookup::Hit(page) => {
+                    // The line `glue::handle` writes for every request.
+                    tracing::info!(
+                        method = "GET",
+                        route = catalogue::PATH,
+                        status = 200,
+                        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                        caller = "-",
+                        cached = true,
+                        "request"
+                    );
+                    let mut r = hyper::Response::new(Full::new(page.body));
+                    *r.headers_mut() = page.headers;
+                    return r;
+                }
+                catalogue::Lookup::Miss(t) => Some(t),
+            },
+            None => None,
+        };
         let response = match local {
             Some(r) => r,
             None => match self.to_request(&parts, &body) {
@@ -364,6 +398,17 @@ impl Local {
             lambda_http::Body::Binary(b) => Bytes::from(b),
             _ => Bytes::new(),
         };
+        if let (Some(c), Some(t)) = (&self.catalogue, ticket)
+            && parts.status == hyper::StatusCode::OK
+        {
+            c.keep(
+                t,
+                catalogue::Page {
+                    headers: parts.headers.clone(),
+                    body: bytes.clone(),
+                },
+            );
+        }
         hyper::Response::from_parts(parts, Full::new(bytes))
     }
 
@@ -393,13 +438,7 @@ impl Local {
         }
         // lambda_http builds the request URL from `Host` and panics on one
         // that is not an authority; HTTP/1.1 answers such a request 400.
-        if let Some(host) = headers.get(hyper::header::HOST)
-            && host
-                .to_str()
-                .ok()
-                .and_then(|h| h.parse::<hyper::http::uri::Authority>().ok())
-                .is_none()
-        {
+        if bad_host(&headers) {
             return Err(AppError::bad_request(
                 "invalid_host",
                 "the Host header is not a host name or address",
@@ -576,6 +615,17 @@ fn wall_seconds() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// A `Host` header that is not an authority (`lambda_http` would panic
+/// building the request's URL from it).
+fn bad_host(headers: &HeaderMap) -> bool {
+    headers.get(hyper::header::HOST).is_some_and(|host| {
+        host.to_str()
+            .ok()
+            .and_then(|h| h.parse::<hyper::http::uri::Authority>().ok())
+            .is_none()
+    })
 }
 
 fn plain(status: u16, body: Value) -> hyper::Response<Full<Bytes>> {

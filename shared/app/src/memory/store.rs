@@ -133,11 +133,22 @@ impl ServiceIndex {
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// How many units of work were committed: read by a cache of what was
+    /// rendered from this store (the local server's `GET /services`
+    /// pages), which a different number makes stale. Commits are the only
+    /// writes to services and their stats.
+    commits: std::sync::atomic::AtomicU64,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The number of units of work committed so far. Read it before
+    /// reading the store: whatever is read after it is at least as new.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -1056,6 +1067,10 @@ impl Store for MemoryStore {
         if let Some(r) = uow.idempotency {
             s.idempotency.insert(r.scope.clone(), r);
         }
+        // Under the lock, after every change: a reader that then sees the
+        // old count read nothing of this unit.
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 }
