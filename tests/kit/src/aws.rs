@@ -64,11 +64,12 @@ pub fn moto_url() -> String {
         .to_owned()
 }
 
-/// moto's `GET /moto-api/data.json`: a dump of every model it holds. moto
-/// builds it by walking its backends while other tests' requests change
-/// them, and now and then that walk fails with a 500 page instead of JSON
-/// (seen in CI). Reading the dump changes nothing, so a failed read is
-/// tried again; five failures in a row still fail the test, with the body.
+/// moto's `GET /moto-api/data.json`: a dump of every model it holds,
+/// built by walking its backends while other tests' requests change them.
+/// Once in CI the answer was not JSON (the cause was not found: CI kept no
+/// body, and a stress run here never saw it). Reading the dump changes
+/// nothing, so a failed read is tried again; five failures in a row still
+/// fail the test, with the status and body of the last.
 pub async fn moto_data() -> serde_json::Value {
     let url = format!("{}/moto-api/data.json", moto_url());
     let mut last = String::new();
